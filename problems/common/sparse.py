@@ -1,0 +1,209 @@
+"""Generators, canonical-form checks and printing for the sparse-matrix problems.
+
+Checks compare by invariants plus values, never by array equality, because a right
+answer has several valid forms (an entry that sums to exactly zero may be kept or
+dropped; summation order changes the last bits).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from harness.types import COO, CSR, index_dtype
+
+INT32_MAX = np.iinfo(np.int32).max
+
+
+# -- generators -------------------------------------------------------------------------
+def random_coo(rng: np.random.Generator, nnz: int, shape: tuple[int, int], *, dup_frac: float = 0.1,
+               idx_dtype=np.int32, power_law: bool = False) -> COO:
+    """Unsorted COO with about `dup_frac` repeated coordinates; `power_law` puts most
+    entries in a few rows."""
+    rows, cols = shape
+    if nnz == 0 or rows == 0 or cols == 0:
+        e = np.zeros(0, dtype=idx_dtype)
+        return COO(e, e.copy(), np.zeros(0), (rows, cols))
+    if power_law:
+        weights = 1.0 / np.arange(1, rows + 1) ** 1.2
+        r = rng.choice(rows, size=nnz, p=weights / weights.sum())
+        r = rng.permutation(rows)[r]  # heavy rows anywhere, not just at the top
+    else:
+        r = rng.integers(0, rows, nnz)
+    c = rng.integers(0, cols, nnz)
+    n_dup = int(dup_frac * nnz)
+    if n_dup:
+        src = rng.integers(0, nnz, n_dup)
+        dst = rng.integers(0, nnz, n_dup)
+        r[dst], c[dst] = r[src], c[src]
+    data = rng.standard_normal(nnz)
+    return COO(r.astype(idx_dtype), c.astype(idx_dtype), data, (rows, cols))
+
+
+def coo_shape_for(nnz: int, per_row: float = 8.0) -> tuple[int, int]:
+    n = max(1, int(nnz / per_row))
+    return (n, n)
+
+
+def csr_from_coo_trusted(A: COO) -> CSR:
+    """Canonical CSR by sorting (used to build inputs; independent of the references)."""
+    rows, cols = A.shape
+    order = np.lexsort((A.col, A.row))
+    r, c, d = A.row[order].astype(np.int64), A.col[order].astype(np.int64), A.data[order]
+    if r.size:
+        first = np.ones(r.size, dtype=bool)
+        first[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
+        starts = np.flatnonzero(first)
+        d = np.add.reduceat(d, starts)
+        r, c = r[starts], c[starts]
+    dt = index_dtype(rows, cols, r.size)
+    indptr = np.zeros(rows + 1, dtype=dt)
+    np.cumsum(np.bincount(r, minlength=rows), out=indptr[1:])
+    return CSR(indptr, c.astype(dt), d.astype(np.float64), (rows, cols))
+
+
+def random_csr(rng: np.random.Generator, nnz: int, shape: tuple[int, int], **kw) -> CSR:
+    return csr_from_coo_trusted(random_coo(rng, nnz, shape, dup_frac=0.0, **kw))
+
+
+# -- checking ---------------------------------------------------------------------------
+def as_csr(got) -> CSR:
+    """Accept a CSR or a plain 4-tuple; raise ValueError with a readable message otherwise."""
+    if not isinstance(got, (tuple, list)) or len(got) != 4:
+        raise ValueError(f"returned {type(got).__name__}; expected CSR(indptr, indices, data, shape)")
+    indptr, indices, data, shape = got
+    for name, arr in (("indptr", indptr), ("indices", indices), ("data", data)):
+        if not isinstance(arr, np.ndarray) or arr.ndim != 1:
+            raise ValueError(f"{name} must be a 1-D numpy array, got {type(arr).__name__}")
+    try:
+        shape = tuple(int(s) for s in shape)
+        assert len(shape) == 2
+    except Exception:  # noqa: BLE001
+        raise ValueError(f"shape must be a pair of ints, got {shape!r}") from None
+    return CSR(indptr, indices, data, shape)
+
+
+def canonical_problems(A: CSR) -> str | None:
+    """Why `A` is not a canonical CSR (None when it is)."""
+    rows, cols = A.shape
+    ip, ix = A.indptr, A.indices
+    if ip.dtype.kind not in "iu" or ix.dtype.kind not in "iu":
+        return f"index arrays must be integers, got indptr {ip.dtype}, indices {ix.dtype}"
+    want = index_dtype(rows, cols, ix.size)
+    if ip.dtype != want or ix.dtype != want:
+        return (f"index dtype must be {want} for shape {A.shape} and nnz {ix.size} "
+                f"(got indptr {ip.dtype}, indices {ix.dtype}); int64 only when int32 cannot hold them")
+    if A.data.dtype != np.float64:
+        return f"data dtype must be float64, got {A.data.dtype}"
+    if ip.size != rows + 1:
+        return f"indptr has length {ip.size}, expected rows + 1 = {rows + 1}"
+    if ip[0] != 0:
+        return f"indptr[0] = {ip[0]}, expected 0"
+    if ip[-1] != ix.size or A.data.size != ix.size:
+        return f"indptr[-1] = {ip[-1]} but len(indices) = {ix.size} and len(data) = {A.data.size}"
+    steps = np.diff(ip.astype(np.int64))
+    if (steps < 0).any():
+        i = int(np.flatnonzero(steps < 0)[0])
+        return f"indptr decreases at row {i}: indptr[{i}] = {ip[i]} > indptr[{i + 1}] = {ip[i + 1]}"
+    if ix.size and (ix.min() < 0 or ix.max() >= cols):
+        bad = int(np.flatnonzero((ix < 0) | (ix >= cols))[0])
+        return f"column index {ix[bad]} at position {bad} is outside [0, {cols})"
+    if ix.size > 1:
+        row_of = np.repeat(np.arange(rows), steps)
+        same_row = row_of[1:] == row_of[:-1]
+        bad = same_row & (ix[1:].astype(np.int64) <= ix[:-1].astype(np.int64))
+        if bad.any():
+            p = int(np.flatnonzero(bad)[0])
+            kind = "duplicate" if ix[p] == ix[p + 1] else "unsorted"
+            return (f"row {row_of[p]} has {kind} column indices: {ix[p]} then {ix[p + 1]} "
+                    f"(each row's indices must be strictly increasing)")
+    return None
+
+
+def _triplets(A: CSR) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rows = np.repeat(np.arange(A.shape[0], dtype=np.int64), np.diff(A.indptr.astype(np.int64)))
+    return rows, A.indices.astype(np.int64), A.data
+
+
+def compare_csr(got: CSR, expected: CSR, row_scale: np.ndarray, *, rtol: float = 1e-12) -> str | None:
+    """Values of two canonical CSRs, entry by entry. An entry missing on one side counts as
+    0, so an exactly-zero sum may be kept or dropped. |got - exp| <= rtol * row_scale[row]
+    + rtol * |exp|, where row_scale is the row's sum of |terms|: rounding, not luck."""
+    if got.shape != expected.shape:
+        return f"shape {got.shape}, expected {expected.shape}"
+    gr, gc, gv = _triplets(got)
+    er, ec, ev = _triplets(expected)
+    r = np.concatenate([gr, er])
+    c = np.concatenate([gc, ec])
+    v = np.concatenate([gv, np.zeros_like(ev)])
+    w = np.concatenate([np.zeros_like(gv), ev])
+    order = np.lexsort((c, r))
+    r, c, v, w = r[order], c[order], v[order], w[order]
+    if r.size:
+        first = np.ones(r.size, dtype=bool)
+        first[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
+        starts = np.flatnonzero(first)
+        r, c = r[starts], c[starts]
+        with np.errstate(invalid="ignore"):
+            v, w = np.add.reduceat(v, starts), np.add.reduceat(w, starts)
+    tol = rtol * (np.asarray(row_scale, dtype=np.float64)[r] + np.abs(w)) if r.size else np.zeros(0)
+    with np.errstate(invalid="ignore"):
+        bad = ~((np.abs(v - w) <= tol) | ((v == w) & ~np.isnan(v)) | (np.isnan(v) & np.isnan(w)))
+    if not bad.any():
+        return None
+    idx = np.flatnonzero(bad)
+    lines = [f"{idx.size} of {r.size} entries differ"]
+    if np.isnan(v).any() != np.isnan(w).any():
+        lines.append(f"NaN in result: {bool(np.isnan(v).any())}, NaN expected: {bool(np.isnan(w).any())}")
+    if np.isinf(v).any() != np.isinf(w).any():
+        lines.append(f"inf in result: {bool(np.isinf(v).any())}, inf expected: {bool(np.isinf(w).any())}")
+    for p in idx[:5]:
+        lines.append(f"  (row {r[p]}, col {c[p]}): got {v[p]!r}, expected {w[p]!r}")
+    return "\n".join(lines)
+
+
+def check_csr_result(got, expected: CSR, row_scale: np.ndarray) -> str | None:
+    """Full check of a CSR answer: container, canonical form, then values."""
+    try:
+        A = as_csr(got)
+    except ValueError as exc:
+        return str(exc)
+    if A.shape != tuple(expected.shape):
+        return f"shape {A.shape}, expected {tuple(expected.shape)}"
+    return canonical_problems(A) or compare_csr(A, expected, row_scale)
+
+
+def row_abs_sums(rows: np.ndarray, data: np.ndarray, n_rows: int) -> np.ndarray:
+    """Per-row sum of finite |data|: the scale an entry's rounding error is measured against
+    (inf and NaN entries must then match exactly)."""
+    finite = np.where(np.isfinite(data), np.abs(data), 0.0)
+    return np.bincount(rows.astype(np.int64), weights=finite, minlength=n_rows)
+
+
+# -- printing ---------------------------------------------------------------------------
+def dense_text(rows, cols, data, shape, limit: int = 12) -> str | None:
+    if shape[0] > limit or shape[1] > limit:
+        return None
+    M = np.zeros(shape)
+    np.add.at(M, (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)), data)
+    with np.printoptions(precision=3, suppress=True, linewidth=120):
+        return f"as a dense matrix (duplicates summed):\n{M}"
+
+
+def describe_coo(A: COO, limit: int = 40) -> str | None:
+    if A.row.size > limit:
+        return None
+    trip = ", ".join(f"({r}, {c}, {v:.4g})" for r, c, v in zip(A.row.tolist(), A.col.tolist(), A.data.tolist()))
+    text = f"COO shape={A.shape} index dtype={A.row.dtype}, {A.row.size} triplets (row, col, value):\n  [{trip}]"
+    in_range = A.row.size == 0 or (A.row.min() >= 0 and A.col.min() >= 0 and A.row.max() < A.shape[0]
+                                  and A.col.max() < A.shape[1])
+    dense = dense_text(A.row, A.col, A.data, A.shape) if in_range else None
+    return text + (f"\n{dense}" if dense else "")
+
+
+def describe_csr(A: CSR, limit: int = 40) -> str | None:
+    if A.indices.size > limit or A.shape[0] > 4 * limit:
+        return None
+    text = (f"CSR shape={A.shape} dtype={A.indices.dtype}\n  indptr={A.indptr.tolist()}\n"
+            f"  indices={A.indices.tolist()}\n  data={np.round(A.data, 4).tolist()}")
+    rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
+    dense = dense_text(rows, A.indices, A.data, A.shape)
+    return text + (f"\n{dense}" if dense else "")

@@ -1,0 +1,7 @@
+# expected-verdict: CE
+"""A typo: the grader reports the line instead of crashing."""
+import numpy as np
+
+
+def coo_to_csr(A)
+    return A
