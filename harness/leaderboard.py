@@ -23,12 +23,12 @@ def frame(records_list: list[dict]) -> pd.DataFrame:
         speedups = {f"x@{t['size']:,}": t.get("speedup") for t in (r.get("timings") or [])}
         rows.append({"id": r["id"], "author": r["author"], "problem": r["problem"], "verdict": r["verdict"],
                      "score": r.get("score"), "slope": r.get("slope"), "timestamp": r["timestamp"],
-                     "baseline": bool(r.get("baseline")), "plan": r.get("plan", "full"),
+                     "baseline": bool(r.get("baseline")), "kind": r.get("kind", "grade"), "plan": r.get("plan", "full"),
                      "flags": "; ".join(r.get("flags") or []), "file": r.get("file"), **speedups})
     df = pd.DataFrame(rows)
     if df.empty:
         return pd.DataFrame(columns=["id", "author", "problem", "verdict", "score", "slope", "timestamp",
-                                     "baseline", "plan", "flags", "file"])
+                                     "baseline", "kind", "plan", "flags", "file"])
     df["score"] = pd.to_numeric(df["score"], errors="coerce")
     df["slope"] = pd.to_numeric(df["slope"], errors="coerce")
     return df
@@ -36,7 +36,7 @@ def frame(records_list: list[dict]) -> pd.DataFrame:
 
 def best(df: pd.DataFrame) -> pd.DataFrame:
     """Each author's best timed AC record per problem (baselines never ranked)."""
-    ranked = df[(df["verdict"] == "AC") & ~df["baseline"] & df["score"].notna()]
+    ranked = df[(df["kind"] == "grade") & (df["verdict"] == "AC") & ~df["baseline"] & df["score"].notna()]
     if ranked.empty:
         return ranked
     ranked = ranked.sort_values(["score", "timestamp"], ascending=[False, True])

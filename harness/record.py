@@ -2,6 +2,8 @@
 
 Schema (version 1), every record a JSON object with at least:
   schema_version  int, 1
+  kind            "grade" (a graded submission) or another producer's kind (e.g. "quiz");
+                  leaderboards rank only "grade" records
   id              str, unique (timestamp-author-problem-sha8-pid)
   timestamp       str, ISO 8601 UTC
   author          str, path-safe handle
@@ -43,9 +45,10 @@ class RecordError(ValueError):
 def finish(record: dict, author: str) -> dict:
     """Stamp identity fields onto a grader's record."""
     now = datetime.now(timezone.utc)
-    record = {"schema_version": SCHEMA_VERSION, "timestamp": now.isoformat(timespec="seconds"),
+    record = {"schema_version": SCHEMA_VERSION, "kind": "grade", "timestamp": now.isoformat(timespec="seconds"),
               "author": author, **record}
-    record["id"] = f"{now:%Y%m%dT%H%M%S%f}-{author}-{record['problem']}-{record['sha256'][:8]}-{os.getpid()}"
+    tag = record.get("sha256", "")[:8] or record["kind"]
+    record["id"] = safe_handle(f"{now:%Y%m%dT%H%M%S%f}-{author}-{record['problem']}-{tag}-{os.getpid()}")
     return record
 
 

@@ -1,0 +1,50 @@
+"""Every problem, generically: its files exist, its references pass, its examples get
+exactly their declared verdicts, its starter is gradeable."""
+from __future__ import annotations
+
+import pytest
+
+from harness import ROOT, problems
+from harness.grader import grade
+from tests.examples import examples, headers, references
+
+SLUGS = problems.slugs()
+
+
+def test_there_are_problems():
+    assert "coo-to-csr" in SLUGS and "csr-transpose" in SLUGS
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_problem_folder_is_complete(slug):
+    p = problems.get(slug)
+    for name in ("README.md", "spec.py", "starter.py", "editorial.md"):
+        assert (p.folder / name).is_file(), f"problems/{slug}/{name} is missing"
+    assert p.difficulty in ("easy", "medium", "hard")
+    assert p.edge_cases, "a problem needs named edge cases"
+    assert len(set(c.name for c in p.edge_cases)) == len(p.edge_cases), "edge case names must be unique"
+    assert list(p.bench_sizes) == sorted(p.bench_sizes) and len(p.bench_sizes) >= 2
+    assert p.oracle in p.references.values() and p.timing_reference in p.references.values()
+
+
+@pytest.mark.parametrize("slug,name,path", references(), ids=[f"{s}-{n}" for s, n, _ in references()])
+def test_reference_passes_its_problem(slug, name, path):
+    rec = grade(problems.get(slug), ROOT / path, plan="off", baseline=name.startswith("baseline"))
+    assert rec["verdict"] == "AC", rec["reason"]
+
+
+@pytest.mark.parametrize("slug,path", examples(), ids=[f"{s}-{p.stem}" for s, p in examples()])
+def test_example_gets_its_expected_verdict(slug, path):
+    h = headers(path)
+    assert "expected-verdict" in h, f"{path} needs a first line '# expected-verdict: ...'"
+    rec = grade(problems.get(slug), path, plan=h.get("grade-plan", "off"))
+    assert rec["verdict"] == h["expected-verdict"], rec["reason"]
+    if "expected-flag" in h:
+        assert any(f.startswith(h["expected-flag"]) for f in rec["flags"]), rec["flags"]
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_starter_is_gradeable_and_unsolved(slug):
+    p = problems.get(slug)
+    rec = grade(p, p.folder / "starter.py", plan="off")
+    assert rec["verdict"] == "RE" and "NotImplementedError" in rec["reason"], rec["reason"]
