@@ -2,8 +2,12 @@
 
 Runs as `python -E harness/child.py CONFIG_JSON` with two inherited pipes: commands come
 in as JSON lines, replies go out as JSON lines. Arguments and results travel as .npz
-files in the child's temporary working folder. The clock is bound before the
-submission is imported, so patching `time.perf_counter` fools nobody.
+files in the child's temporary working folder.
+
+Order matters: the clock is bound first, then (for submissions) the process enters its
+namespaces and drops its privileges (harness/isolation.py), then numpy loads, then the
+audit hook goes in, and only then is the submission imported. What the child reports
+is not trusted blindly: the grader checks its timings against its own clock.
 """
 from __future__ import annotations
 
@@ -14,18 +18,22 @@ import time
 import traceback
 
 _clock = time.perf_counter  # bound before any untrusted code runs
+_cpu = time.process_time  # all threads of this process
 _START = _clock()
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import importlib.util  # noqa: E402
-import inspect  # noqa: E402
+from harness import isolation  # noqa: E402  (standard library only: safe before the namespaces)
 
-import numpy as np  # noqa: E402
-
-from harness import codec  # noqa: E402
-
+np = codec = None  # numpy and harness.codec, imported by main() once the namespaces are set up
 _violations: list[str] = []
+_state = {"pid_namespace": False}
+
+NETWORK_EVENTS = {"socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo",
+                  "socket.gethostbyname", "socket.gethostbyaddr", "socket.getnameinfo"}
+PROCESS_EVENTS = {"os.system", "os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.exec", "subprocess.Popen",
+                  "pty.spawn"}
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
 def _reply(fd: int, message: dict) -> None:
@@ -44,33 +52,69 @@ def _leaves(value, out: list) -> list:
     return out
 
 
-def _install_guards(forbidden: list[str], protected: list[str], own_file: str) -> None:
+def _plain(value):
+    """The result rebuilt from plain containers and base-class arrays, inside the timed
+    region: a lazy container or an ndarray subclass cannot push work past the clock
+    into the result's serialisation. Costs a few microseconds per leaf."""
+    if isinstance(value, np.ndarray):
+        return value if type(value) is np.ndarray else np.ndarray.view(value, np.ndarray)
+    if isinstance(value, tuple):
+        items = [_plain(tuple.__getitem__(value, i)) for i in range(tuple.__len__(value))]
+        fields = getattr(type(value), "_fields", None)
+        if isinstance(fields, tuple) and len(fields) == len(items) and all(isinstance(f, str) for f in fields):
+            return codec._namedtuple(type(value).__name__, fields)(*items)
+        return tuple(items)
+    if isinstance(value, list):
+        return [_plain(list.__getitem__(value, i)) for i in range(list.__len__(value))]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in list(dict.items(value))}
+    return value
+
+
+def _install_guards(forbidden: list[str], protected: list[str], writable: list[str], own_file: str) -> None:
     """An audit hook (it cannot be removed) that refuses forbidden imports, reads of the
-    references and writes to results, and new processes. The solution's own file (and
-    its bytecode) stays readable, so a reference can be graded like any submission."""
+    references, writes outside the work folder, the network, new processes, signals to
+    other processes and raised resource limits. The solution's own file (and its
+    bytecode) stays readable, so a reference can be graded like any submission.
+
+    It guards Python-level calls only; native code (ctypes) is held by the namespaces
+    and limits instead, where the system grants them."""
     forbidden_t = tuple(forbidden)
     protected_t = tuple(os.path.join(p, "") for p in protected)
+    writable_t = tuple(os.path.join(os.path.realpath(w), "") for w in writable) + (os.devnull,)
     folder, name = os.path.split(os.path.abspath(own_file))
     stem = os.path.splitext(name)[0]
     own_t = (os.path.join(folder, name), os.path.join(folder, "__pycache__", stem + "."))
-    blocked_events = {"os.system", "os.fork", "os.forkpty", "os.posix_spawn", "os.exec", "subprocess.Popen"}
+    me = os.getpid()
+
+    def refuse(what: str, exc: type[Exception] = PermissionError) -> None:
+        _violations.append(what)
+        raise exc(f"sparsebench: {what} is not allowed in a submission")
 
     def hook(event: str, args: tuple) -> None:
         if event == "import":
             name = args[0] or ""
-            if any(name == f or name.startswith(f + ".") for f in forbidden_t):
-                _violations.append(name)
-                raise ImportError(f"sparsebench: import of {name!r} is forbidden for this problem")
+            for ban in forbidden_t:
+                if name == ban or name.startswith(ban + "."):
+                    _violations.append(f"import {name} (forbidden: {ban})")
+                    raise ImportError(f"sparsebench: import of {name!r} is forbidden for this problem")
         elif event == "open":
-            path = args[0]
+            path, _mode, flags = args
             if isinstance(path, (str, bytes)):
                 path = os.path.abspath(os.fsdecode(path))
                 if path.startswith(protected_t) and not path.startswith(own_t):
-                    _violations.append(f"open {path}")
-                    raise PermissionError(f"sparsebench: {path} is off limits to submissions")
-        elif event in blocked_events:
-            _violations.append(event)
-            raise PermissionError(f"sparsebench: {event} is not allowed in a submission")
+                    refuse(f"open {path}")
+                if isinstance(flags, int) and flags & WRITE_FLAGS and \
+                        not (os.path.realpath(path) + "/").startswith(writable_t) and path != os.devnull:
+                    refuse(f"write {path} (outside the work folder)")
+        elif event in NETWORK_EVENTS:
+            refuse(f"{event} (no network)")
+        elif event in PROCESS_EVENTS:
+            refuse(event)
+        elif event in ("os.kill", "os.killpg") and args and args[0] not in (me, 0):
+            refuse(f"{event} of another process")
+        elif event in ("resource.setrlimit", "resource.prlimit"):
+            refuse(event)
 
     sys.addaudithook(hook)
 
@@ -87,6 +131,9 @@ def _exception_report(exc: BaseException) -> dict:
 
 def _load(config: dict):
     """Import the solution and find its entry function; returns (fn, None) or (None, error)."""
+    import importlib.util
+    import inspect
+
     path = config["file"]
     try:
         spec = importlib.util.spec_from_file_location("submission", path)
@@ -117,20 +164,31 @@ def _load(config: dict):
     return fn, None
 
 
-def _call(fn, command: dict) -> dict:
+def _other_processes() -> int:
+    """Processes the submission started that still exist (zombies included)."""
+    me = os.getpid()
+    try:
+        if _state["pid_namespace"]:  # /proc lists this grade's namespace only
+            return sum(1 for e in os.listdir("/proc") if e.isdigit() and int(e) not in (1, me))
+        return sum(len(open(f"/proc/self/task/{t}/children").read().split()) for t in os.listdir("/proc/self/task"))
+    except OSError:
+        return 0
+
+
+def _call(fn, command: dict, tools: dict) -> dict:
     args = codec.load(command["input"])
     try:
         t0 = _clock()
-        result = fn(*args)
+        result = _plain(fn(*args))
         seconds = _clock() - t0
     except MemoryError as exc:
         return {"status": "memory", **_exception_report(exc)}
     except BaseException as exc:  # noqa: BLE001 - SystemExit included: it is the submission's
         return {"status": "raised", **_exception_report(exc)}
     inputs = _leaves(args, [])
-    aliased = [i for i, a in enumerate(inputs) for o in _leaves(result, []) if np.may_share_memory(o, a)]
+    aliased = [i for i, a in enumerate(inputs) for o in _leaves(result, []) if tools["may_share"](o, a)]
     reply = {"status": "ok", "seconds": seconds, "aliased": bool(aliased),
-             "input_digest": codec.digest(args) if command.get("digest") else None}
+             "input_digest": tools["digest"](args) if command.get("digest") else None}
     try:
         codec.save(command["output"], result)
     except codec.CodecError as exc:
@@ -143,23 +201,43 @@ def _call(fn, command: dict) -> dict:
 def main() -> None:
     config = json.loads(sys.argv[1])
     fd_in, fd_out = config["fd_in"], config["fd_out"]
+    sandbox: dict = {}
+    if config.get("guard"):
+        sandbox = isolation.enter(config.get("writable", []), [fd_in, fd_out])  # forks: this is the worker
+        _state["pid_namespace"] = sandbox["processes"].startswith("own PID namespace")
+        isolation.drop_privileges()
+    global np, codec
+    import numpy as np
+
+    from harness import codec
+
+    tools = {"may_share": np.may_share_memory, "digest": codec.digest}  # bound before the submission loads
     commands = os.fdopen(fd_in, "r")
     if config.get("guard"):
-        _install_guards(config.get("forbidden", []), config.get("protected", []), config["file"])
+        _install_guards(config.get("forbidden", []), config.get("protected", []), config.get("writable", []),
+                        config["file"])
     t_load = _clock()
     fn, error = _load(config)
     if error is not None:
-        _reply(fd_out, {"status": "load_error", "violations": _violations, **error})
-        return
+        _reply(fd_out, {"status": "load_error", "violations": _violations, "sandbox": sandbox, **error})
+        os._exit(0)
     _reply(fd_out, {"status": "ready", "startup_s": t_load - _START, "load_s": _clock() - t_load,
-                    "violations": _violations})
-    for line in commands:
+                    "violations": _violations, "sandbox": sandbox, "processes": _other_processes()})
+    while True:
+        idle_wall, idle_cpu = _clock(), _cpu()  # between calls only background threads can use CPU
+        line = commands.readline()
+        idle_wall, idle_cpu = _clock() - idle_wall, _cpu() - idle_cpu
+        if not line:
+            break
         command = json.loads(line)
         if command["op"] == "exit":
             break
-        reply = _call(fn, command)
+        reply = _call(fn, command, tools)
         reply["violations"] = list(_violations)
+        reply["processes"] = _other_processes()
+        reply["idle_s"], reply["idle_cpu_s"] = idle_wall, idle_cpu
         _reply(fd_out, reply)
+    os._exit(0)  # threads the submission left running do not keep the process alive
 
 
 if __name__ == "__main__":
