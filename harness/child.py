@@ -93,11 +93,7 @@ def _install_guards(forbidden: list[str], protected: list[str], writable: list[s
 
     def hook(event: str, args: tuple) -> None:
         if event == "import":
-            name = args[0] or ""
-            for ban in forbidden_t:
-                if name == ban or name.startswith(ban + "."):
-                    _violations.append(f"import {name} (forbidden: {ban})")
-                    raise ImportError(f"sparsebench: import of {name!r} is forbidden for this problem")
+            _ForbiddenFinder(forbidden_t).find_spec(args[0] or "")
         elif event == "open":
             path, _mode, flags = args
             if isinstance(path, (str, bytes)):
@@ -117,6 +113,22 @@ def _install_guards(forbidden: list[str], protected: list[str], writable: list[s
             refuse(event)
 
     sys.addaudithook(hook)
+    sys.meta_path.insert(0, _ForbiddenFinder(forbidden_t))
+
+
+class _ForbiddenFinder:
+    """The audit hook sees `import` statements; importlib.import_module goes round it,
+    so the same rule also sits first on sys.meta_path."""
+
+    def __init__(self, forbidden: tuple[str, ...]):
+        self.forbidden = forbidden
+
+    def find_spec(self, name: str, path=None, target=None):
+        for ban in self.forbidden:
+            if name == ban or name.startswith(ban + "."):
+                _violations.append(f"import {name} (forbidden: {ban})")
+                raise ImportError(f"sparsebench: import of {name!r} is forbidden for this problem")
+        return None
 
 
 def _exception_report(exc: BaseException) -> dict:

@@ -12,6 +12,7 @@ import hashlib
 import math
 import os
 import time
+import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -72,6 +73,14 @@ class Verdict(Exception):
 def case_seed(slug: str, label: str, secret: str = "") -> int:
     """A stable seed per case; a secret (leaderboard runs) makes the cases unguessable."""
     return int.from_bytes(hashlib.sha256(f"{slug}/{label}/{secret}".encode()).digest()[:8], "little")
+
+
+def secret_id(secret: str) -> str | None:
+    """Names the secret in the record without revealing it: runs with the same id used
+    the same hidden cases. None for public (reproducible) runs."""
+    if not secret:
+        return None
+    return hashlib.sha256(f"sparsebench-secret-id/{secret}".encode()).hexdigest()[:12]
 
 
 def sha256_file(path: Path) -> str:
@@ -135,6 +144,9 @@ class Grader:
         self.timings: list[dict] = []
         self.flags: list[str] = []
         self.first_call: dict[str, float] = {}
+        self.sub_child: Child | None = None
+        self.timed_calls: list[tuple[float, float, float, float]] = []  # (sub s, sub wall, ref s, ref wall)
+        self.timing_wall_s = 0.0  # the grader's own clock around the whole timing phase
 
     # -- cases -------------------------------------------------------------------------
     def correctness_cases(self) -> list[tuple[str, Args]]:
@@ -159,8 +171,7 @@ class Grader:
     def _judge(self, reply: dict, got: Any, args: Args, expected: Expected, digest: str | None,
                case: str) -> None:
         """Raise Verdict unless this reply is a right answer."""
-        if reply.get("violations"):
-            raise Verdict("CE", f"forbidden operation: {reply['violations'][0]}", case=case)
+        _check_violations(reply, case)
         status = reply["status"]
         if status == "memory":
             raise Verdict("MLE", f"MemoryError on case {case!r} (limit {self.limits.mem_mb} MiB)", case=case)
@@ -180,7 +191,7 @@ class Grader:
         if reply.get("aliased"):
             raise Verdict("WA", f"case {case!r}: the result shares memory with an input; return new arrays",
                           case=case)
-        if digest is not None and reply.get("input_digest") not in (None, digest):
+        if digest is not None and reply.get("input_digest") != digest:
             raise Verdict("WA", f"case {case!r}: the call modified its input arrays", case=case)
         message = self.problem.check(args, expected.value, got)
         if message:
@@ -216,6 +227,7 @@ class Grader:
     def measure_speed(self, sub: Child, ref: Child) -> None:
         p, plan = self.problem, self.plan
         sizes = plan.sizes(p)
+        phase_start = time.perf_counter()
         for si, n in enumerate(sizes):
             self.progress(f"timing {p.size_unit}={n:,}", si, len(sizes))
             sub_t: list[float] = []
@@ -244,11 +256,13 @@ class Grader:
                     sub_wall.append(replies["sub"][2])
                     ref_wall.append(r_wall)
                     measured_sizes.append(float(p.size_of(args)))
+                    self.timed_calls.append((replies["sub"][0]["seconds"], replies["sub"][2], r_reply["seconds"], r_wall))
                 rep += 1
                 spent = max(sum(sub_t), sum(ref_t))
                 if rep >= plan.max_reps or (rep >= plan.min_reps and spent >= plan.budget_s):
                     break
             self.timings.append(self._size_row(n, args, measured_sizes, sub_t, ref_t, sub_wall, ref_wall))
+            self.timing_wall_s = time.perf_counter() - phase_start
         self.progress("timing", len(sizes), len(sizes))
 
     def _size_row(self, n: int, args: Args, sizes: list[float], sub_t: list[float], ref_t: list[float],
@@ -283,13 +297,20 @@ class Grader:
         except Verdict as v:
             verdict, reason = v.verdict, v.reason
             failure = {k: val for k, val in v.detail.items() if val is not None}
+        except Exception as exc:  # noqa: BLE001 - a grade always ends in a record, never a traceback
+            verdict, reason = "RE", f"the grader failed on this submission: {type(exc).__name__}: {exc}"
+            failure = {"traceback": traceback.format_exc()[-4000:]}
+            self.flags.append(f"grader: internal error ({type(exc).__name__}), review this record")
+        record["sandbox"] = self._sandbox_record()
         record.update(self._summary(verdict, reason, failure))
         record["grade_seconds"] = round(time.time() - started, 3)
         return record
 
     def _child(self, file: Path, *, guard: bool, arity: int) -> "_ChildContext":
-        return _ChildContext(Child(file, self.problem.entry, arity, self.limits, threads=self.threads,
-                                   guard=guard, forbidden=self.forbidden))
+        child = Child(file, self.problem.entry, arity, self.limits, threads=self.threads,
+                      guard=guard, forbidden=self.forbidden)
+        self.sub_child = self.sub_child or child  # the first child runs the submission
+        return _ChildContext(child)
 
     def _summary(self, verdict: str, reason: str, failure: dict | None) -> dict:
         score = slope = ref_slope = None
@@ -308,10 +329,11 @@ class Grader:
             if score > IMPLAUSIBLE_SPEEDUP:
                 self.flags.append(f"review: score {score:.1f}x is implausibly far above the reference")
             self._check_hidden_time()
+            self._check_timer_phase()
         return {"verdict": verdict, "reason": reason, "failure": failure, "cases": self.cases,
                 "timings": self.timings, "score": score, "slope": slope, "reference_slope": ref_slope,
                 "expected_exponent": self.problem.expected_exponent, "flags": self.flags,
-                "first_call_s": self.first_call}
+                "first_call_s": self.first_call, "timer_check": self._timer_totals()}
 
     def _check_hidden_time(self) -> None:
         """Work done outside the child's timer (patched clocks, lazy results) shows up as
@@ -323,13 +345,56 @@ class Grader:
                                   f"{t['size']:,} spent outside the timed call")
                 return
 
+    def _timer_totals(self) -> dict | None:
+        """The whole timing phase on the grader's clock beside what the children reported."""
+        if not self.timed_calls:
+            return None
+        sub_s, sub_w, ref_s, ref_w = (sum(c[i] for c in self.timed_calls) for i in range(4))
+        return {"calls": len(self.timed_calls), "phase_wall_s": round(self.timing_wall_s, 4),
+                "sub_reported_s": round(sub_s, 6), "sub_seen_s": round(sub_w, 6),
+                "ref_reported_s": round(ref_s, 6), "ref_seen_s": round(ref_w, 6),
+                # time the grader saw around the submission's calls beyond what the reference needed
+                "unexplained_s": round((sub_w - sub_s) - (ref_w - ref_s), 6)}
+
+    def _check_timer_phase(self) -> None:
+        """The per-size check above looks at medians; this one adds up every timed call,
+        so a clock that lies only now and then is caught too, and a child that claims
+        more time than the grader saw (a forged reply) is named."""
+        if any(f.startswith("timer") for f in self.flags):
+            return
+        totals = self._timer_totals()
+        if totals is None:
+            return
+        if any(s > w + 1e-3 or s <= 0 for s, w, _, _ in self.timed_calls):
+            self.flags.append("timer: the submission's child reported a time the grader's clock contradicts")
+            return
+        ref_overhead = totals["ref_seen_s"] - totals["ref_reported_s"]
+        bar = max(0.05, 0.5 * totals["ref_reported_s"], 0.5 * ref_overhead)
+        if totals["unexplained_s"] > bar:
+            self.flags.append(f"timer: {totals['unexplained_s']:.3f} s of the timing phase spent in the "
+                              f"submission's calls outside its timed region")
+
+    def _sandbox_record(self) -> dict:
+        """How the submission was held (namespaces or audit hook only), how much of its
+        output was cut, and whether it kept working between calls."""
+        child = self.sub_child
+        if child is None or not hasattr(child, "proc"):
+            return {"note": "no child was started (rejected before running)"}
+        report = child.report()
+        busy, idle = report["background_cpu_s"], report["between_calls_s"]
+        if busy > 0.1 and busy > 0.25 * idle:
+            self.flags.append(f"threads: the submission used {busy:.2f} s of CPU between calls "
+                              f"({idle:.2f} s), work left running in the background")
+        return report
+
     def _base_record(self) -> dict:
         from harness import machine  # local: reading versions imports libraries
 
         return {"problem": self.problem.slug, "file": _relpath(self.file), "sha256": sha256_file(self.file),
                 "threads": self.threads, "plan": self.plan.name, "baseline": self.baseline,
                 "limits": asdict(self.limits),
-                "seeds": {"hidden": bool(self.secret), "derivation": "sha256(slug/label/secret)"},
+                "seeds": {"hidden": bool(self.secret), "derivation": "sha256(slug/label/secret)",
+                          "secret_id": secret_id(self.secret)},
                 "size_unit": self.problem.size_unit, "machine": machine.info()}
 
 
@@ -347,15 +412,33 @@ class _ChildContext:
             verdict = "TLE" if death.reason in ("timeout", "cpu") else "RE"
             raise Verdict(verdict, f"while loading: {death.detail}", output=death.output) from None
         ready = self.child.ready
+        try:
+            _check_violations(ready, None)
+        except Verdict:
+            self.child.close()
+            raise
         if ready.get("status") == "load_error":
             self.child.close()
-            if ready.get("violations"):
-                raise Verdict("CE", f"forbidden operation while loading: {ready['violations'][0]}")
-            raise Verdict("CE", f"{ready['type']}: {ready['message']}", traceback=ready.get("traceback"))
+            verdict = "MLE" if "MemoryError" in ready.get("mro", []) else "CE"
+            raise Verdict(verdict, f"{ready['type']}: {ready['message']}", traceback=ready.get("traceback"))
         return self.child
 
     def __exit__(self, *exc) -> None:
         self.child.close()
+
+
+def _check_violations(reply: dict, case: str | None) -> None:
+    """A forbidden operation the audit hook refused, or a process the submission
+    started, is a CE naming what was attempted (even if the submission caught the error)."""
+    where = f" in case {case!r}" if case else " while loading"
+    for v in reply.get("violations", []):
+        if v.startswith("import "):
+            name, _, rule = v[len("import "):].partition(" (forbidden: ")
+            raise Verdict("CE", f"forbidden import {name!r} at run time,{where} (this problem does not allow "
+                                f"{rule.rstrip(')') or name})", case=case)
+        raise Verdict("CE", f"forbidden operation{where}: {v}", case=case)
+    if reply.get("processes"):
+        raise Verdict("CE", f"forbidden operation{where}: started {reply['processes']} process(es)", case=case)
 
 
 def _digest(args: Args) -> str:

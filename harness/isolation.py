@@ -84,6 +84,7 @@ def _read_only_except(writable: list[str]) -> list[str]:
         except OSError as exc:
             if exc.errno not in (errno.ENOENT, errno.EACCES):  # a mount hidden under another one
                 failed.append(target)
+    os.chdir(os.getcwd())  # the working folder: through its new writable mount, not the read-only one
     return failed
 
 

@@ -134,7 +134,7 @@ class Child:
                   "protected": [str(p) for p in PROTECTED],
                   "writable": [str(self.workdir), str(self.numba_dir)]}
         self.proc = subprocess.Popen(
-            [sys.executable, "-E", "-X", "faulthandler", str(CHILD), json.dumps(config)],
+            [sys.executable, "-E", "-B", "-X", "faulthandler", str(CHILD), json.dumps(config)],
             cwd=self.workdir, env=self._env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, pass_fds=(cmd_r, res_w), start_new_session=True,
             preexec_fn=self._limit)

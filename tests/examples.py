@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import fields, replace
 from pathlib import Path
 
 from harness import ROOT, problems
+from harness.spec import Limits
 
-HEADER = re.compile(r"^#\s*(expected-verdict|grade-plan|expected-flag)\s*:\s*(\S+)\s*$")
+HEADER = re.compile(r"^#\s*(expected-verdict|grade-plan|expected-flag|limits)\s*:\s*(\S+)\s*$")
 
 
 def headers(path: Path) -> dict[str, str]:
@@ -17,6 +19,20 @@ def headers(path: Path) -> dict[str, str]:
         if m:
             found[m.group(1)] = m.group(2)
     return found
+
+
+def limits(path: Path, base: Limits) -> Limits:
+    """`base` with the overrides of a `# limits: wall_s=2,mem_mb=1024` header, which keeps
+    the grade of a hanging or greedy example short."""
+    spec = headers(path).get("limits")
+    if not spec:
+        return base
+    types = {f.name: f.type for f in fields(Limits)}
+    overrides = {}
+    for item in spec.split(","):
+        key, _, value = item.partition("=")
+        overrides[key] = (int if types[key] in (int, "int") else float)(value)
+    return replace(base, **overrides)
 
 
 def references() -> list[tuple[str, str, str]]:

@@ -6,7 +6,7 @@ import pytest
 
 from harness import ROOT, problems
 from harness.grader import grade
-from tests.examples import examples, headers, references
+from tests.examples import examples, headers, limits, references
 
 SLUGS = problems.slugs()
 
@@ -37,7 +37,8 @@ def test_reference_passes_its_problem(slug, name, path):
 def test_example_gets_its_expected_verdict(slug, path):
     h = headers(path)
     assert "expected-verdict" in h, f"{path} needs a first line '# expected-verdict: ...'"
-    rec = grade(problems.get(slug), path, plan=h.get("grade-plan", "off"))
+    p = problems.get(slug)
+    rec = grade(p, path, plan=h.get("grade-plan", "off"), limits=limits(path, p.limits))
     assert rec["verdict"] == h["expected-verdict"], rec["reason"]
     if "expected-flag" in h:
         assert any(f.startswith(h["expected-flag"]) for f in rec["flags"]), rec["flags"]
