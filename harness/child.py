@@ -27,7 +27,6 @@ from harness import isolation  # noqa: E402  (standard library only: safe before
 
 np = codec = None  # numpy and harness.codec, imported by main() once the namespaces are set up
 _violations: list[str] = []
-_state = {"pid_namespace": False}
 
 NETWORK_EVENTS = {"socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo",
                   "socket.gethostbyname", "socket.gethostbyaddr", "socket.getnameinfo"}
@@ -103,6 +102,10 @@ def _install_guards(forbidden: list[str], protected: list[str], writable: list[s
                 if isinstance(flags, int) and flags & WRITE_FLAGS and \
                         not (os.path.realpath(path) + "/").startswith(writable_t) and path != os.devnull:
                     refuse(f"write {path} (outside the work folder)")
+        elif event in ("os.symlink", "os.link", "os.rename") and len(args) > 1 \
+                and isinstance(args[1], (str, bytes)) \
+                and not (os.path.realpath(os.path.abspath(os.fsdecode(args[1]))) + "/").startswith(writable_t):
+            refuse(f"{event} to {os.fsdecode(args[1])} (outside the work folder)")
         elif event in NETWORK_EVENTS:
             refuse(f"{event} (no network)")
         elif event in PROCESS_EVENTS:
@@ -180,7 +183,7 @@ def _other_processes() -> int:
     """Processes the submission started that still exist (zombies included)."""
     me = os.getpid()
     try:
-        if _state["pid_namespace"]:  # /proc lists this grade's namespace only
+        if isolation.fresh_proc:  # /proc lists this grade's namespace only
             return sum(1 for e in os.listdir("/proc") if e.isdigit() and int(e) not in (1, me))
         return sum(len(open(f"/proc/self/task/{t}/children").read().split()) for t in os.listdir("/proc/self/task"))
     except OSError:
@@ -216,7 +219,6 @@ def main() -> None:
     sandbox: dict = {}
     if config.get("guard"):
         sandbox = isolation.enter(config.get("writable", []), [fd_in, fd_out])  # forks: this is the worker
-        _state["pid_namespace"] = sandbox["processes"].startswith("own PID namespace")
         isolation.drop_privileges()
     global np, codec
     import numpy as np

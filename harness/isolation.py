@@ -31,25 +31,26 @@ _KEEP_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC | 1024 | 2048 | 4096  # + noatime
 PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP = 38, 24
 
 _libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+fresh_proc = False  # True in the worker when /proc lists only this grade's processes
 
 
 class _Refused(OSError):
     pass
 
 
-def _check(result: int, what: str) -> None:
+def _check(result: int, target: str | None = None) -> None:
     if result != 0:
         err = ctypes.get_errno()
-        raise _Refused(err, f"{what}: {os.strerror(err)}")
+        raise _Refused(err, os.strerror(err), target)
 
 
 def _unshare(flags: int) -> None:
-    _check(_libc.unshare(flags), "unshare")
+    _check(_libc.unshare(flags))
 
 
 def _mount(source: str | None, target: str, fstype: str | None, flags: int) -> None:
     enc = (lambda s: None if s is None else os.fsencode(s))
-    _check(_libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), None), f"mount {target}")
+    _check(_libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), None), target)
 
 
 def _mount_points() -> list[tuple[str, str]]:
@@ -147,7 +148,7 @@ def enter(writable: list[str], grader_fds: list[int]) -> dict[str, str]:
         notes["filesystem"] = ("read-only except the work folder" + (f" (could not protect {', '.join(failed)})"
                                                                     if failed else ""))
     except OSError as exc:
-        notes["filesystem"] = f"audit-hook only: {exc.strerror or exc}"
+        notes["filesystem"] = f"audit-hook only: mount {exc.filename} refused ({exc.strerror})"
     notes["processes"] = _fork_into_pid_namespace(grader_fds)
     return notes
 
@@ -162,11 +163,13 @@ def _fork_into_pid_namespace(grader_fds: list[int]) -> str:
         _close_inherited(grader_fds)
         _supervise(init, status_r)  # never returns
     os.close(status_r)
+    global fresh_proc
     try:
         _fresh_proc()
+        fresh_proc = True
         note = "own PID namespace: everything the submission starts dies with the grade"
     except OSError as exc:
-        note = f"own PID namespace (host /proc still visible: {exc.strerror})"
+        note = f"own PID namespace (host /proc still visible: mount {exc.filename} refused, {exc.strerror})"
     worker = os.fork()
     if worker:
         _close_inherited(grader_fds)

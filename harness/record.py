@@ -4,7 +4,7 @@ Schema (version 1), every record a JSON object with at least:
   schema_version  int, 1
   kind            "grade" (a graded submission) or another producer's kind (e.g. "quiz");
                   leaderboards rank only "grade" records
-  id              str, unique (timestamp-author-problem-sha8-pid)
+  id              str, unique (timestamp-author-problem-sha8-pid-random)
   timestamp       str, ISO 8601 UTC
   author          str, path-safe handle
   problem         str, slug
@@ -16,7 +16,12 @@ Schema (version 1), every record a JSON object with at least:
                     speedup, sub_overhead_s, ref_overhead_s, gbytes_per_s?, gflops?}]
   score           geometric mean of speedups (reference time / submission time), null unless timed AC
   slope, reference_slope, expected_exponent   log-log scaling exponents
-  flags           [str]: scaling, timer and review warnings
+  flags           [str]: scaling, timer, threads, review (and grader) warnings
+  timer_check     null, or the timing phase on the grader's clock: {calls, phase_wall_s,
+                  sub_reported_s, sub_seen_s, ref_reported_s, ref_seen_s, unexplained_s}
+  sandbox         {network, filesystem, processes: how the submission was isolated ("isolated ..." or
+                  "audit-hook only: <why>"), output: {bytes, kept_bytes, cut_bytes}, calls,
+                  background_cpu_s, between_calls_s, processes_started}
   first_call_s    {submission, reference}: first call, JIT compilation included (not ranked)
   threads, plan, baseline, limits, seeds, size_unit, machine{cpu, cores, libraries, git_commit, ...}
   grade_seconds   float
@@ -26,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -48,26 +54,49 @@ def finish(record: dict, author: str) -> dict:
     record = {"schema_version": SCHEMA_VERSION, "kind": "grade", "timestamp": now.isoformat(timespec="seconds"),
               "author": author, **record}
     tag = record.get("sha256", "")[:8] or record["kind"]
-    record["id"] = safe_handle(f"{now:%Y%m%dT%H%M%S%f}-{author}-{record['problem']}-{tag}-{os.getpid()}")
+    record["id"] = safe_handle(f"{now:%Y%m%dT%H%M%S%f}-{author}-{record['problem']}-{tag}-{os.getpid()}-"
+                               f"{secrets.token_hex(3)}")  # unique even for two grades in one microsecond
     return record
 
 
 def write(record: dict, runs_dir: Path = RUNS_DIR) -> Path:
-    """Write the record atomically (temp file in the same folder, fsync, rename)."""
+    """Write the record atomically: a temp file in the same folder, fsync, then a hard
+    link to its final name (which never replaces an existing record), and an fsync of
+    the folder so the new name survives a crash. A process killed at any point leaves
+    the whole record or none (at worst a stray .tmp- file, which readers skip)."""
     runs_dir = Path(runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
     final = runs_dir / f"{record['id']}.json"
+    text = json.dumps(record, indent=1, default=_jsonable)  # fails before any file exists
     fd, tmp = tempfile.mkstemp(dir=runs_dir, prefix=".tmp-", suffix=".json")
     try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(record, fh, indent=1, default=_jsonable)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, final)
-    except BaseException:
+        try:
+            os.link(tmp, final)  # FileExistsError rather than overwrite: records are written once
+        except FileExistsError:
+            raise
+        except OSError:  # a file system without hard links
+            os.replace(tmp, final)
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise
+    _fsync_dir(runs_dir)
     return final
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _jsonable(value):
@@ -94,7 +123,23 @@ def read(path: Path) -> dict:
     missing = [k for k in REQUIRED if k not in record]
     if missing:
         raise RecordError(f"{path.name}: missing field(s) {', '.join(missing)}")
+    wrong = [k for k, ok in _FIELD_TYPES.items() if k in record and not ok(record[k])]
+    if wrong:
+        raise RecordError(f"{path.name}: field(s) of the wrong type: {', '.join(wrong)}")
     return record
+
+
+def _number_or_none(v) -> bool:
+    return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+
+
+_FIELD_TYPES = {  # what the leaderboard relies on; anything else is the producer's business
+    "id": lambda v: isinstance(v, str), "timestamp": lambda v: isinstance(v, str),
+    "author": lambda v: isinstance(v, str), "problem": lambda v: isinstance(v, str),
+    "verdict": lambda v: isinstance(v, str), "score": _number_or_none, "slope": _number_or_none,
+    "kind": lambda v: isinstance(v, str), "flags": lambda v: isinstance(v, list),
+    "timings": lambda v: v is None or (isinstance(v, list) and all(isinstance(t, dict) and "size" in t for t in v)),
+}
 
 
 def scan(runs_dir: Path = RUNS_DIR) -> tuple[list[dict], list[str]]:

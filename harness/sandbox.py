@@ -232,7 +232,7 @@ class Child:
         self.activity["calls"] += 1
         inp = self.inbox / f"in{self._calls}.npz"
         out = self.workdir / f"out{self._calls}.npz"
-        codec.save(inp, args)
+        self._write_input(inp, args)
         t0 = time.perf_counter()
         try:
             os.write(self._cmd_w, (json.dumps({"op": "call", "input": str(inp), "output": str(out),
@@ -251,6 +251,16 @@ class Child:
                 reply = {**reply, "status": "bad_output", "message": f"unreadable result file: {exc}"}
         out.unlink(missing_ok=True)
         return reply, result, wall
+
+    def _write_input(self, path: Path, args: Any) -> None:
+        """A new file, never through a link the child may have planted in its place."""
+        path.unlink(missing_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        except OSError as exc:
+            self.kill()
+            raise ChildDied("crash", f"tampered with its input folder ({exc.strerror})", self.output.text()) from None
+        codec.save(fd, args)  # open() takes the descriptor and closes it
 
     def _read_result(self, path: Path) -> Any:
         """Load a result file the child wrote, refusing anything that could hang or
@@ -284,14 +294,15 @@ class Child:
         if proc is None:
             return
         stragglers = _descendants(proc.pid)
-        for kill, target in [(os.killpg, proc.pid)] + [(os.kill, p) for p in stragglers]:
-            try:
-                kill(target, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        _kill_all(stragglers)
 
     def close(self) -> None:
         proc = getattr(self, "proc", None)
+        stragglers = _descendants(proc.pid) if proc is not None else []  # before an exit orphans them
         if proc is not None and proc.poll() is None:
             try:
                 os.write(self._cmd_w, b'{"op": "exit"}\n')
@@ -300,6 +311,7 @@ class Child:
                 pass
         if proc is not None:
             self.kill()
+            _kill_all(stragglers)
             proc.wait()
         for fd in (getattr(self, "_cmd_w", None), getattr(self, "_res_r", None)):
             if fd is not None:
@@ -310,6 +322,14 @@ class Child:
         for folder in (getattr(self, "workdir", None), getattr(self, "inbox", None)):
             if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)
+
+
+def _kill_all(pids: list[int]) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def _descendants(pid: int) -> list[int]:
