@@ -322,6 +322,11 @@ class Child:
         for folder in (getattr(self, "workdir", None), getattr(self, "inbox", None)):
             if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)
+        if self.guard and getattr(self, "numba_dir", None) is not None:
+            try:
+                self.numba_dir.rmdir()  # only when empty: a file that uses no numba leaves no trace
+            except OSError:
+                pass
 
 
 def _kill_all(pids: list[int]) -> None:
