@@ -181,8 +181,8 @@ def test_print_1gb_example_is_drained_and_counted():
 
 
 @pytest.mark.parametrize("payload,why", [
-    (b'{"status": "ok", "seconds": "soon", "mro": 7}\\n', "garbled reply"),
-    (b'[1, 2, 3]\\n', "garbled reply"),
+    (b'{"status": "ok", "seconds": "soon", "mro": 7}\n', "garbled reply"),
+    (b'[1, 2, 3]\n', "garbled reply"),
     (b'x' * (2 << 20), "flooded the reply channel"),
 ])
 def test_forged_or_flooded_replies_end_as_RE_not_a_grader_crash(tmp_path, payload, why):
