@@ -129,7 +129,7 @@ class Grader:
         self.baseline = baseline
         self.progress = progress or (lambda stage, done, total: None)
         self.forbidden = tuple(problem.forbidden_imports) + ALWAYS_FORBIDDEN
-        self.oracle = getattr(load_module(ROOT / problem.oracle, f"oracle_{problem.module_name}"),
+        self.oracle = getattr(load_module(ROOT / problem.oracle),
                               problem.entry)
         self.cases: list[dict] = []
         self.timings: list[dict] = []

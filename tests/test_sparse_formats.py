@@ -13,9 +13,9 @@ from harness.problems import load_module
 from harness.types import COO, CSR
 from problems.common import sparse
 
-COO_REFS = {name: load_module(ROOT / f"solutions/reference/coo_to_csr_{name}.py", f"t_coo_{name}").coo_to_csr
+COO_REFS = {name: load_module(ROOT / f"solutions/reference/coo_to_csr_{name}.py").coo_to_csr
             for name in ("numpy", "numba")}
-T_REFS = {name: load_module(ROOT / f"solutions/reference/csr_transpose_{name}.py", f"t_tr_{name}").csr_transpose
+T_REFS = {name: load_module(ROOT / f"solutions/reference/csr_transpose_{name}.py").csr_transpose
           for name in ("numpy", "numba")}
 
 
