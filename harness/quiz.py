@@ -19,7 +19,7 @@ import string
 import time
 import tomllib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console, Group
@@ -125,8 +125,8 @@ def load(cards_dir: Path = CARDS_DIR) -> Deck:
     meta = _read_toml(cards_dir / "references.toml", faults)
     sources = meta.get("source", {}) if isinstance(meta.get("source"), dict) else {}
     for key, src in sources.items():
-        if not (isinstance(src, dict) and isinstance(src.get("cite"), str) and isinstance(src.get("url"), str)):
-            faults.append(f"references.toml: source {key!r} needs cite and url strings")
+        if not (isinstance(src, dict) and isinstance(src.get("cite"), str) and isinstance(src.get("url", ""), str)):
+            faults.append(f"references.toml: source {key!r} needs a cite string (and a url string if it has one)")
     known_problems = tuple(meta.get("problems", ()))
     formulas = _formulas(cards_dir, faults)
     topics, seen = [], set()
@@ -201,75 +201,82 @@ def _card(raw: dict, topic: str, where: str, sources: dict, known_problems: tupl
     if len(faults) > start:
         return None
 
-    fields: dict = {}
-    question, explanation, answer = raw["question"], raw["explanation"], raw.get("answer")
     worked = None
     if "formula" in raw or kind == "numeric":
         worked = _compute(raw, where, formulas, faults)
         if worked is None:
             return None
-        params = raw.get("params", {})
-        fields["working"] = worked.working
-    if kind == "choice":
-        choices = raw.get("choices")
-        if not (isinstance(choices, list) and len(choices) >= 2 and all(isinstance(c, str) and c.strip() for c in choices)):
-            faults.append(f"{where}: choices must be a list of at least two non-empty strings")
-            return None
-        if len(set(choices)) != len(choices):
-            faults.append(f"{where}: choices repeat")
-        if any(re.fullmatch(r"[a-zA-Z]", c.strip()) for c in choices):
-            faults.append(f"{where}: a choice may not be a single letter (letters pick choices)")
-        if answer not in choices:
-            faults.append(f"{where}: answer {answer!r} is not one of the choices")
-        if worked is not None and str(worked.value) != answer:
-            faults.append(f"{where}: answer {answer!r} disagrees with {raw['formula']}(...) = {worked.value!r}")
-        fields["choices"] = tuple(choices)
-    elif kind == "numeric":
-        tol = raw.get("tolerance", 0.0)
-        if not isinstance(answer, (int, float)) or isinstance(answer, bool):
-            faults.append(f"{where}: a numeric card's answer must be a number")
-            return None
-        if not isinstance(tol, (int, float)) or not 0 <= tol < 1:
-            faults.append(f"{where}: tolerance is relative, 0 <= tolerance < 1")
-            return None
-        value = worked.value
-        if not isinstance(value, (int, float)):
-            faults.append(f"{where}: formula {raw['formula']} gives {value!r}, not a number")
-            return None
-        if not float(value).is_integer() and tol < 1e-3:
-            faults.append(f"{where}: the answer {value!r} is not whole: give a tolerance of at least 1e-3")
-        if show_number(answer) != show_number(value):  # whole numbers exactly, others to 4 significant digits
-            faults.append(f"{where}: stored answer {answer!r} disagrees with {raw['formula']}(...) = {value!r} "
-                          f"(store {show_number(value).replace(',', '_')})")
-        named = {f for _, f, _, _ in string.Formatter().parse(question) if f}
-        missing = [p for p in params if p not in named]
-        if missing:
-            faults.append(f"{where}: the question must state every input; no {{{'}, {'.join(missing)}}} in it")
-        fields.update(unit=raw.get("unit", ""), tolerance=float(tol))
-        answer = value
-    else:
-        checklist = raw.get("checklist")
-        if not isinstance(answer, str) or not answer.strip():
-            faults.append(f"{where}: a text card's answer is its model answer, a non-empty string")
-        if not (isinstance(checklist, list) and len(checklist) >= 2 and all(isinstance(c, str) for c in checklist)):
-            faults.append(f"{where}: a text card needs a checklist of at least two points")
-        if len(faults) > start:
-            return None
-        fields["checklist"] = tuple(checklist)
+    fields = _VALIDATE[kind](raw, worked, where, faults)
+    if fields is None or len(faults) > start:
+        return None
+    question, explanation = raw["question"], raw["explanation"]
     if worked is not None:
-        values = {**params, "answer": show_number(answer) if kind == "numeric" else answer,
-                  "working": worked.working, "unit": raw.get("unit", "")}
+        params = raw.get("params", {})
+        shown = show_number(fields["answer"]) if kind == "numeric" else fields["answer"]
+        values = {**params, "answer": shown, "working": worked.working, "unit": raw.get("unit", "")}
         try:
             question, explanation = question.format_map(params), explanation.format_map(values)
         except (KeyError, IndexError, ValueError) as exc:
             faults.append(f"{where}: question/explanation placeholder error: {type(exc).__name__}: {exc}")
             return None
-        if kind == "numeric" and show_number(answer) not in explanation:
+        if kind == "numeric" and shown not in explanation:
             faults.append(f"{where}: the explanation must state the answer (use {{answer}} or {{working}})")
-    if len(faults) > start:
+            return None
+        fields["working"] = worked.working
+    return Card(id=raw["id"], topic=topic, kind=kind, question=question.strip(), explanation=explanation.strip(),
+                sources=tuple(raw["source"]), problem=raw.get("problem"), **fields)
+
+
+def _choice_fields(raw: dict, worked, where: str, faults: list[str]) -> dict | None:
+    choices, answer = raw.get("choices"), raw.get("answer")
+    if not (isinstance(choices, list) and len(choices) >= 2 and all(isinstance(c, str) and c.strip() for c in choices)):
+        faults.append(f"{where}: choices must be a list of at least two non-empty strings")
         return None
-    return Card(id=raw["id"], topic=topic, kind=kind, question=question.strip(), answer=answer,
-                explanation=explanation.strip(), sources=tuple(src), problem=raw.get("problem"), **fields)
+    if len(set(choices)) != len(choices):
+        faults.append(f"{where}: choices repeat")
+    if any(re.fullmatch(r"[a-zA-Z]", c.strip()) for c in choices):
+        faults.append(f"{where}: a choice may not be a single letter (letters pick choices)")
+    if answer not in choices:
+        faults.append(f"{where}: answer {answer!r} is not one of the choices")
+    if worked is not None and str(worked.value) != answer:
+        faults.append(f"{where}: answer {answer!r} disagrees with {raw['formula']}(...) = {worked.value!r}")
+    return {"answer": answer, "choices": tuple(choices)}
+
+
+def _numeric_fields(raw: dict, worked, where: str, faults: list[str]) -> dict | None:
+    answer, tol, value = raw.get("answer"), raw.get("tolerance", 0.0), worked.value
+    if not isinstance(answer, (int, float)) or isinstance(answer, bool):
+        faults.append(f"{where}: a numeric card's answer must be a number")
+        return None
+    if not isinstance(tol, (int, float)) or not 0 <= tol < 1:
+        faults.append(f"{where}: tolerance is relative, 0 <= tolerance < 1")
+        return None
+    if not isinstance(value, (int, float)):
+        faults.append(f"{where}: formula {raw['formula']} gives {value!r}, not a number")
+        return None
+    if not float(value).is_integer() and tol < 1e-3:
+        faults.append(f"{where}: the answer {value!r} is not whole: give a tolerance of at least 1e-3")
+    if show_number(answer) != show_number(value):  # whole numbers exactly, others to 4 significant digits
+        faults.append(f"{where}: stored answer {answer!r} disagrees with {raw['formula']}(...) = {value!r} "
+                      f"(store {show_number(value).replace(',', '_')})")
+    named = {f for _, f, _, _ in string.Formatter().parse(raw["question"]) if f}
+    missing = [p for p in raw.get("params", {}) if p not in named]
+    if missing:
+        faults.append(f"{where}: the question must state every input; no {{{'}, {'.join(missing)}}} in it")
+    return {"answer": value, "unit": raw.get("unit", ""), "tolerance": float(tol)}
+
+
+def _text_fields(raw: dict, worked, where: str, faults: list[str]) -> dict | None:
+    answer, checklist = raw.get("answer"), raw.get("checklist")
+    if not isinstance(answer, str) or not answer.strip():
+        faults.append(f"{where}: a text card's answer is its model answer, a non-empty string")
+    if not (isinstance(checklist, list) and len(checklist) >= 2 and all(isinstance(c, str) for c in checklist)):
+        faults.append(f"{where}: a text card needs a checklist of at least two points")
+        return None
+    return {"answer": answer, "checklist": tuple(checklist)}
+
+
+_VALIDATE = {"choice": _choice_fields, "numeric": _numeric_fields, "text": _text_fields}
 
 
 def _compute(raw: dict, where: str, formulas: dict, faults: list[str]):
@@ -518,7 +525,9 @@ def explain(console: Console, outcome: Outcome, deck: Deck, slugs: Iterable[str]
     console.print(Markdown(card.explanation))
     if card.working and card.working not in card.explanation:
         console.print(Text(f"working: {card.working}", style="dim"))
-    console.print(Text("source: " + "; ".join(deck.sources[s]["cite"] for s in card.sources), style="dim"))
+    cites = [deck.sources[s]["cite"] + (f" <{deck.sources[s]['url']}>" if deck.sources[s].get("url") else "")
+             for s in card.sources]
+    console.print(Text("source: " + "; ".join(cites), style="dim"))
     if card.problem:
         where = f"sparsebench show {card.problem}" if card.problem in slugs else f"{card.problem} (not in this checkout yet)"
         console.print(Text(f"practise: {where}", style="dim"))
@@ -583,15 +592,16 @@ def command(args, console: Console, ask: Callable[[str], str] | None = None) -> 
         seed = random.SystemRandom().randrange(2**31)  # recorded, so the order can be replayed
     cards = select(deck, args.topic, shuffle, seed, args.limit)
     started = time.monotonic()
+    header = f"{len(cards)} cards" + (f", shuffled with seed {seed}" if shuffle else "")
     if args.answers:
         given = load_answers(args.answers, deck)
+        console.print(Text(f"{header}, answered from {args.answers}", style="dim"))
         outcomes = run(cards, lambda card, i: given.get(card.id))
         console.print(outcome_table(outcomes))
     else:
         known = set(slugs())
         ask = ask or (lambda text: console.input(Text(text, style="bold")))
-        console.print(Text(f"{len(cards)} cards" + (f", shuffled with seed {seed}" if shuffle else "")
-                           + ". Type s to skip a card, q to stop.", style="dim"))
+        console.print(Text(f"{header}. Type s to skip a card, q to stop.", style="dim"))
         try:
             outcomes = run(cards, interactive_answer(console, ask, len(cards)),
                            lambda o: explain(console, o, deck, known))

@@ -73,8 +73,9 @@ def test_right_choices_are_spread_over_positions():
     assert max(positions.values()) <= sum(positions.values()) / 2, positions
 
 
-def test_every_numeric_card_is_computed():
+def test_every_numeric_card_is_computed_and_every_formula_is_used():
     assert all("formula" in raw for _, raw in RAW if raw["kind"] == "numeric")
+    assert {raw["formula"] for _, raw in COMPUTED} == set(FORMULAS)
 
 
 @pytest.mark.parametrize("topic,raw", COMPUTED, ids=[raw["id"] for _, raw in COMPUTED])

@@ -430,12 +430,3 @@ def l1_prox_zeros(weights: Sequence[float], threshold: float) -> Worked:
     return Worked(zeros, f"soft-threshold sign(w)·max(|w| − {threshold:g}, 0): "
                          f"[{', '.join(f'{w:g}' for w in after)}] → {zeros} exact zeros")
 
-
-@formula
-def magnitude_prune_kept(weights: Sequence[float], sparsity: float) -> Worked:
-    drop = round(sparsity * len(weights))
-    order = sorted(range(len(weights)), key=lambda i: (abs(weights[i]), i))
-    kept = sorted(order[drop:])
-    total = sum(abs(weights[i]) for i in kept)
-    return Worked(total, f"drop the {drop} smallest |w|; keep {[weights[i] for i in kept]}; "
-                         f"Σ|kept| = {total:g}")
