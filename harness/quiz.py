@@ -556,9 +556,12 @@ def topics_table(deck: Deck) -> Table:
     return table
 
 
-def best_scores_table(recs: list[dict], author: str, deck: Deck | None = None) -> Table:
-    """Per topic, the author's best quiz score (for `sparsebench list`)."""
-    deck = deck or load()
+def best_scores_table(recs: list[dict], author: str, cards_dir: Path = CARDS_DIR) -> Table | Text:
+    """Per topic, the author's best quiz score (for `sparsebench list`); a warning if the cards are broken."""
+    try:
+        deck = load(cards_dir)
+    except QuizError as exc:
+        return Text(f"quiz scores not shown: {exc}", style="yellow")
     best: dict[str, dict] = {}
     runs: dict[str, int] = {}
     for r in recs:

@@ -461,3 +461,9 @@ def test_interactive_end_of_input_keeps_the_answers_so_far(tmp_path):
     quiz.command(args, Console(file=io.StringIO()), ask=ask)
     (rec,) = _records(tmp_path)
     assert rec["shuffle"] is True and rec["seed"] == 3 and rec["asked"] == 2 and rec["score"] == 0.5
+
+
+def test_list_survives_broken_cards(tmp_path):
+    broken = _deck_with(tmp_path / "deck", GOOD.replace("answer = 44", "answer = 45"))
+    view = quiz.best_scores_table([], "tester", broken)
+    assert "quiz scores not shown" in view.plain and "disagrees" in view.plain
