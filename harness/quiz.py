@@ -172,7 +172,7 @@ def _formulas(cards_dir: Path, faults: list[str]) -> dict:
 
     path = cards_dir / "formulas.py"
     try:
-        return dict(load_module(path, "sparsebench_quiz_formulas").FORMULAS)
+        return dict(load_module(path).FORMULAS)
     except Exception as exc:  # a broken formulas file is the card author's bug: say where
         faults.append(f"{path.name}: {type(exc).__name__}: {exc}")
         return {}
