@@ -138,13 +138,13 @@ class Grader:
         self.baseline = baseline
         self.progress = progress or (lambda stage, done, total: None)
         self.forbidden = tuple(problem.forbidden_imports) + ALWAYS_FORBIDDEN
-        self.oracle = getattr(load_module(ROOT / problem.oracle, f"oracle_{problem.module_name}"),
+        self.oracle = getattr(load_module(ROOT / problem.oracle),
                               problem.entry)
         self.cases: list[dict] = []
         self.timings: list[dict] = []
         self.flags: list[str] = []
         self.first_call: dict[str, float] = {}
-        self.sub_child: Child | None = None
+        self.sub_children: list[Child] = []
         self.timed_calls: list[tuple[float, float, float, float]] = []  # (sub s, sub wall, ref s, ref wall)
         self.timing_wall_s = 0.0  # the grader's own clock around the whole timing phase
 
@@ -291,9 +291,16 @@ class Grader:
             arity = len(cases[0][1]) if cases else 0
             with self._child(self.file, guard=not self.baseline, arity=arity) as sub:
                 self.check_correctness(sub, cases)
-                if self.plan.max_reps:
-                    with self._child(ROOT / self.problem.timing_reference, guard=False, arity=arity) as ref:
-                        self.measure_speed(sub, ref)
+            if self.plan.max_reps:
+                # fresh children for timing, born equal: a child that has run the correctness
+                # cases times measurably slower (up to 15% at small sizes) than a fresh one
+                with self._child(self.file, guard=not self.baseline, arity=arity) as sub, \
+                        self._child(ROOT / self.problem.timing_reference, guard=False, arity=arity,
+                                    role="reference") as ref:
+                    self.measure_speed(sub, ref)
+            n_edge = len(self.problem.edge_cases)
+            reason = (f"all {len(cases)} cases passed ({n_edge} edge cases, {len(cases) - n_edge} random)"
+                      + ("" if self.timings else "; speed not measured"))
         except Verdict as v:
             verdict, reason = v.verdict, v.reason
             failure = {k: val for k, val in v.detail.items() if val is not None}
@@ -306,10 +313,11 @@ class Grader:
         record["grade_seconds"] = round(time.time() - started, 3)
         return record
 
-    def _child(self, file: Path, *, guard: bool, arity: int) -> "_ChildContext":
+    def _child(self, file: Path, *, guard: bool, arity: int, role: str = "submission") -> "_ChildContext":
         child = Child(file, self.problem.entry, arity, self.limits, threads=self.threads,
                       guard=guard, forbidden=self.forbidden)
-        self.sub_child = self.sub_child or child  # the first child runs the submission
+        if role == "submission":
+            self.sub_children.append(child)  # what the record says about the sandbox comes from these
         return _ChildContext(child)
 
     def _summary(self, verdict: str, reason: str, failure: dict | None) -> dict:
@@ -377,12 +385,16 @@ class Grader:
     def _sandbox_record(self) -> dict:
         """How the submission was held (namespaces or audit hook only), how much of its
         output was cut, and whether it kept working between calls."""
-        child = self.sub_child
-        if child is None or not hasattr(child, "proc"):
+        reports = [c.report() for c in self.sub_children if hasattr(c, "proc")]
+        if not reports:
             return {"note": "no child was started (rejected before running)"}
-        report = child.report()
+        report = {**reports[0], "children": len(reports),
+                  "output": {k: sum(r["output"][k] for r in reports) for k in reports[0]["output"]}}
+        for key in ("calls", "background_cpu_s", "between_calls_s"):
+            report[key] = round(sum(r[key] for r in reports), 4)
+        report["processes_started"] = max(r["processes_started"] for r in reports)
         busy, idle = report["background_cpu_s"], report["between_calls_s"]
-        if busy > 0.1 and busy > 0.25 * idle:
+        if busy > 0.05 and busy > 0.1 * idle:  # an honest child idles at about 1% (wake-ups)
             self.flags.append(f"threads: the submission used {busy:.2f} s of CPU between calls "
                               f"({idle:.2f} s), work left running in the background")
         return report
