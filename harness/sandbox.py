@@ -208,7 +208,8 @@ class Child:
             code = self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self.kill()
-            code = self.proc.wait()
+            self.proc.wait()
+            return ChildDied("crash", "closed its reply channel but kept running", self.output.text())
         self.kill()  # whatever it started goes too
         if code < 0:
             sig = signal.Signals(-code)
