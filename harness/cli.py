@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -68,16 +69,12 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 # -- grade ------------------------------------------------------------------------------
-def _targets(args: argparse.Namespace) -> list[tuple[problems.Problem, Path]]:
+def _targets(args: argparse.Namespace) -> list[tuple[problems.Problem, Path, str | None]]:
+    """(problem, file, author or None for --author/git) for each file this command grades."""
     if args.all:
-        folder = Path(args.all)
-        if not folder.is_dir():
-            raise UsageError(f"--all needs a folder of solutions, {args.all!r} is not one")
-        found = [(problems.get(s), folder / f"{s.replace('-', '_')}.py") for s in problems.slugs()]
-        found = [(p, f) for p, f in found if f.is_file()]
-        if not found:
-            raise UsageError(f"{folder} holds no file named after a problem (e.g. coo_to_csr.py)")
-        return found
+        return _work(args)
+    if args.shard is not None or args.files_from:
+        raise UsageError("--shard and --files-from split the work of --all ROOT; add --all")
     if len(args.target) == 2:
         problem, file = problems.get(args.target[0]), Path(args.target[1])
     elif len(args.target) == 1:
@@ -92,17 +89,56 @@ def _targets(args: argparse.Namespace) -> list[tuple[problems.Problem, Path]]:
         raise UsageError(f"no such file: {file}")
     if file.suffix != ".py":
         raise UsageError(f"{file} is not a Python file (.py)")
-    return [(problem, file)]
+    return [(problem, file, None)]
+
+
+def _work(args: argparse.Namespace) -> list[tuple[problems.Problem, Path, str | None]]:
+    """The --all work list, narrowed by --files-from and --shard (see harness/shard.py)."""
+    from harness import shard
+
+    if args.target:
+        raise UsageError("give either PROBLEM FILE or --all ROOT, not both")
+    try:
+        span = shard.parse_shard(args.shard) if args.shard is not None else (1, 1)
+        items = shard.work_list(Path(args.all))
+    except shard.ShardError as exc:
+        raise UsageError(str(exc)) from None
+    if not items and args.shard is None and not args.files_from:
+        raise UsageError(f"{args.all} holds no file named after a problem (e.g. coo_to_csr.py), "
+                         "nor subfolders (handles) that do")
+    if args.author and any(w.author for w in items):
+        raise UsageError(f"{args.all} is a folder of handles: each file is recorded under its folder's name, "
+                         "so --author does not apply")
+    total = len(items)
+    if args.files_from:
+        try:
+            text = sys.stdin.read() if args.files_from == "-" else Path(args.files_from).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--files-from: cannot read {args.files_from}: {exc.strerror}") from None
+        items = shard.restrict(items, text.splitlines())
+        err_console.print(f"{len(items)} of {total} submissions under {args.all} are named in {args.files_from}")
+    if args.shard is not None:
+        chosen = shard.shard(items, *span)
+        err_console.print(f"shard {span[0]}/{span[1]}: {len(chosen)} of {len(items)} submissions")
+        items = chosen
+    return [(problems.get(w.problem), w.file, w.author) for w in items]
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
     from harness.grader import grade
     from harness.render import print_grade
 
-    author = identity.author(args.author)
     plan = "off" if args.no_timing else ("quick" if args.quick else "full")
+    targets = _targets(args)
+    if args.dry_run or not targets:
+        for problem, file, who in targets:
+            print(f"{problem.slug}\t{_rel(file)}\t{who or identity.author(args.author)}")  # one line each, never wrapped
+        if not targets:
+            print("[]") if args.json else console.print("nothing to grade")
+        return 0
     outcomes = []
-    for problem, file in _targets(args):
+    for problem, file, who in targets:
+        author = who or identity.author(args.author)
         limits = problem.limits
         overrides = {k: v for k, v in (("wall_s", args.wall), ("cpu_s", args.cpu), ("mem_mb", args.mem)) if v}
         limits = replace(limits, **overrides) if overrides else limits
@@ -147,6 +183,22 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
             console.print(_rich_table(table, slug))
     console.print(f"wrote {_rel(args.results / 'leaderboard.md')} and {_rel(args.results / 'leaderboard.csv')}")
     return 0
+
+
+# -- merge ------------------------------------------------------------------------------
+def cmd_merge(args: argparse.Namespace) -> int:
+    from harness.merge import merge
+
+    out = args.out or args.results / "runs"
+    report = merge(args.sources, out)
+    for message in report.bad:
+        err_console.print(f"[bold red]bad record[/] {escape(message)}", highlight=False, soft_wrap=True)
+    for message in report.conflicts:
+        err_console.print(f"[bold red]conflict[/] {escape(message)}", highlight=False, soft_wrap=True)
+    console.print(f"read {report.files} record file(s) from {len(args.sources)} source(s): wrote {len(report.written)} "
+                  f"new to {_rel(out)}, {report.already} already there, {report.duplicates} repeated, "
+                  f"{len(report.bad)} bad, {len(report.conflicts)} conflicting", highlight=False, soft_wrap=True)
+    return 0 if report.ok else 1
 
 
 # -- plumbing ---------------------------------------------------------------------------
@@ -213,7 +265,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("grade", help="grade a solution for correctness and speed, and record the result")
     p.add_argument("target", nargs="*", metavar="PROBLEM FILE", help="problem slug and solution file")
-    p.add_argument("--all", metavar="DIR", help="grade every file in DIR named after a problem")
+    p.add_argument("--all", metavar="ROOT", help=(
+        "grade every submission under ROOT: one person's folder (files named after problems, "
+        "e.g. solutions/alice/) or a folder of handles (e.g. solutions/: each subfolder is a handle, "
+        "recorded as the author; reference/, baselines/, examples/ are skipped)"))
+    p.add_argument("--shard", metavar="I/N", help=(
+        "with --all: grade only the I-th of N disjoint shards (1 <= I <= N) of the work list "
+        "sorted by (handle, problem), so N machines can share it"))
+    p.add_argument("--files-from", metavar="FILE", help=(
+        "with --all: grade only submissions named in FILE, one path a line (e.g. `git diff --name-only`); "
+        "'-' reads standard input"))
+    p.add_argument("--dry-run", action="store_true", help="print what would be graded (problem, file, author), grade nothing")
     p.add_argument("--json", action="store_true", help="print the record as JSON on stdout")
     p.add_argument("--author", help="handle recorded with the grade (default: git user.name, else login)")
     p.add_argument("--threads", type=_positive_int, default=1, help="BLAS/Numba threads (default 1)")
@@ -226,6 +288,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mem", type=_positive_int, help="address-space limit in MiB (default: the problem's)")
     p.set_defaults(func=cmd_grade)
 
+    p = add("merge", help="combine the records of many runs (e.g. CI shards) into one runs folder")
+    p.add_argument("sources", nargs="+", type=Path, metavar="DIR",
+                   help="folders of records (searched recursively) or record files")
+    p.add_argument("--out", type=Path, help="runs folder to merge into (default: RESULTS/runs)")
+    p.set_defaults(func=cmd_merge)
+
     p = add("leaderboard", help="rebuild results/leaderboard.md and .csv from results/runs/")
     p.set_defaults(func=cmd_leaderboard)
     return parser
@@ -237,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (UsageError, problems.ProblemError) as exc:
-        err_console.print(f"[bold red]error:[/] {exc}")
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)  # one line, even in narrow CI logs
         return 2
 
 
