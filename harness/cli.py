@@ -201,6 +201,61 @@ def cmd_merge(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+# -- compare ----------------------------------------------------------------------------
+def _compared(path: Path, slug: str | None, plan: str) -> dict:
+    """A record to compare: read from a .json record, or graded now from a .py submission."""
+    from harness import grader
+
+    if not path.is_file():
+        raise UsageError(f"no such file: {path}")
+    if path.suffix == ".json":
+        try:
+            return records.read(path)
+        except records.RecordError as exc:
+            raise UsageError(str(exc)) from None
+    if path.suffix != ".py":
+        raise UsageError(f"{path}: compare takes submissions (.py) or records (.json)")
+    problem = problems.get(slug) if slug else problems.for_file(path)
+    if problem is None:
+        raise UsageError(f"cannot tell the problem from the file name {path.name!r}; add --problem SLUG")
+    with err_console.status(f"grading {_rel(path)} ({plan} timing)"):
+        return {**grader.grade(problem, path, plan=plan), "file": _rel(path)}
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from harness.compare import CompareError, compare
+    from harness.render import _fmt_time
+
+    plan = "quick" if args.quick else "full"
+    a, b = (_compared(p, args.problem, plan) for p in (args.a, args.b))
+    try:
+        result = compare(a, b, raw=args.raw, min_effect=args.min_effect)
+    except CompareError as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        json.dump(result.as_dict(), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    what = "per-call time" if args.raw else "per-call speedup (reference / submission, same input)"
+    table = Table(title=f"{result.problem}: A = {result.a}, B = {result.b}; samples: {what}", title_justify="left")
+    for col in ("size", "calls A/B", "A", "B", "A vs B", "p (Mann-Whitney)", "verdict"):
+        table.add_column(col, justify="right")
+    show = _fmt_time if args.raw else (lambda v: f"{v:.3g}x")
+    for r in result.sizes:
+        table.add_row(f"{r.size:,}", f"{r.calls_a}/{r.calls_b}", show(r.median_a), show(r.median_b),
+                      f"{r.ratio:.3f}x", "-" if r.p_value != r.p_value else f"{r.p_value:.2g}", r.verdict)
+    console.print(table)
+    if result.left_out:
+        console.print(f"sizes only one side has, left out: {', '.join(f'{n:,}' for n in result.left_out)}")
+    lo, hi = result.ci
+    head = {"A": "A is faster", "B": "B is faster", "tie": "tie", "undecided": "undecided"}[result.verdict]
+    console.print(f"[bold]{head}[/]: A/B = {result.ratio:.3f}x, 95% bootstrap interval {lo:.3f}-{hi:.3f}; "
+                  f"{escape(result.reason)}", highlight=False)
+    console.print(f"noise floor {100 * result.noise_floor:.1f}% = the larger of {100 * args.min_effect:.0f}% "
+                  "(--min-effect) and half the per-call spread (interquartile range / median)", highlight=False)
+    return 0
+
+
 # -- plumbing ---------------------------------------------------------------------------
 def _rich_table(df, title: str) -> Table:
     table = Table(title=title, title_justify="left")
@@ -293,6 +348,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folders of records (searched recursively) or record files")
     p.add_argument("--out", type=Path, help="runs folder to merge into (default: RESULTS/runs)")
     p.set_defaults(func=cmd_merge)
+
+    p = add("compare", help="is A faster than B? two submissions (graded now) or two records, with a significance test")
+    p.add_argument("a", type=Path, metavar="A", help="a submission (.py) or a record (.json)")
+    p.add_argument("b", type=Path, metavar="B", help="the same problem's other submission or record")
+    p.add_argument("--problem", help="the problem, when a .py file is not named after it")
+    p.add_argument("--quick", action="store_true", help="grade .py files with quick timing (too few calls to test)")
+    p.add_argument("--raw", action="store_true",
+                   help="test the submissions' own per-call times, not speedups: fair only on one quiet machine")
+    p.add_argument("--min-effect", type=_positive_float, default=0.05,
+                   help="smallest relative difference ever called a win (default 0.05, i.e. 5%%)")
+    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    p.set_defaults(func=cmd_compare)
 
     p = add("leaderboard", help="rebuild results/leaderboard.md and .csv from results/runs/")
     p.set_defaults(func=cmd_leaderboard)
