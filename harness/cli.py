@@ -182,6 +182,11 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         for slug, table in out["problems"].items():
             console.print(_rich_table(table, slug))
     console.print(f"wrote {_rel(args.results / 'leaderboard.md')} and {_rel(args.results / 'leaderboard.csv')}")
+    if args.html:
+        from harness import html_report
+
+        page = html_report.write(out["records"], args.results / "leaderboard.html", out["skipped"], problems.slugs())
+        console.print(f"wrote {_rel(page)}")
     return 0
 
 
@@ -361,7 +366,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
     p.set_defaults(func=cmd_compare)
 
-    p = add("leaderboard", help="rebuild results/leaderboard.md and .csv from results/runs/")
+    p = add("leaderboard", help="rebuild results/leaderboard.md and .csv (and .html) from results/runs/")
+    p.add_argument("--html", action="store_true",
+                   help="also write results/leaderboard.html: one self-contained page with tables and charts")
     p.set_defaults(func=cmd_leaderboard)
     return parser
 
