@@ -33,12 +33,13 @@ def entries(df: pd.DataFrame, top: pd.DataFrame, problem: str) -> pd.DataFrame:
     """Everyone who tried `problem`: ranked entries (best timed AC) first, then the others'
     latest grade, then baselines' best; with the number of attempts."""
     graded = df[(df["problem"] == problem) & (df["kind"] == "grade")]
-    people = graded[~graded["baseline"]]
+    is_base = graded["baseline"].astype(bool)
+    people = graded[~is_base]
     attempts = people.groupby("author").size()
     ranked = top[top["problem"] == problem].assign(rank=lambda t: np.arange(1, len(t) + 1))
     others = people[~people["author"].isin(ranked["author"])].sort_values("timestamp")
     others = others.drop_duplicates("author", keep="last").sort_values(["verdict", "author"])
-    base = graded[graded["baseline"] & (graded["verdict"] == "AC")].sort_values(["score", "timestamp"],
+    base = graded[is_base & (graded["verdict"] == "AC")].sort_values(["score", "timestamp"],
                                                                               ascending=[False, True])
     base = base.drop_duplicates("file").assign(author=lambda t: t["file"].map(lambda f: Path(str(f)).stem))
     rows = pd.concat([ranked, others.assign(rank=np.nan), base.assign(rank=np.nan)], ignore_index=True)
@@ -267,7 +268,7 @@ def render(recs: list[dict], skipped: list[str] | None = None, known_problems: l
                                                    "problems solved with speedup at least p") + "</div>")
     parts.append("</section>")
     for p in problems:
-        rows = entries(df, top, p)
+        rows = entries(df, top, p) if (df["problem"] == p).any() else ()
         if len(rows):
             parts.append(_problem_section(p, rows, by_id))
         else:
