@@ -117,7 +117,7 @@ def scaling_chart(rows: pd.DataFrame, recs: dict[str, dict], problem: str) -> tu
         xs = np.array([ref[0][0], ref[-1][0]], dtype=float)
         mid_x, mid_y = ref[len(ref) // 2]
         ax.plot(xs, mid_y * (xs / mid_x) ** expected, color="grey", lw=0.8, alpha=0.6,
-                label=f"expected: {unit}^{expected:g}")
+                label=f"expected: {_power(unit, expected)}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(f"size ({unit}, log scale)")
@@ -126,6 +126,11 @@ def scaling_chart(rows: pd.DataFrame, recs: dict[str, dict], problem: str) -> tu
     ax.grid(which="both", alpha=0.25)
     ax.legend(fontsize=7.5, loc="upper left", frameon=False)
     return _png(fig)
+
+
+def _power(unit: str, exponent: float) -> str:
+    base = unit if unit.isidentifier() else f"({unit})"
+    return f"{base}^{exponent:g}"
 
 
 def profile_chart(top: pd.DataFrame, authors: list[str], n_problems: int) -> tuple[str, int]:
@@ -197,7 +202,7 @@ def _problem_section(problem: str, rows: pd.DataFrame, recs: dict[str, dict]) ->
     expected = first.get("expected_exponent")
     out = [f'<section id="{anchor}"><h2>{escape(problem)}</h2>',
            f'<p class="lead">{len(rows[~rows["baseline"]])} people tried it; time is expected to grow as '
-           f'{escape(str(first.get("size_unit", "size")))}^{expected:g}.</p>' if expected is not None else "",
+           f'{escape(_power(str(first.get("size_unit", "size")), expected))}.</p>' if expected is not None else "",
            '<table class="problem"><thead><tr><th>rank</th><th>author</th><th>verdict</th><th>score</th>'
            '<th title="fitted exponent p in time ~ size^p">slope</th><th>attempts</th><th>graded</th><th>notes</th></tr></thead><tbody>']
     for _, r in rows.iterrows():
