@@ -4,7 +4,7 @@ Schema (version 1), every record a JSON object with at least:
   schema_version  int, 1
   kind            "grade" (a graded submission) or another producer's kind (e.g. "quiz");
                   leaderboards rank only "grade" records
-  id              str, unique (timestamp-author-problem-sha8-pid)
+  id              str, unique (timestamp-author-problem-sha8-pid+random); the file name
   timestamp       str, ISO 8601 UTC
   author          str, path-safe handle
   problem         str, slug
@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -52,7 +53,8 @@ def finish(record: dict, author: str) -> dict:
     record = {"schema_version": SCHEMA_VERSION, "kind": "grade", "timestamp": now.isoformat(timespec="seconds"),
               "author": author, **record}
     tag = record.get("sha256", "")[:8] or record["kind"]
-    record["id"] = safe_handle(f"{now:%Y%m%dT%H%M%S%f}-{author}-{record['problem']}-{tag}-{os.getpid()}")
+    unique = f"{os.getpid()}{secrets.token_hex(3)}"
+    record["id"] = safe_handle(f"{now:%Y%m%dT%H%M%S%f}-{author}-{record['problem']}-{tag}-{unique}")
     return record
 
 
