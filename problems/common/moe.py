@@ -76,7 +76,8 @@ def layer(rng: np.random.Generator, T: int, D: int, H: int, E: int, *, skew: boo
     every token's first choice (half of all assignments when k = 2).
     tied_columns: w_router's last column copies its first, so experts 0 and E-1 tie on
     every token (the lower index must win).
-    router_scale: a power of two that multiplies w_router, keeping the logits exact.
+    router_scale: a power of two that multiplies w_router: values and grid scale together,
+    so the logits stay exact.
     """
     x, w_router = grid_inputs(rng, T, D, E)
     if router_scale != 1.0:
