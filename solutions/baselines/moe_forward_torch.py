@@ -44,7 +44,7 @@ def experts_apply(x: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor, expert: t
         if n:
             rows = tok[start:start + n]
             out = torch.relu(x.index_select(0, rows) @ w1[e]) @ w2[e]
-            y = y.index_add(0, rows, out * g[start:start + n, None])
+            y.index_add_(0, rows, out * g[start:start + n, None])  # autograd handles it in place
         start += n
     return y
 
