@@ -20,11 +20,13 @@ BACKWARD = reference("moe_backward_numpy").moe_backward
 
 @pytest.mark.parametrize("D", [4, 512, 4096])
 @pytest.mark.parametrize("options", [{}, {"skew": True}, {"router_scale": 2.0**12}])
-def test_grid_inputs_make_router_logits_exact_in_float32(D, options):
-    x, w_router, _, _ = moe.layer(np.random.default_rng(D), 64, D, 4, 8, **options)
-    exact = x.astype(np.float64) @ w_router.astype(np.float64)
-    assert np.array_equal(x @ w_router, exact)
-    assert np.array_equal(x[:, ::-1] @ w_router[::-1], exact)  # another summation order
+def test_grid_inputs_make_logits_and_hidden_layer_exact_in_float32(D, options):
+    x, w_router, w1, _ = moe.layer(np.random.default_rng(D), 64, D, 16, 8, **options)
+    for w in (w_router, w1[0], w1[-1]):
+        exact = x.astype(np.float64) @ w.astype(np.float64)
+        assert np.array_equal(x @ w, exact)
+        assert np.array_equal(x[:, ::-1] @ w[::-1], exact)  # another summation order
+    assert np.unique(w1).size > 500 or D < 8  # still looks Gaussian, not a handful of levels
 
 
 def test_routing_accepts_namedtuple_lookalike_and_plain_tuple():

@@ -3,10 +3,12 @@ FLOP models and the checkers.
 
 Two choices here make grading fair:
 
-- Router inputs live on a coarse binary grid (x in multiples of 1/8, w_router in multiples
-  of 1/256), so `x @ w_router` is *exact* in float32 and float64 whatever the summation
-  order. Every implementation then sees the same logits, equal logits are real ties, and
-  the tie rule (lower expert index wins), not rounding, decides them.
+- Layer inputs live on binary grids (x in multiples of 1/8, w_router in multiples of
+  1/256, w1 on a finer grid), so `x @ w_router` and `x @ w1[e]` are *exact* in float32 and
+  float64 whatever the summation order. Every implementation then sees the same logits
+  (equal logits are real ties, and the tie rule, lower expert index wins, decides them,
+  not rounding) and the same hidden pre-activations (so no rounding flips relu's
+  derivative).
 - Float32 outputs are compared with a tolerance proportional to the size of the expected
   values in the same slice (a token's row, an expert's matrix), so an all-zeros answer or
   a missing term never passes, while summation-order rounding always does.
@@ -62,9 +64,17 @@ def grid_inputs(rng: np.random.Generator, T: int, D: int, E: int) -> tuple[np.nd
 
 
 def expert_weights(rng: np.random.Generator, D: int, H: int, E: int) -> tuple[np.ndarray, np.ndarray]:
-    """w1 (E, D, H) and w2 (E, H, D), float32, scaled so activations stay O(1)."""
-    w1 = (rng.standard_normal((E, D, H)) / math.sqrt(D)).astype(np.float32)
-    w2 = (rng.standard_normal((E, H, D)) / math.sqrt(H)).astype(np.float32)
+    """w1 (E, D, H) and w2 (E, H, D), float32, scaled so activations stay O(1).
+
+    w1 sits on a binary grid fine enough to look Gaussian (13+ bits) and coarse enough that
+    x @ w1[e] is exact for grid x: every implementation then sees the same hidden
+    pre-activations, so relu's kink (where the gradient jumps from 0 to 1) cannot be
+    crossed by rounding; exact zeros do occur, and relu'(0) = 0 decides them."""
+    limit = 2**24 // (8 * max(D, 1))  # |numerator| bound that keeps sums of D products exact
+    bits = int(math.floor(math.log2(limit * math.sqrt(max(D, 1)) / 4)))  # ~4 sigma fit in the limit
+    w1 = np.clip(np.round(rng.standard_normal((E, D, H)) / math.sqrt(max(D, 1)) * 2.0**bits), -limit, limit)
+    w1 = (w1 / 2.0**bits).astype(np.float32)
+    w2 = (rng.standard_normal((E, H, D)) / math.sqrt(max(H, 1))).astype(np.float32)
     return w1, w2
 
 
@@ -137,6 +147,13 @@ def _scalar(value: Any) -> float | None:
     return None
 
 
+def _nan_note(got: np.ndarray, expected: np.ndarray) -> str:
+    """A first-line hint when the result has NaN or inf where the expected values are finite."""
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(got) & np.isfinite(expected)
+    return f" ({int(bad.sum())} NaN/inf where finite values are expected)" if bad.any() else ""
+
+
 def _flags(got: np.ndarray, expected: np.ndarray) -> list[str]:
     lines = []
     with np.errstate(invalid="ignore"):
@@ -177,8 +194,8 @@ def compare_scaled(name: str, got: np.ndarray, expected: np.ndarray, *, rtol: fl
     err_bad = np.where(np.isnan(err), np.inf, err).reshape(-1)[idx]
     worst = int(idx[np.argmax(err_bad)])
     tol_full = np.broadcast_to(tol, exp.shape).reshape(-1)
-    lines = [f"{name}: {idx.size} of {exp.size} values differ beyond the float32 tolerance "
-             f"(largest error at {_index(exp.shape, worst)}: got {g.reshape(-1)[worst].item()!r}, "
+    lines = [f"{name}: {idx.size} of {exp.size} values differ beyond the float32 tolerance"
+             f"{_nan_note(g, exp)} (largest error at {_index(exp.shape, worst)}: got {g.reshape(-1)[worst].item()!r}, "
              f"expected {exp.reshape(-1)[worst].item()!r}, tolerance {tol_full[worst]:.3g})"]
     lines += _flags(g, exp)
     if not np.any(np.abs(g) > 0) and top > 0:
@@ -260,7 +277,8 @@ def _compare_float64(name: str, got: np.ndarray, expected: np.ndarray, *, atol: 
     if not bad.any():
         return None
     idx = np.argwhere(bad)
-    lines = [f"{name}: {len(idx)} of {expected.size} values differ", *_flags(got, expected)]
+    lines = [f"{name}: {len(idx)} of {expected.size} values differ{_nan_note(got, expected)}",
+             *_flags(got, expected)]
     for pos in idx[:5]:
         p = tuple(int(i) for i in pos)
         lines.append(f"  {name}{p}: got {got[p].item()!r}, expected {expected[p].item()!r}")

@@ -98,6 +98,5 @@ PROBLEM = Problem(
     forbidden_imports=("torch",),
     describe=moe.describe_router,
     make_bench=_bench,
-    bytes_of=lambda args: args[0].nbytes + args[0].shape[0] * args[1] * (4 + 8 + 1),
     tags=("mixture of experts", "seed note Q4-Q5"),
 )
