@@ -66,8 +66,8 @@ def grid_inputs(rng: np.random.Generator, T: int, D: int, E: int) -> tuple[np.nd
 def expert_weights(rng: np.random.Generator, D: int, H: int, E: int) -> tuple[np.ndarray, np.ndarray]:
     """w1 (E, D, H) and w2 (E, H, D), float32, scaled so activations stay O(1).
 
-    w1 sits on a binary grid fine enough to look Gaussian (13+ bits) and coarse enough that
-    x @ w1[e] is exact for grid x: every implementation then sees the same hidden
+    w1 sits on a binary grid fine enough to look Gaussian (about 2**18 / D levels per
+    standard deviation: 512 at D = 512) and coarse enough that x @ w1[e] is exact for grid x: every implementation then sees the same hidden
     pre-activations, so relu's kink (where the gradient jumps from 0 to 1) cannot be
     crossed by rounding; exact zeros do occur, and relu'(0) = 0 decides them."""
     limit = 2**24 // (8 * max(D, 1))  # |numerator| bound that keeps sums of D products exact
@@ -123,7 +123,7 @@ def backward_args(rng: np.random.Generator, T: int, D: int, H: int, E: int, k: i
     return x, w_router, w1, w2, k, dy, capacity_factor, aux_coef, z_coef
 
 
-# -- FLOP and byte models ----------------------------------------------------------------
+# -- FLOP models ----------------------------------------------------------------------
 def forward_flops(T: int, D: int, H: int, E: int, assignments: int) -> float:
     """Router GEMM (2TDE) plus two expert GEMMs per assignment (2DH each)."""
     return 2.0 * T * D * E + 4.0 * D * H * assignments
