@@ -55,7 +55,7 @@ def implementation(entry: str, kind: str):
     """A reference (numpy, numba) or the torch baseline, loaded under a stable module name."""
     folder = "baselines" if kind == "torch" else "reference"
     name = f"{entry}_{kind}"
-    return getattr(load_module(ROOT / "solutions" / folder / f"{name}.py", name), entry)
+    return getattr(load_module(ROOT / "solutions" / folder / f"{name}.py"), entry)
 
 
 @lru_cache(maxsize=None)

@@ -15,7 +15,7 @@ from harness.problems import load_module
 def reference(name: str) -> ModuleType:
     """solutions/reference/<name>.py, always under the same module name (Numba's on-disk
     cache records the module name of a cached function)."""
-    return load_module(ROOT / "solutions" / "reference" / f"{name}.py", name)
+    return load_module(ROOT / "solutions" / "reference" / f"{name}.py")
 
 
 def softmax_row(z: list[float]) -> tuple[list[float], float]:

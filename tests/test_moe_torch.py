@@ -16,7 +16,7 @@ SLUGS = ("moe-forward", "moe-backward")
 
 
 def baseline(module: str):
-    return load_module(ROOT / "solutions" / "baselines" / f"{module}_torch.py", f"{module}_torch")
+    return load_module(ROOT / "solutions" / "baselines" / f"{module}_torch.py")
 
 
 @pytest.mark.parametrize("slug", SLUGS)
