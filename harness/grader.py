@@ -274,7 +274,9 @@ class Grader:
                "speedup": ref_med / sub_med if sub_med > 0 else math.inf,
                # time the grader saw around the call but the child did not report
                "sub_overhead_s": stats.median([w - t for w, t in zip(sub_wall, sub_t)]),
-               "ref_overhead_s": stats.median([w - t for w, t in zip(ref_wall, ref_t)])}
+               "ref_overhead_s": stats.median([w - t for w, t in zip(ref_wall, ref_t)]),
+               # every timed call, in order (pairs share an input): `sparsebench compare` tests these
+               "sub_times_s": list(sub_t), "ref_times_s": list(ref_t)}
         if self.problem.bytes_of:
             row["gbytes_per_s"] = self.problem.bytes_of(args) / sub_med / 1e9
         if self.problem.flops_of:
