@@ -19,7 +19,7 @@ import time
 from harness import ROOT, grader, problems
 from harness.sandbox import Child
 
-PLAN = grader.TimingPlan("overhead", min_reps=15, max_reps=60, budget_s=0.3)
+PLAN = grader.TimingPlan("overhead", min_reps=10, max_reps=40, budget_s=0.2, max_sizes=3)
 
 
 def child_start(problem, path, guard: bool, repeats: int) -> float:
