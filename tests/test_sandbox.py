@@ -313,3 +313,15 @@ def test_a_grader_failure_still_ends_in_a_record(monkeypatch):
     rec = _grade(EXAMPLES / "naive_dict.py")
     assert rec["verdict"] == "RE" and "grader failed" in rec["reason"]
     assert any(f.startswith("grader:") for f in rec["flags"])
+
+
+def test_what_the_submission_prints_is_flushed_and_counted(tmp_path):
+    path = _submission(tmp_path, """
+        print("hello from import")
+        def coo_to_csr(A):
+            print("hello from the call")
+            raise ValueError("index outside the shape")
+    """)
+    rec = _grade(path)
+    assert rec["verdict"] == "RE"
+    assert rec["sandbox"]["output"]["bytes"] == len("hello from import\nhello from the call\n")
