@@ -256,7 +256,8 @@ class Grader:
                     sub_wall.append(replies["sub"][2])
                     ref_wall.append(r_wall)
                     measured_sizes.append(float(p.size_of(args)))
-                    self.timed_calls.append((replies["sub"][0]["seconds"], replies["sub"][2], r_reply["seconds"], r_wall))
+                    self.timed_calls.append((replies["sub"][0]["seconds"], replies["sub"][2],
+                                             r_reply["seconds"], r_wall))
                 rep += 1
                 spent = max(sum(sub_t), sum(ref_t))
                 if rep >= plan.max_reps or (rep >= plan.min_reps and spent >= plan.budget_s):

@@ -125,7 +125,8 @@ def test_without_privileges_the_audit_hook_still_holds_and_the_record_says_so():
     assert not (ROOT / "results" / "runs" / "forged.json").exists()
 
 
-@pytest.mark.parametrize("name,limits,verdict", [("crash_fork_ctypes", {}, "CE"), ("crash_sleep", {"wall_s": 1.0}, "TLE")])
+@pytest.mark.parametrize("name,limits,verdict", [("crash_fork_ctypes", {}, "CE"),
+                                                 ("crash_sleep", {"wall_s": 1.0}, "TLE")])
 def test_nothing_the_submission_starts_outlives_the_grade(name, limits, verdict):
     path = EXAMPLES / f"{name}.py"
     rec = _grade(path, **limits)
