@@ -231,7 +231,9 @@ def main() -> None:
     sandbox: dict = {}
     if config.get("guard"):
         sandbox = isolation.enter(config.get("writable", []), [fd_in, fd_out])  # forks: this is the worker
-        isolation.drop_privileges()
+        kept = isolation.drop_privileges()
+        if kept:
+            sandbox["filesystem"] += f" ({kept})"
     global np, codec
     import numpy as np
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import re
 import signal
 import sys
 
@@ -59,7 +60,7 @@ def _mount_points() -> list[tuple[str, str]]:
     with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as fh:
         for line in fh:
             left, _, right = line.partition(" - ")
-            target = left.split()[4].encode().decode("unicode_escape")  # "\040" stands for a space
+            target = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), left.split()[4])  # \040: space
             points.append((target, right.split()[0]))
     return points
 
@@ -107,20 +108,24 @@ def _map_ids() -> None:
             fh.write(text)
 
 
-def drop_privileges() -> None:
-    """No capabilities, now or after an exec: the read-only mounts cannot be undone."""
+def drop_privileges() -> str | None:
+    """No capabilities, now or after an exec: the read-only mounts cannot be undone.
+    Returns what went wrong, if anything."""
     if _libc is None:
-        return
+        return None
     try:
-        last = int(open("/proc/sys/kernel/cap_last_cap").read())
-    except OSError:
+        with open("/proc/sys/kernel/cap_last_cap") as fh:
+            last = int(fh.read())
+    except (OSError, ValueError):
         last = 40
     for cap in range(last + 1):
         _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)  # fails harmlessly without CAP_SETPCAP
     _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
     data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable (x2): all empty
-    _libc.capset(header, data)
+    if _libc.capset(header, data) != 0:
+        return f"capabilities kept: capset failed ({os.strerror(ctypes.get_errno())})"
+    return None
 
 
 def enter(writable: list[str], grader_fds: list[int]) -> dict[str, str]:
