@@ -228,6 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("leaderboard", help="rebuild results/leaderboard.md and .csv from results/runs/")
     p.set_defaults(func=cmd_leaderboard)
+
+    from solutions.reference.tinylm.cli import add_parser as add_lm  # argparse only; the model loads on use
+
+    add_lm(sub, [common])
     return parser
 
 
