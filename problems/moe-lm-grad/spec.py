@@ -1,4 +1,6 @@
 """moe-lm-grad: gradients of the tiny sparse LM's loss with respect to every weight."""
+import importlib.util
+
 from harness.spec import Case, Limits, Problem
 from problems.common import moe_lm
 
@@ -30,6 +32,8 @@ PROBLEM = Problem(
     oracle="solutions/reference/moe_lm_grad_numpy.py",
     timing_reference="solutions/reference/moe_lm_grad_numpy.py",
     references={"numpy": "solutions/reference/moe_lm_grad_numpy.py"},
+    # autograd, an oracle independent of the hand-written backward; only where torch is installed
+    baselines={"torch": "solutions/baselines/moe_lm_grad_torch.py"} if importlib.util.find_spec("torch") else {},
     forbidden_imports=("torch", "jax", "tensorflow"),
     describe=moe_lm.describe,
     make_bench=moe_lm.make_bench,

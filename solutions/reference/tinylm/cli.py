@@ -140,6 +140,11 @@ def cmd_compare(args) -> int:
 
     console = Console(stderr=True)
     try:
+        import matplotlib  # noqa: F401 - the loss plot needs it; fail before hours of training
+    except ImportError:
+        console.print('[bold red]error:[/] compare draws its loss plot with matplotlib: pip install -e ".[plots]"')
+        return 2
+    try:
         corpus, cfg, tc = _configs(args)
     except (OSError, ValueError) as exc:
         console.print(f"[bold red]error:[/] {exc}")
