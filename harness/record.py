@@ -13,7 +13,11 @@ Schema (version 1), every record a JSON object with at least:
   failure         null, or {case, size, inputs?, diff?, traceback?, output?}
   cases           [{name, size, status ("pass" or a verdict), seconds?, message?}]
   timings         [{size, measure, reps, sub_median_s, sub_spread, ref_median_s, ref_spread,
-                    speedup, sub_overhead_s, ref_overhead_s, gbytes_per_s?, gflops?}]
+                    speedup, sub_overhead_s, ref_overhead_s, sub_times_s?, ref_times_s?,
+                    gbytes_per_s?, gflops?}]
+                  sub_times_s, ref_times_s: the `reps` timed calls of the submission and of the
+                  reference, in call order; element i of both timed the same input, back to back.
+                  Older records lack them (`sparsebench compare` then asks for a regrade).
   score           geometric mean of speedups (reference time / submission time), null unless timed AC
   slope, reference_slope, expected_exponent   log-log scaling exponents
   flags           [str]: scaling, timer and review warnings
