@@ -8,14 +8,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
-RESULTS = ROOT / "results" / "lm"
 SPARK = "▁▂▃▄▅▆▇█"
 
 
 def add_parser(sub, parents: list) -> None:
     """Add the `lm` command group to the top-level subparsers."""
-    lm = sub.add_parser("lm", parents=parents, help="the tiny sparse MoE language model: train, sample, compare",
+    lm = sub.add_parser("lm", help="the tiny sparse MoE language model: train, sample, compare",
                         description="A character-level transformer whose feed-forwards are Mixtures of Experts, "
                                     "in NumPy with a hand-written backward (solutions/reference/tinylm).")
     cmds = lm.add_subparsers(dest="lm_command", required=True, metavar="COMMAND")
@@ -44,11 +42,12 @@ def add_parser(sub, parents: list) -> None:
         p.add_argument("--resume", action="store_true",
                        help="continue from the run folder's checkpoint (its stored settings win)")
 
-    p = cmds.add_parser("train", help="train one model with a live progress bar; checkpoints as it goes")
+    p = cmds.add_parser("train", parents=parents, help="train one model with a live progress bar; checkpoints as it goes")
     model_args(p)
     p.add_argument("--dense", action="store_true", help="the dense baseline (one FFN, equal active parameters)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, default=None, help="run folder (default results/lm/<corpus>/<model>-s<seed>)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="run folder (default RESULTS/lm/<corpus>/<model>-s<seed>, RESULTS from --results)")
     p.set_defaults(func=cmd_train)
 
     p = cmds.add_parser("sample", help="generate text from a checkpoint")
@@ -59,10 +58,10 @@ def add_parser(sub, parents: list) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_sample)
 
-    p = cmds.add_parser("compare", help="MoE vs dense at equal active parameters and time, over seeds")
+    p = cmds.add_parser("compare", parents=parents, help="MoE vs dense at equal active parameters and time, over seeds")
     model_args(p)
     p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--out", type=Path, default=RESULTS, help="results folder (default results/lm)")
+    p.add_argument("--out", type=Path, default=None, help="folder for the runs and tables (default RESULTS/lm)")
     p.set_defaults(func=cmd_compare)
 
 
@@ -85,7 +84,7 @@ def _configs(args):
 def cmd_train(args) -> int:
     from rich.console import Console
 
-    from .model import param_counts
+    from .model import Config, param_counts
     from .train import corpus_label, run_name, train
 
     console = Console(stderr=True)
@@ -94,15 +93,27 @@ def cmd_train(args) -> int:
     except (OSError, ValueError) as exc:
         console.print(f"[bold red]error:[/] {exc}")
         return 2
-    out = args.out or RESULTS / corpus_label(args.corpus) / run_name(cfg, tc.seed)
+    out = args.out or Path(args.results) / "lm" / corpus_label(args.corpus) / run_name(cfg, tc.seed)
+    if args.resume:
+        if (out / "ckpt.json").is_file():
+            cfg = Config.from_json((out / "ckpt.json").read_text())  # the stored settings win
+        else:
+            console.print(f"[yellow]no checkpoint in {_rel(out)}: starting a fresh run[/]")
     counts = param_counts(cfg)
     console.print(f"{corpus.name}: {corpus.train.size:,} train / {corpus.val.size:,} val chars, vocab "
                   f"{corpus.vocab_size}" + (f", entropy floor {corpus.entropy_rate:.4f} nats/char"
                                              if corpus.entropy_rate else ""))
     console.print(f"{run_name(cfg, tc.seed)}: {counts['total']:,} parameters, {counts['active']:,} active per token; "
                   f"run folder {_rel(out)}")
-    with _TrainBar(console) as bar:
-        result = train(cfg, tc, corpus, out, resume=args.resume, progress=bar.update)
+    try:
+        with _TrainBar(console) as bar:
+            result = train(cfg, tc, corpus, out, resume=args.resume, progress=bar.update)
+    except KeyboardInterrupt:
+        console.print("interrupted: continue from the last checkpoint with the same command and --resume")
+        return 130
+    except ValueError as exc:  # e.g. resuming with another corpus
+        console.print(f"[bold red]error:[/] {exc}")
+        return 2
     _print_result(console, result)
     console.print(f"checkpoint: {_rel(out / 'ckpt.npz')}  (sample: sparsebench lm sample --checkpoint {_rel(out)})")
     return 0
@@ -157,7 +168,8 @@ def cmd_compare(args) -> int:
         _print_result(console, result)
         return result
 
-    out = compare(corpus, corpus_label(args.corpus), cfg, tc, args.seeds, args.out, resume=args.resume, run=run)
+    out = compare(corpus, corpus_label(args.corpus), cfg, tc, args.seeds, args.out or Path(args.results) / "lm",
+                  resume=args.resume, run=run)
     from rich.markdown import Markdown
 
     Console().print(Markdown((out["folder"] / "compare.md").read_text()))

@@ -86,10 +86,13 @@ def _markdown(label: str, rows, summary, results) -> str:
         moe = summary[summary["model"] != "dense"].iloc[0]
         dense = summary[summary["model"] == "dense"].iloc[0]
         gap = dense["val_loss_mean"] - moe["val_loss_mean"]
-        spread = max(np.nan_to_num(moe["val_loss_std"]), np.nan_to_num(dense["val_loss_std"]))
-        verdict = "better" if gap > spread else "not clearly better"
-        lines += [f"MoE minus dense: {-gap:+.4f} nats/char; seed-to-seed spread (largest std) {spread:.4f}: "
-                  f"MoE is {verdict} than dense at equal active parameters and equal time.", ""]
+        if min(moe["runs"], dense["runs"]) < 2:
+            lines += [f"MoE minus dense: {-gap:+.4f} nats/char (one seed: no spread to compare with).", ""]
+        else:
+            spread = max(moe["val_loss_std"], dense["val_loss_std"])
+            verdict = "better" if gap > spread else "not clearly better"
+            lines += [f"MoE minus dense: {-gap:+.4f} nats/char; seed-to-seed spread (largest std) {spread:.4f}: "
+                      f"MoE is {verdict} than dense at equal active parameters and equal time.", ""]
     lines += ["## Runs", "", rows.to_markdown(index=False, floatfmt=".4g"), ""]
     return "\n".join(lines)
 
