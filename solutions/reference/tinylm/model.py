@@ -282,9 +282,9 @@ def moe(x, w_router, w1, w2, k, capacity_factor, fixed: Fixed | None = None):
     N, D = x.shape
     E = w1.shape[0]
     logits = x @ w_router
-    if fixed is None:
-        expert = top_k(softmax64(logits)[0], k)
-        kept = capacity_mask(expert, E, capacity_factor)
+    if fixed is None:  # the decisions come from `route` (the moe-router contract), so it can be swapped
+        decided = route(logits, k, capacity_factor)
+        expert, kept = np.asarray(decided.expert, dtype=np.int64), np.asarray(decided.kept, dtype=bool)
         probs, lse, gate, f, aux, z = gates_and_losses(logits, expert)
     else:
         expert, kept = fixed.expert, fixed.kept
