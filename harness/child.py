@@ -202,16 +202,27 @@ def _other_processes() -> int:
         return 0
 
 
+_kept: dict = {}  # results kept in the sandbox by name (e.g. a trained model), see Child.call
+
+
 def _call(fn, command: dict, tools: dict) -> dict:
     args = codec.load(command["input"])
     try:
+        if command.get("on"):
+            if command["on"] not in _kept:
+                raise LookupError(f"no kept object named {command['on']!r}")
+            fn = getattr(_kept[command["on"]], command["method"])
         t0 = _clock()
-        result = _plain(fn(*args))
+        result = fn(*args) if command.get("keep") else _plain(fn(*args))  # a kept object stays as it is
         seconds = _clock() - t0
     except MemoryError as exc:
         return {"status": "memory", **_exception_report(exc)}
     except BaseException as exc:  # noqa: BLE001 - SystemExit included: it is the submission's
         return {"status": "raised", **_exception_report(exc)}
+    if command.get("keep"):
+        _kept[command["keep"]] = result
+        return {"status": "ok", "seconds": seconds, "aliased": False, "input_digest": None,
+                "kept": type(result).__name__}
     inputs = _leaves(args, [])
     aliased = [i for i, a in enumerate(inputs) for o in _leaves(result, []) if tools["may_share"](o, a)]
     reply = {"status": "ok", "seconds": seconds, "aliased": bool(aliased),
@@ -231,9 +242,9 @@ def main() -> None:
     sandbox: dict = {}
     if config.get("guard"):
         sandbox = isolation.enter(config.get("writable", []), [fd_in, fd_out])  # forks: this is the worker
-        kept = isolation.drop_privileges()
-        if kept:
-            sandbox["filesystem"] += f" ({kept})"
+        still_privileged = isolation.drop_privileges()
+        if still_privileged:
+            sandbox["filesystem"] += f" ({still_privileged})"
     global np, codec
     import numpy as np
 

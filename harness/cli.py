@@ -32,16 +32,19 @@ def cmd_list(args: argparse.Namespace) -> int:
     best: dict[str, float] = {}
     tried: set[str] = set()
     for r in recs:
-        if r["author"] != me or r.get("baseline") or r.get("kind", "grade") != "grade":
+        if r["author"] != me or r.get("baseline") or r.get("kind", "grade") not in ("grade", "score"):
             continue
         tried.add(r["problem"])
         if r["verdict"] == "AC" and r.get("score") is not None:
-            best[r["problem"]] = max(best.get(r["problem"], 0.0), r["score"])
+            sign = -1.0 if r.get("lower_is_better") else 1.0  # a scored problem may rank lowest first
+            if r["problem"] not in best or sign * r["score"] > sign * best[r["problem"]]:
+                best[r["problem"]] = r["score"]
     table = Table(title=f"sparsebench problems (scores for {me})", title_justify="left")
     for col in ("problem", "title", "difficulty", "topic", "your best score"):
         table.add_column(col)
     for p in problems.all_problems():
-        mine = f"{best[p.slug]:.3g}x" if p.slug in best else ("tried" if p.slug in tried else "-")
+        unit = f" {p.scoring.unit}" if p.scoring else "x"
+        mine = f"{best[p.slug]:.3g}{unit}" if p.slug in best else ("tried" if p.slug in tried else "-")
         table.add_row(p.slug, p.title, p.difficulty, ", ".join(p.tags), mine)
     console.print(table)
     from harness import quiz
@@ -184,11 +187,14 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         console.print(_rich_table(out["overall"], "overall"))
         for slug, table in out["problems"].items():
             console.print(_rich_table(table, slug))
+    for slug, table in out["scored"].items():
+        console.print(_rich_table(table, slug))
     console.print(f"wrote {_rel(args.results / 'leaderboard.md')} and {_rel(args.results / 'leaderboard.csv')}")
     if args.html:
         from harness import html_report
 
-        page = html_report.write(out["records"], args.results / "leaderboard.html", out["skipped"], problems.slugs())
+        timed = [s for s in problems.slugs() if problems.get(s).scoring is None]  # the page shows speed only
+        page = html_report.write(out["records"], args.results / "leaderboard.html", out["skipped"], timed)
         console.print(f"wrote {_rel(page)}")
     return 0
 
@@ -395,6 +401,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--author", help="handle recorded with the score (default: git user.name, else login)")
     p.add_argument("--no-record", action="store_true", help="do not write a record under results/runs/")
     p.set_defaults(func=cmd_quiz)
+
+    from solutions.reference.tinylm.cli import add_parser as add_lm  # argparse only; the model loads on use
+
+    add_lm(sub, [common])
     return parser
 
 

@@ -13,7 +13,7 @@ import math
 import os
 import time
 import traceback
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,7 +22,7 @@ import numpy as np
 from harness import ROOT, stats
 from harness.problems import load_module
 from harness.sandbox import Child, ChildDied
-from harness.spec import Args, Limits, Problem
+from harness.spec import Args, Limits, Problem, Rejected
 
 VERDICTS = ("AC", "WA", "RE", "TLE", "MLE", "CE")
 SLOPE_TOLERANCE = 0.3  # slope above expected + this is flagged as worse scaling
@@ -138,8 +138,7 @@ class Grader:
         self.baseline = baseline
         self.progress = progress or (lambda stage, done, total: None)
         self.forbidden = tuple(problem.forbidden_imports) + ALWAYS_FORBIDDEN
-        self.oracle = getattr(load_module(ROOT / problem.oracle),
-                              problem.entry)
+        self.oracle = getattr(load_module(ROOT / problem.oracle), problem.entry) if problem.oracle else None
         self.cases: list[dict] = []
         self.timings: list[dict] = []
         self.flags: list[str] = []
@@ -198,9 +197,10 @@ class Grader:
             first, _, rest = message.partition("\n")
             raise Verdict("WA", f"case {case!r}: {first}", case=case, diff=rest or None)
 
-    def _call(self, child: Child, args: Args, case: str, *, label: str = "submission") -> tuple[dict, Any, float]:
+    def _call(self, child: Child, args: Args, case: str, *, label: str = "submission",
+              **how: Any) -> tuple[dict, Any, float]:
         try:
-            return child.call(args)
+            return child.call(args, **how)
         except ChildDied as death:
             verdict = {"timeout": "TLE", "cpu": "TLE", "memory": "MLE"}.get(death.reason, "RE")
             raise Verdict(verdict, f"{death.detail} (case {case!r})", case=case, output=death.output) from None
@@ -285,6 +285,8 @@ class Grader:
         return row
 
     def run(self) -> dict:
+        if self.problem.scoring is not None:
+            return self.run_scored()
         started = time.time()
         record = self._base_record()
         verdict, reason, failure = "AC", "all cases passed", None
@@ -308,9 +310,7 @@ class Grader:
             verdict, reason = v.verdict, v.reason
             failure = {k: val for k, val in v.detail.items() if val is not None}
         except Exception as exc:  # noqa: BLE001 - a grade always ends in a record, never a traceback
-            verdict, reason = "RE", f"the grader failed on this submission: {type(exc).__name__}: {exc}"
-            failure = {"traceback": traceback.format_exc()[-4000:]}
-            self.flags.append(f"grader: internal error ({type(exc).__name__}), review this record")
+            verdict, reason, failure = self._internal_error(exc)
         record["sandbox"] = self._sandbox_record()
         record.update(self._summary(verdict, reason, failure))
         record["grade_seconds"] = round(time.time() - started, 3)
@@ -322,6 +322,42 @@ class Grader:
         if role == "submission":
             self.sub_children.append(child)  # what the record says about the sandbox comes from these
         return _ChildContext(child)
+
+    def run_scored(self) -> dict:
+        """A problem with a scoring hook: load the submission, let the hook drive it, record
+        the score it measured (kind "score": ranked apart from the speed scores)."""
+        started = time.time()
+        scoring = self.problem.scoring
+        record = {**self._base_record(), "kind": "score", "score_unit": scoring.unit,
+                  "lower_is_better": scoring.lower_is_better}
+        verdict, failure, result = "AC", None, {}
+        try:
+            static_scan(self.file, () if self.baseline else self.forbidden)
+            with self._child(self.file, guard=not self.baseline, arity=scoring.arity) as sub:
+                result = scoring.run(_Driver(self, sub), self.secret, self.plan.name)
+            reason = f"score {result['score']:.4g} {scoring.unit}"
+        except Rejected as r:
+            first, _, rest = str(r).partition("\n")
+            verdict, reason, failure = "WA", first, ({"diff": rest} if rest else None)
+        except Verdict as v:
+            verdict, reason = v.verdict, v.reason
+            failure = {k: val for k, val in v.detail.items() if val is not None}
+        except Exception as exc:  # noqa: BLE001 - e.g. a hook tripped by what the submission returned
+            verdict, reason, failure = self._internal_error(exc)
+        record["sandbox"] = self._sandbox_record()
+        record.update({"verdict": verdict, "reason": reason, "failure": failure, "cases": self.cases,
+                       "timings": [], "score": result.get("score") if verdict == "AC" else None,
+                       "metrics": result.get("metrics", {}), "slope": None, "reference_slope": None,
+                       "expected_exponent": None, "flags": self.flags, "first_call_s": self.first_call,
+                       "grade_seconds": round(time.time() - started, 3)})
+        return record
+
+    def _internal_error(self, exc: Exception) -> tuple[str, str, dict]:
+        """An exception the grader did not expect still ends in a record: RE, flagged for
+        review, since the fault may be the grader's rather than the submission's."""
+        self.flags.append(f"grader: internal error ({type(exc).__name__}), review this record")
+        return ("RE", f"the grader failed on this submission: {type(exc).__name__}: {exc}",
+                {"traceback": traceback.format_exc()[-4000:]})
 
     def _summary(self, verdict: str, reason: str, failure: dict | None) -> dict:
         score = slope = ref_slope = None
@@ -413,6 +449,36 @@ class Grader:
                 "seeds": {"hidden": bool(self.secret), "derivation": "sha256(slug/label/secret)",
                           "secret_id": secret_id(self.secret)},
                 "size_unit": self.problem.size_unit, "machine": machine.info()}
+
+
+class _Driver:
+    """harness.spec.Driver for scoring hooks: calls into the sandboxed submission, turning a
+    crash, a time-out or a forbidden operation into the grade's verdict."""
+
+    def __init__(self, grader: Grader, child: Child):
+        self.grader, self.child = grader, child
+
+    def call(self, *args: Any, keep: str | None = None, on: str | None = None, method: str | None = None,
+             wall_s: float | None = None, label: str = "") -> Any:
+        label = label or (f"{on}.{method}" if on else self.grader.problem.entry)
+        limits = self.child.limits
+        if wall_s is not None:
+            self.child.limits = replace(limits, wall_s=wall_s)
+        try:
+            reply, got, wall = self.grader._call(self.child, args, label, keep=keep, on=on, method=method)
+        finally:
+            self.child.limits = limits
+        _check_violations(reply, label)
+        if reply["status"] == "memory":
+            raise Verdict("MLE", f"MemoryError in {label} (limit {limits.mem_mb} MiB)", case=label)
+        if reply["status"] == "raised":
+            raise Verdict("RE", f"{reply['type']}: {reply['message']} ({label})", case=label,
+                          traceback=reply.get("traceback", ""))
+        if reply["status"] == "bad_output":
+            raise Verdict("WA", f"{label}: {reply['message']}", case=label)
+        self.grader.cases.append({"name": label, "size": 0.0, "status": "pass", "seconds": reply.get("seconds"),
+                                  "wall_s": round(wall, 3)})
+        return got
 
 
 class _ChildContext:

@@ -67,7 +67,7 @@ def get(slug: str) -> Problem:
         raise ProblemError(f"problems/{slug}/spec.py declares slug {problem.slug!r}; it must match its folder")
     for label, rel in [("oracle", problem.oracle), ("timing_reference", problem.timing_reference),
                        *problem.references.items(), *problem.baselines.items()]:
-        if not (ROOT / rel).is_file():
+        if rel and not (ROOT / rel).is_file():  # a scored problem has no oracle
             raise ProblemError(f"problems/{slug}/spec.py: {label} file {rel} does not exist")
     object.__setattr__(problem, "folder", path.parent)
     return problem

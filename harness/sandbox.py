@@ -227,8 +227,11 @@ class Child:
         self.activity["idle_cpu_s"] += reply.get("idle_cpu_s", 0.0)
         self.activity["processes"] = max(self.activity["processes"], reply.get("processes", 0))
 
-    def call(self, args: Any, *, digest: bool = True) -> tuple[dict, Any, float]:
-        """Run the entry function on `args`; returns (reply, result or None, wall seconds)."""
+    def call(self, args: Any, *, digest: bool = True, keep: str | None = None, on: str | None = None,
+             method: str | None = None) -> tuple[dict, Any, float]:
+        """Run the entry function on `args`; returns (reply, result or None, wall seconds).
+        `keep`: the child keeps the result under that name and sends nothing back; `on` and
+        `method`: call that method of a kept object instead of the entry function."""
         self._calls += 1
         self.activity["calls"] += 1
         inp = self.inbox / f"in{self._calls}.npz"
@@ -237,7 +240,8 @@ class Child:
         t0 = time.perf_counter()
         try:
             os.write(self._cmd_w, (json.dumps({"op": "call", "input": str(inp), "output": str(out),
-                                               "digest": digest}) + "\n").encode())
+                                               "digest": digest, "keep": keep, "on": on,
+                                               "method": method}) + "\n").encode())
         except BrokenPipeError:
             raise self._death() from None
         reply = self._receive(timeout=self.limits.wall_s)
@@ -245,7 +249,7 @@ class Child:
         inp.unlink(missing_ok=True)
         self._note_activity(reply)
         result = None
-        if reply["status"] == "ok":
+        if reply["status"] == "ok" and not keep:
             try:
                 result = self._read_result(out)
             except Exception as exc:  # noqa: BLE001 - a child that wrote garbage
