@@ -1,4 +1,4 @@
-"""200 hidden seeds of every reference and baseline: no false WA (about 3 minutes)."""
+"""200 hidden seeds of every reference and baseline: no false WA (about 5 minutes on 2 busy cores)."""
 import pytest
 
 from benchmarks.false_wa import run
