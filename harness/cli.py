@@ -228,6 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("leaderboard", help="rebuild results/leaderboard.md and .csv from results/runs/")
     p.set_defaults(func=cmd_leaderboard)
+
+    p = add("yardstick", help="this machine's STREAM-triad bandwidth and GEMM rate (measured once, cached)")
+    p.add_argument("--threads", type=_positive_int, nargs="+", default=[1], help="thread counts (default 1)")
+    p.add_argument("--refresh", action="store_true", help="measure again instead of using the cache")
+    p.set_defaults(func=lambda a: __import__("harness.yardstick").yardstick.command(a))
     return parser
 
 

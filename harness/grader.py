@@ -135,6 +135,7 @@ class Grader:
         self.timings: list[dict] = []
         self.flags: list[str] = []
         self.first_call: dict[str, float] = {}
+        self.yardstick: dict | None = None  # machine bandwidth/FLOP rate, when a bytes model needs it
 
     # -- cases -------------------------------------------------------------------------
     def correctness_cases(self) -> list[tuple[str, Args]]:
@@ -263,6 +264,8 @@ class Grader:
                "ref_overhead_s": stats.median([w - t for w, t in zip(ref_wall, ref_t)])}
         if self.problem.bytes_of:
             row["gbytes_per_s"] = self.problem.bytes_of(args) / sub_med / 1e9
+            if self.yardstick and "triad_gbytes_per_s" in self.yardstick:
+                row["bandwidth_pct"] = 100.0 * row["gbytes_per_s"] / self.yardstick["triad_gbytes_per_s"]
         if self.problem.flops_of:
             row["gflops"] = self.problem.flops_of(args) / sub_med / 1e9
         return row
@@ -324,13 +327,16 @@ class Grader:
                 return
 
     def _base_record(self) -> dict:
-        from harness import machine  # local: reading versions imports libraries
+        from harness import machine, yardstick  # local: reading versions imports libraries
 
+        if self.problem.bytes_of and self.plan.max_reps:  # timed against a bytes model: % of bandwidth
+            self.yardstick = yardstick.lookup(self.threads)
         return {"problem": self.problem.slug, "file": _relpath(self.file), "sha256": sha256_file(self.file),
                 "threads": self.threads, "plan": self.plan.name, "baseline": self.baseline,
                 "limits": asdict(self.limits),
                 "seeds": {"hidden": bool(self.secret), "derivation": "sha256(slug/label/secret)"},
-                "size_unit": self.problem.size_unit, "machine": machine.info()}
+                "size_unit": self.problem.size_unit, "machine": machine.info(),
+                "yardstick": self.yardstick}
 
 
 class _ChildContext:

@@ -13,12 +13,15 @@ Schema (version 1), every record a JSON object with at least:
   failure         null, or {case, size, inputs?, diff?, traceback?, output?}
   cases           [{name, size, status ("pass" or a verdict), seconds?, message?}]
   timings         [{size, measure, reps, sub_median_s, sub_spread, ref_median_s, ref_spread,
-                    speedup, sub_overhead_s, ref_overhead_s, gbytes_per_s?, gflops?}]
+                    speedup, sub_overhead_s, ref_overhead_s, gbytes_per_s?, gflops?, bandwidth_pct?}]
   score           geometric mean of speedups (reference time / submission time), null unless timed AC
   slope, reference_slope, expected_exponent   log-log scaling exponents
   flags           [str]: scaling, timer and review warnings
   first_call_s    {submission, reference}: first call, JIT compilation included (not ranked)
   threads, plan, baseline, limits, seeds, size_unit, machine{cpu, cores, libraries, git_commit, ...}
+  yardstick       null, or {threads, triad_gbytes_per_s, gemm_gflops, measured_at, cached, ...}
+                  (harness.yardstick; only when the problem has a bytes model and speed is timed),
+                  or {threads, error}
   grade_seconds   float
 """
 from __future__ import annotations
