@@ -146,7 +146,9 @@ def compare_csr(got: CSR, expected: CSR, row_scale: np.ndarray, *, rtol: float =
             v, w = np.add.reduceat(v, starts), np.add.reduceat(w, starts)
     tol = rtol * (np.asarray(row_scale, dtype=np.float64)[r] + np.abs(w)) if r.size else np.zeros(0)
     with np.errstate(invalid="ignore"):
-        bad = ~((np.abs(v - w) <= tol) | ((v == w) & ~np.isnan(v)) | (np.isnan(v) & np.isnan(w)))
+        # a non-finite expected value must be matched exactly (its tolerance would be inf)
+        close = (np.abs(v - w) <= tol) & np.isfinite(w)
+        bad = ~(close | ((v == w) & ~np.isnan(v)) | (np.isnan(v) & np.isnan(w)))
     if not bad.any():
         return None
     idx = np.flatnonzero(bad)
@@ -156,7 +158,7 @@ def compare_csr(got: CSR, expected: CSR, row_scale: np.ndarray, *, rtol: float =
     if np.isinf(v).any() != np.isinf(w).any():
         lines.append(f"inf in result: {bool(np.isinf(v).any())}, inf expected: {bool(np.isinf(w).any())}")
     for p in idx[:5]:
-        lines.append(f"  (row {r[p]}, col {c[p]}): got {v[p]!r}, expected {w[p]!r}")
+        lines.append(f"  (row {r[p]}, col {c[p]}): got {float(v[p])!r}, expected {float(w[p])!r}")
     return "\n".join(lines)
 
 
