@@ -181,9 +181,9 @@ def command(args: argparse.Namespace) -> int:
             console.print(f"[red]threads={t}: {y['error']}[/]")
             return 1
         how = "cached" if y.get("cached") else "measured now"
+        detail = ", ".join(f"{k} {y[k]}" for k in ("measured_at", "triad_elements", "gemm_n") if k in y)
         console.print(f"threads={t}: STREAM triad [bold]{y['triad_gbytes_per_s']:.1f} GB/s[/], "
-                      f"dense GEMM [bold]{y['gemm_gflops']:.1f} GFLOP/s[/] "
-                      f"({how}, {y['measured_at']}; triad {y['triad_elements']:,} elements, GEMM n={y['gemm_n']})")
+                      f"dense GEMM [bold]{y['gemm_gflops']:.1f} GFLOP/s[/] ({how}; {detail})")
     console.print(f"cache: {cache_file()}")
     return 0
 

@@ -133,7 +133,7 @@ STRUCTURES: dict[str, Callable[[np.random.Generator, int], CSR]] = {
     "laplacian-2d": lambda rng, rows: laplacian_2d(_cube_side(rows, 2)),
     "laplacian-3d": lambda rng, rows: laplacian_3d(_cube_side(rows, 3)),
     "power-law": lambda rng, rows: power_law(rng, rows, rows, nnz=10 * rows),
-    "block-diagonal": lambda rng, rows: block_diagonal(rng, max(1, rows // 32), 32, density=0.3),
+    "block-diagonal": lambda rng, rows: block_diagonal(rng, max(1, rows // 32), min(32, rows), density=0.3),
 }
 
 
