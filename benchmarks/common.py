@@ -9,23 +9,17 @@ SPARSEBENCH_BENCH_SCALE (default 1) multiplies the row counts, for a quick smoke
 from __future__ import annotations
 
 import contextlib
-import os
 from functools import lru_cache
 
 import numpy as np
 
+from benchmarks.conftest import SCALE, scaled
 from harness import ROOT
 from harness.problems import load_module
 from harness.types import CSR
 from problems.common import generators as gen
 
-SCALE = float(os.environ.get("SPARSEBENCH_BENCH_SCALE", "1"))
 STRUCTURES = ("laplacian-3d", "uniform", "power-law")
-THREADS = (1, 2)
-
-
-def scaled(rows: float) -> int:
-    return max(8, int(rows * SCALE))
 
 
 @lru_cache(maxsize=None)
@@ -35,20 +29,16 @@ def matrix(structure: str) -> CSR:
     if structure == "laplacian-3d":
         return gen.laplacian_3d(max(2, round(100 * SCALE ** (1 / 3))))
     if structure == "uniform":
-        n = scaled(2_000_000)
+        n = max(8, scaled(2_000_000))
         return gen.uniform(rng, n, n, per_row=10)
     if structure == "power-law":
-        n = scaled(1_000_000)
+        n = max(8, scaled(1_000_000))
         return gen.power_law(rng, n, n, nnz=10 * n)
     raise ValueError(structure)
 
 
-@lru_cache(maxsize=None)
 def load_solution(rel_path: str):
-    """A solution module under the name tests/sparse_helpers.py uses too: Numba's disk
-    cache remembers the module name, so one file must always load under one name."""
-    path = ROOT / rel_path
-    return load_module(path, f"sparsebench_{path.parent.name}_{path.stem}")
+    return load_module(ROOT / rel_path)
 
 
 @contextlib.contextmanager

@@ -1,20 +1,29 @@
-"""pytest-benchmark set-up: the checkout first on sys.path, and the machine's yardsticks
-(STREAM triad, GEMM; measured once per machine and cached) recorded in the JSON output so
-`python -m benchmarks.report` can give % of bandwidth for the machine the figures came from."""
+"""Benchmarks: references against library baselines, side by side in one run.
+
+Run:  pytest benchmarks/ --benchmark-json results/bench/NAME.json
+then: python benchmarks/report.py results/bench/NAME.json
+Set SPARSEBENCH_BENCH_SCALE=0.01 for a fast smoke run at reduced sizes.
+"""
+import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run from a checkout (or a git worktree) without installing
+if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import SCALE, THREADS  # noqa: E402
+SCALE = float(os.environ.get("SPARSEBENCH_BENCH_SCALE", "1"))
+
+
+def scaled(n: int) -> int:
+    return max(1, int(n * SCALE))
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):
-    """Record the STREAM-triad and GEMM yardsticks (cached per machine) with the results, so
-    the report can give % of bandwidth for the machine the figures came from."""
+    """Record this machine's hardware yardsticks (STREAM triad, dense GEMM; measured once per
+    machine and cached, see harness/yardstick.py) with the results, so a report can turn
+    GB/s into % of bandwidth for the machine the figures came from."""
     from harness import yardstick
 
-    machine_info["sparsebench_yardstick"] = {str(t): yardstick.lookup(t) for t in THREADS}
+    machine_info["sparsebench_yardstick"] = {str(t): yardstick.lookup(t) for t in (1, 2)}
     machine_info["sparsebench_scale"] = SCALE

@@ -1,6 +1,6 @@
 """SpMV: the Numba references (serial; prange at 1 and 2 threads) against scipy's
 csr_matvec, on the three benchmark structures. Figures go to pytest-benchmark's table and
-JSON (`python -m benchmarks.report FILE` adds speedups and % of bandwidth)."""
+JSON (`python benchmarks/products_report.py FILE` adds speedups and % of bandwidth)."""
 import numpy as np
 import pytest
 import scipy.sparse as sp

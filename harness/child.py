@@ -117,9 +117,16 @@ def _load(config: dict):
     return fn, None
 
 
+_kept: dict = {}  # results kept in the sandbox by name (e.g. a trained model), see Child.call
+
+
 def _call(fn, command: dict) -> dict:
     args = codec.load(command["input"])
     try:
+        if command.get("on"):
+            if command["on"] not in _kept:
+                raise LookupError(f"no kept object named {command['on']!r}")
+            fn = getattr(_kept[command["on"]], command["method"])
         t0 = _clock()
         result = fn(*args)
         seconds = _clock() - t0
@@ -127,6 +134,10 @@ def _call(fn, command: dict) -> dict:
         return {"status": "memory", **_exception_report(exc)}
     except BaseException as exc:  # noqa: BLE001 - SystemExit included: it is the submission's
         return {"status": "raised", **_exception_report(exc)}
+    if command.get("keep"):
+        _kept[command["keep"]] = result
+        return {"status": "ok", "seconds": seconds, "aliased": False, "input_digest": None,
+                "kept": type(result).__name__}
     inputs = _leaves(args, [])
     aliased = [i for i, a in enumerate(inputs) for o in _leaves(result, []) if np.may_share_memory(o, a)]
     reply = {"status": "ok", "seconds": seconds, "aliased": bool(aliased),

@@ -1,4 +1,4 @@
-"""The `sparsebench` command line: list, show, new, grade, leaderboard."""
+"""The `sparsebench` command line: list, show, new, grade, leaderboard, quiz."""
 from __future__ import annotations
 
 import argparse
@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -31,18 +32,24 @@ def cmd_list(args: argparse.Namespace) -> int:
     best: dict[str, float] = {}
     tried: set[str] = set()
     for r in recs:
-        if r["author"] != me or r.get("baseline"):
+        if r["author"] != me or r.get("baseline") or r.get("kind", "grade") not in ("grade", "score"):
             continue
         tried.add(r["problem"])
         if r["verdict"] == "AC" and r.get("score") is not None:
-            best[r["problem"]] = max(best.get(r["problem"], 0.0), r["score"])
+            sign = -1.0 if r.get("lower_is_better") else 1.0  # a scored problem may rank lowest first
+            if r["problem"] not in best or sign * r["score"] > sign * best[r["problem"]]:
+                best[r["problem"]] = r["score"]
     table = Table(title=f"sparsebench problems (scores for {me})", title_justify="left")
     for col in ("problem", "title", "difficulty", "topic", "your best score"):
         table.add_column(col)
     for p in problems.all_problems():
-        mine = f"{best[p.slug]:.3g}x" if p.slug in best else ("tried" if p.slug in tried else "-")
+        unit = f" {p.scoring.unit}" if p.scoring else "x"
+        mine = f"{best[p.slug]:.3g}{unit}" if p.slug in best else ("tried" if p.slug in tried else "-")
         table.add_row(p.slug, p.title, p.difficulty, ", ".join(p.tags), mine)
     console.print(table)
+    from harness import quiz
+
+    console.print(quiz.best_scores_table(recs, me))
     return 0
 
 
@@ -68,16 +75,12 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 # -- grade ------------------------------------------------------------------------------
-def _targets(args: argparse.Namespace) -> list[tuple[problems.Problem, Path]]:
+def _targets(args: argparse.Namespace) -> list[tuple[problems.Problem, Path, str | None]]:
+    """(problem, file, author or None for --author/git) for each file this command grades."""
     if args.all:
-        folder = Path(args.all)
-        if not folder.is_dir():
-            raise UsageError(f"--all needs a folder of solutions, {args.all!r} is not one")
-        found = [(problems.get(s), folder / f"{s.replace('-', '_')}.py") for s in problems.slugs()]
-        found = [(p, f) for p, f in found if f.is_file()]
-        if not found:
-            raise UsageError(f"{folder} holds no file named after a problem (e.g. coo_to_csr.py)")
-        return found
+        return _work(args)
+    if args.shard is not None or args.files_from:
+        raise UsageError("--shard and --files-from split the work of --all ROOT; add --all")
     if len(args.target) == 2:
         problem, file = problems.get(args.target[0]), Path(args.target[1])
     elif len(args.target) == 1:
@@ -92,17 +95,56 @@ def _targets(args: argparse.Namespace) -> list[tuple[problems.Problem, Path]]:
         raise UsageError(f"no such file: {file}")
     if file.suffix != ".py":
         raise UsageError(f"{file} is not a Python file (.py)")
-    return [(problem, file)]
+    return [(problem, file, None)]
+
+
+def _work(args: argparse.Namespace) -> list[tuple[problems.Problem, Path, str | None]]:
+    """The --all work list, narrowed by --files-from and --shard (see harness/shard.py)."""
+    from harness import shard
+
+    if args.target:
+        raise UsageError("give either PROBLEM FILE or --all ROOT, not both")
+    try:
+        span = shard.parse_shard(args.shard) if args.shard is not None else (1, 1)
+        items = shard.work_list(Path(args.all))
+    except shard.ShardError as exc:
+        raise UsageError(str(exc)) from None
+    if not items and args.shard is None and not args.files_from:
+        raise UsageError(f"{args.all} holds no file named after a problem (e.g. coo_to_csr.py), "
+                         "nor subfolders (handles) that do")
+    if args.author and any(w.author for w in items):
+        raise UsageError(f"{args.all} is a folder of handles: each file is recorded under its folder's name, "
+                         "so --author does not apply")
+    total = len(items)
+    if args.files_from:
+        try:
+            text = sys.stdin.read() if args.files_from == "-" else Path(args.files_from).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--files-from: cannot read {args.files_from}: {exc.strerror}") from None
+        items = shard.restrict(items, text.splitlines())
+        err_console.print(f"{len(items)} of {total} submissions under {args.all} are named in {args.files_from}")
+    if args.shard is not None:
+        chosen = shard.shard(items, *span)
+        err_console.print(f"shard {span[0]}/{span[1]}: {len(chosen)} of {len(items)} submissions")
+        items = chosen
+    return [(problems.get(w.problem), w.file, w.author) for w in items]
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
     from harness.grader import grade
     from harness.render import print_grade
 
-    author = identity.author(args.author)
     plan = "off" if args.no_timing else ("quick" if args.quick else "full")
+    targets = _targets(args)
+    if args.dry_run or not targets:
+        for problem, file, who in targets:
+            print(f"{problem.slug}\t{_rel(file)}\t{who or identity.author(args.author)}")  # one line each, never wrapped
+        if not targets:
+            print("[]") if args.json else console.print("nothing to grade")
+        return 0
     outcomes = []
-    for problem, file in _targets(args):
+    for problem, file, who in targets:
+        author = who or identity.author(args.author)
         limits = problem.limits
         overrides = {k: v for k, v in (("wall_s", args.wall), ("cpu_s", args.cpu), ("mem_mb", args.mem)) if v}
         limits = replace(limits, **overrides) if overrides else limits
@@ -145,8 +187,97 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         console.print(_rich_table(out["overall"], "overall"))
         for slug, table in out["problems"].items():
             console.print(_rich_table(table, slug))
+    for slug, table in out["scored"].items():
+        console.print(_rich_table(table, slug))
     console.print(f"wrote {_rel(args.results / 'leaderboard.md')} and {_rel(args.results / 'leaderboard.csv')}")
+    if args.html:
+        from harness import html_report
+
+        timed = [s for s in problems.slugs() if problems.get(s).scoring is None]  # the page shows speed only
+        page = html_report.write(out["records"], args.results / "leaderboard.html", out["skipped"], timed)
+        console.print(f"wrote {_rel(page)}")
     return 0
+
+
+# -- merge ------------------------------------------------------------------------------
+def cmd_merge(args: argparse.Namespace) -> int:
+    from harness.merge import merge
+
+    out = args.out or args.results / "runs"
+    report = merge(args.sources, out)
+    for message in report.bad:
+        err_console.print(f"[bold red]bad record[/] {escape(message)}", highlight=False, soft_wrap=True)
+    for message in report.conflicts:
+        err_console.print(f"[bold red]conflict[/] {escape(message)}", highlight=False, soft_wrap=True)
+    console.print(f"read {report.files} record file(s) from {len(args.sources)} source(s): wrote {len(report.written)} "
+                  f"new to {_rel(out)}, {report.already} already there, {report.duplicates} repeated, "
+                  f"{len(report.bad)} bad, {len(report.conflicts)} conflicting", highlight=False, soft_wrap=True)
+    return 0 if report.ok else 1
+
+
+# -- compare ----------------------------------------------------------------------------
+def _compared(path: Path, slug: str | None, plan: str) -> dict:
+    """A record to compare: read from a .json record, or graded now from a .py submission."""
+    from harness import grader
+
+    if not path.is_file():
+        raise UsageError(f"no such file: {path}")
+    if path.suffix == ".json":
+        try:
+            return records.read(path)
+        except records.RecordError as exc:
+            raise UsageError(str(exc)) from None
+    if path.suffix != ".py":
+        raise UsageError(f"{path}: compare takes submissions (.py) or records (.json)")
+    problem = problems.get(slug) if slug else problems.for_file(path)
+    if problem is None:
+        raise UsageError(f"cannot tell the problem from the file name {path.name!r}; add --problem SLUG")
+    with err_console.status(f"grading {_rel(path)} ({plan} timing)"):
+        return {**grader.grade(problem, path, plan=plan), "file": _rel(path)}
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from harness.compare import CompareError, compare
+    from harness.render import _fmt_time
+
+    plan = "quick" if args.quick else "full"
+    a, b = (_compared(p, args.problem, plan) for p in (args.a, args.b))
+    try:
+        result = compare(a, b, raw=args.raw, min_effect=args.min_effect)
+    except CompareError as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        json.dump(result.as_dict(), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    what = "per-call time" if args.raw else "per-call speedup (reference / submission, same input)"
+    table = Table(title=f"{result.problem}: A = {result.a}, B = {result.b}; samples: {what}", title_justify="left")
+    for col in ("size", "calls A/B", "A", "B", "A vs B", "p (Mann-Whitney)", "verdict"):
+        table.add_column(col, justify="right")
+    show = _fmt_time if args.raw else (lambda v: f"{v:.3g}x")
+    for r in result.sizes:
+        table.add_row(f"{r.size:,}", f"{r.calls_a}/{r.calls_b}", show(r.median_a), show(r.median_b),
+                      f"{r.ratio:.3f}x", "-" if r.p_value != r.p_value else f"{r.p_value:.2g}", r.verdict)
+    console.print(table)
+    if result.left_out:
+        console.print(f"sizes only one side has, left out: {', '.join(f'{n:,}' for n in result.left_out)}")
+    lo, hi = result.ci
+    head = {"A": "A is faster", "B": "B is faster", "tie": "tie", "undecided": "undecided"}[result.verdict]
+    console.print(f"[bold]{head}[/]: A/B = {result.ratio:.3f}x, 95% bootstrap interval {lo:.3f}-{hi:.3f}; "
+                  f"{escape(result.reason)}", highlight=False)
+    console.print(f"noise floor {100 * result.noise_floor:.1f}% = the larger of {100 * args.min_effect:.0f}% "
+                  "(--min-effect) and half the per-call spread (interquartile range / median)", highlight=False)
+    return 0
+
+
+# -- quiz -------------------------------------------------------------------------------
+def cmd_quiz(args: argparse.Namespace) -> int:
+    from harness import quiz
+
+    try:
+        return quiz.command(args, console)
+    except quiz.QuizError as exc:
+        raise UsageError(str(exc)) from None
 
 
 # -- plumbing ---------------------------------------------------------------------------
@@ -213,7 +344,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("grade", help="grade a solution for correctness and speed, and record the result")
     p.add_argument("target", nargs="*", metavar="PROBLEM FILE", help="problem slug and solution file")
-    p.add_argument("--all", metavar="DIR", help="grade every file in DIR named after a problem")
+    p.add_argument("--all", metavar="ROOT", help=(
+        "grade every submission under ROOT: one person's folder (files named after problems, "
+        "e.g. solutions/alice/) or a folder of handles (e.g. solutions/: each subfolder is a handle, "
+        "recorded as the author; reference/, baselines/, examples/ are skipped)"))
+    p.add_argument("--shard", metavar="I/N", help=(
+        "with --all: grade only the I-th of N disjoint shards (1 <= I <= N) of the work list "
+        "sorted by (handle, problem), so N machines can share it"))
+    p.add_argument("--files-from", metavar="FILE", help=(
+        "with --all: grade only submissions named in FILE, one path a line (e.g. `git diff --name-only`); "
+        "'-' reads standard input"))
+    p.add_argument("--dry-run", action="store_true", help="print what would be graded (problem, file, author), grade nothing")
     p.add_argument("--json", action="store_true", help="print the record as JSON on stdout")
     p.add_argument("--author", help="handle recorded with the grade (default: git user.name, else login)")
     p.add_argument("--threads", type=_positive_int, default=1, help="BLAS/Numba threads (default 1)")
@@ -226,8 +367,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mem", type=_positive_int, help="address-space limit in MiB (default: the problem's)")
     p.set_defaults(func=cmd_grade)
 
-    p = add("leaderboard", help="rebuild results/leaderboard.md and .csv from results/runs/")
+    p = add("merge", help="combine the records of many runs (e.g. CI shards) into one runs folder")
+    p.add_argument("sources", nargs="+", type=Path, metavar="DIR",
+                   help="folders of records (searched recursively) or record files")
+    p.add_argument("--out", type=Path, help="runs folder to merge into (default: RESULTS/runs)")
+    p.set_defaults(func=cmd_merge)
+
+    p = add("compare", help="is A faster than B? two submissions (graded now) or two records, with a significance test")
+    p.add_argument("a", type=Path, metavar="A", help="a submission (.py) or a record (.json)")
+    p.add_argument("b", type=Path, metavar="B", help="the same problem's other submission or record")
+    p.add_argument("--problem", help="the problem, when a .py file is not named after it")
+    p.add_argument("--quick", action="store_true", help="grade .py files with quick timing (too few calls to test)")
+    p.add_argument("--raw", action="store_true",
+                   help="test the submissions' own per-call times, not speedups: fair only on one quiet machine")
+    p.add_argument("--min-effect", type=_positive_float, default=0.05,
+                   help="smallest relative difference ever called a win (default 0.05, i.e. 5%%)")
+    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    p.set_defaults(func=cmd_compare)
+
+    p = add("leaderboard", help="rebuild results/leaderboard.md and .csv (and .html) from results/runs/")
+    p.add_argument("--html", action="store_true",
+                   help="also write results/leaderboard.html: one self-contained page with tables and charts")
     p.set_defaults(func=cmd_leaderboard)
+
+    p = add("quiz", help="concept drills: sparse formats, sparse products, MoE (the seed note's questions)")
+    p.add_argument("topic", nargs="?", help="one topic (default: all; see --list)")
+    p.add_argument("--list", action="store_true", help="show the topics and their card counts")
+    p.add_argument("--answers", type=Path, metavar="FILE",
+                   help="answer from a TOML/JSON file mapping card id -> answer, not interactively")
+    p.add_argument("--shuffle", action="store_true", help="shuffle the cards")
+    p.add_argument("--seed", type=int, help="seed for --shuffle, to replay an order (implies --shuffle)")
+    p.add_argument("--limit", type=_positive_int, help="ask at most N cards")
+    p.add_argument("--author", help="handle recorded with the score (default: git user.name, else login)")
+    p.add_argument("--no-record", action="store_true", help="do not write a record under results/runs/")
+    p.set_defaults(func=cmd_quiz)
+
+    from solutions.reference.tinylm.cli import add_parser as add_lm  # argparse only; the model loads on use
+
+    add_lm(sub, [common])
 
     p = add("yardstick", help="this machine's STREAM-triad bandwidth and GEMM rate (measured once, cached)")
     p.add_argument("--threads", type=_positive_int, nargs="+", default=[1], help="thread counts (default 1)")
@@ -242,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (UsageError, problems.ProblemError) as exc:
-        err_console.print(f"[bold red]error:[/] {exc}")
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)  # one line, even in narrow CI logs
         return 2
 
 

@@ -12,7 +12,7 @@ import hashlib
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -21,7 +21,7 @@ import numpy as np
 from harness import ROOT, stats
 from harness.problems import load_module
 from harness.sandbox import Child, ChildDied
-from harness.spec import Args, Limits, Problem
+from harness.spec import Args, Limits, Problem, Rejected
 
 VERDICTS = ("AC", "WA", "RE", "TLE", "MLE", "CE")
 SLOPE_TOLERANCE = 0.3  # slope above expected + this is flagged as worse scaling
@@ -129,8 +129,7 @@ class Grader:
         self.baseline = baseline
         self.progress = progress or (lambda stage, done, total: None)
         self.forbidden = tuple(problem.forbidden_imports) + ALWAYS_FORBIDDEN
-        self.oracle = getattr(load_module(ROOT / problem.oracle, f"oracle_{problem.module_name}"),
-                              problem.entry)
+        self.oracle = getattr(load_module(ROOT / problem.oracle), problem.entry) if problem.oracle else None
         self.cases: list[dict] = []
         self.timings: list[dict] = []
         self.flags: list[str] = []
@@ -188,9 +187,10 @@ class Grader:
             first, _, rest = message.partition("\n")
             raise Verdict("WA", f"case {case!r}: {first}", case=case, diff=rest or None)
 
-    def _call(self, child: Child, args: Args, case: str, *, label: str = "submission") -> tuple[dict, Any, float]:
+    def _call(self, child: Child, args: Args, case: str, *, label: str = "submission",
+              **how: Any) -> tuple[dict, Any, float]:
         try:
-            return child.call(args)
+            return child.call(args, **how)
         except ChildDied as death:
             verdict = {"timeout": "TLE", "cpu": "TLE", "memory": "MLE"}.get(death.reason, "RE")
             raise Verdict(verdict, f"{death.detail} (case {case!r})", case=case, output=death.output) from None
@@ -261,7 +261,9 @@ class Grader:
                "speedup": ref_med / sub_med if sub_med > 0 else math.inf,
                # time the grader saw around the call but the child did not report
                "sub_overhead_s": stats.median([w - t for w, t in zip(sub_wall, sub_t)]),
-               "ref_overhead_s": stats.median([w - t for w, t in zip(ref_wall, ref_t)])}
+               "ref_overhead_s": stats.median([w - t for w, t in zip(ref_wall, ref_t)]),
+               # every timed call, in order (pairs share an input): `sparsebench compare` tests these
+               "sub_times_s": list(sub_t), "ref_times_s": list(ref_t)}
         if self.problem.bytes_of:
             row["gbytes_per_s"] = self.problem.bytes_of(args) / sub_med / 1e9
             if self.yardstick and "triad_gbytes_per_s" in self.yardstick:
@@ -271,6 +273,8 @@ class Grader:
         return row
 
     def run(self) -> dict:
+        if self.problem.scoring is not None:
+            return self.run_scored()
         started = time.time()
         record = self._base_record()
         verdict, reason, failure = "AC", "all cases passed", None
@@ -280,9 +284,15 @@ class Grader:
             arity = len(cases[0][1]) if cases else 0
             with self._child(self.file, guard=not self.baseline, arity=arity) as sub:
                 self.check_correctness(sub, cases)
-                if self.plan.max_reps:
-                    with self._child(ROOT / self.problem.timing_reference, guard=False, arity=arity) as ref:
-                        self.measure_speed(sub, ref)
+            if self.plan.max_reps:
+                # fresh children for timing, born equal: a child that has run the correctness
+                # cases times measurably slower (up to 15% at small sizes) than a fresh one
+                with self._child(self.file, guard=not self.baseline, arity=arity) as sub, \
+                        self._child(ROOT / self.problem.timing_reference, guard=False, arity=arity) as ref:
+                    self.measure_speed(sub, ref)
+            n_edge = len(self.problem.edge_cases)
+            reason = (f"all {len(cases)} cases passed ({n_edge} edge cases, {len(cases) - n_edge} random)"
+                      + ("" if self.timings else "; speed not measured"))
         except Verdict as v:
             verdict, reason = v.verdict, v.reason
             failure = {k: val for k, val in v.detail.items() if val is not None}
@@ -293,6 +303,32 @@ class Grader:
     def _child(self, file: Path, *, guard: bool, arity: int) -> "_ChildContext":
         return _ChildContext(Child(file, self.problem.entry, arity, self.limits, threads=self.threads,
                                    guard=guard, forbidden=self.forbidden))
+
+    def run_scored(self) -> dict:
+        """A problem with a scoring hook: load the submission, let the hook drive it, record
+        the score it measured (kind "score": ranked apart from the speed scores)."""
+        started = time.time()
+        scoring = self.problem.scoring
+        record = {**self._base_record(), "kind": "score", "score_unit": scoring.unit,
+                  "lower_is_better": scoring.lower_is_better}
+        verdict, failure, result = "AC", None, {}
+        try:
+            static_scan(self.file, () if self.baseline else self.forbidden)
+            with self._child(self.file, guard=not self.baseline, arity=scoring.arity) as sub:
+                result = scoring.run(_Driver(self, sub), self.secret, self.plan.name)
+            reason = f"score {result['score']:.4g} {scoring.unit}"
+        except Rejected as r:
+            first, _, rest = str(r).partition("\n")
+            verdict, reason, failure = "WA", first, ({"diff": rest} if rest else None)
+        except Verdict as v:
+            verdict, reason = v.verdict, v.reason
+            failure = {k: val for k, val in v.detail.items() if val is not None}
+        record.update({"verdict": verdict, "reason": reason, "failure": failure, "cases": self.cases,
+                       "timings": [], "score": result.get("score") if verdict == "AC" else None,
+                       "metrics": result.get("metrics", {}), "slope": None, "reference_slope": None,
+                       "expected_exponent": None, "flags": self.flags, "first_call_s": self.first_call,
+                       "grade_seconds": round(time.time() - started, 3)})
+        return record
 
     def _summary(self, verdict: str, reason: str, failure: dict | None) -> dict:
         score = slope = ref_slope = None
@@ -337,6 +373,37 @@ class Grader:
                 "seeds": {"hidden": bool(self.secret), "derivation": "sha256(slug/label/secret)"},
                 "size_unit": self.problem.size_unit, "machine": machine.info(),
                 "yardstick": self.yardstick}
+
+
+class _Driver:
+    """harness.spec.Driver for scoring hooks: calls into the sandboxed submission, turning a
+    crash, a time-out or a forbidden operation into the grade's verdict."""
+
+    def __init__(self, grader: Grader, child: Child):
+        self.grader, self.child = grader, child
+
+    def call(self, *args: Any, keep: str | None = None, on: str | None = None, method: str | None = None,
+             wall_s: float | None = None, label: str = "") -> Any:
+        label = label or (f"{on}.{method}" if on else self.grader.problem.entry)
+        limits = self.child.limits
+        if wall_s is not None:
+            self.child.limits = replace(limits, wall_s=wall_s)
+        try:
+            reply, got, wall = self.grader._call(self.child, args, label, keep=keep, on=on, method=method)
+        finally:
+            self.child.limits = limits
+        if reply.get("violations"):
+            raise Verdict("CE", f"forbidden operation: {reply['violations'][0]}", case=label)
+        if reply["status"] == "memory":
+            raise Verdict("MLE", f"MemoryError in {label} (limit {limits.mem_mb} MiB)", case=label)
+        if reply["status"] == "raised":
+            raise Verdict("RE", f"{reply['type']}: {reply['message']} ({label})", case=label,
+                          traceback=reply.get("traceback", ""))
+        if reply["status"] == "bad_output":
+            raise Verdict("WA", f"{label}: {reply['message']}", case=label)
+        self.grader.cases.append({"name": label, "size": 0.0, "status": "pass", "seconds": reply.get("seconds"),
+                                  "wall_s": round(wall, 3)})
+        return got
 
 
 class _ChildContext:

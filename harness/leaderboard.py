@@ -24,7 +24,9 @@ def frame(records_list: list[dict]) -> pd.DataFrame:
         rows.append({"id": r["id"], "author": r["author"], "problem": r["problem"], "verdict": r["verdict"],
                      "score": r.get("score"), "slope": r.get("slope"), "timestamp": r["timestamp"],
                      "baseline": bool(r.get("baseline")), "kind": r.get("kind", "grade"), "plan": r.get("plan", "full"),
-                     "flags": "; ".join(r.get("flags") or []), "file": r.get("file"), **speedups})
+                     "flags": "; ".join(r.get("flags") or []), "file": r.get("file"),
+                     "lower_is_better": bool(r.get("lower_is_better")), "score_unit": r.get("score_unit"),
+                     **{f"m:{k}": v for k, v in (r.get("metrics") or {}).items()}, **speedups})
     df = pd.DataFrame(rows)
     if df.empty:
         return pd.DataFrame(columns=["id", "author", "problem", "verdict", "score", "slope", "timestamp",
@@ -61,6 +63,24 @@ def overall_table(best_df: pd.DataFrame) -> pd.DataFrame:
     return g
 
 
+def scored_tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Problems graded by a measured score (records of kind "score", e.g. held-out bits/char):
+    each author's best AC record, ranked in the score's own direction, with its metrics."""
+    scored = df[(df["kind"] == "score") & (df["verdict"] == "AC") & ~df["baseline"] & df["score"].notna()]
+    tables = {}
+    for problem, rows in scored.groupby("problem"):
+        lower = bool(rows["lower_is_better"].iloc[0])
+        rows = rows.sort_values(["score", "timestamp"], ascending=[lower, True]).drop_duplicates("author")
+        metrics = [c for c in rows.columns if c.startswith("m:") and rows[c].notna().any()]
+        t = rows[["author", "score", *metrics]].rename(columns={c: c[2:] for c in metrics})
+        t = t.rename(columns={"score": f"score ({rows['score_unit'].iloc[0]}, "
+                                       f"{'lower' if lower else 'higher'} is better)"})
+        t.insert(0, "rank", np.arange(1, len(t) + 1))
+        t["date"] = rows["timestamp"].str[:10].to_numpy()
+        tables[problem] = t.reset_index(drop=True)
+    return tables
+
+
 def build(runs_dir: Path = records.RUNS_DIR, out_dir: Path = RESULTS_DIR) -> dict:
     """Write leaderboard.md and leaderboard.csv; returns the tables and the skipped files."""
     recs, skipped = records.scan(runs_dir)
@@ -77,13 +97,19 @@ def build(runs_dir: Path = records.RUNS_DIR, out_dir: Path = RESULTS_DIR) -> dic
              overall.to_markdown(index=False, floatfmt=".3g") if not overall.empty else "_no AC records yet_", ""]
     for p, table in per_problem.items():
         lines += [f"## {p}", "", table.to_markdown(index=False, floatfmt=".3g"), ""]
+    scored = scored_tables(df)
+    for p, table in scored.items():
+        lines += [f"## {p}", "", "Ranked by a measured score, not by speed (not in the overall table).", "",
+                  table.to_markdown(index=False, floatfmt=".4g"), ""]
     if skipped:
         lines += ["## Skipped files", "", *[f"- {s}" for s in skipped], ""]
     _atomic_text(out_dir / "leaderboard.md", "\n".join(lines))
-    flat = pd.concat([t.assign(problem=p) for p, t in per_problem.items()], ignore_index=True) \
-        if per_problem else pd.DataFrame(columns=["problem", "rank", "author", "score"])
+    tables = {**per_problem, **{p: t.rename(columns={t.columns[2]: "score"}) for p, t in scored.items()}}
+    flat = pd.concat([t.assign(problem=p) for p, t in tables.items()], ignore_index=True) \
+        if tables else pd.DataFrame(columns=["problem", "rank", "author", "score"])
     _atomic_text(out_dir / "leaderboard.csv", flat.to_csv(index=False))
-    return {"records": recs, "skipped": skipped, "overall": overall, "problems": per_problem, "all": df}
+    return {"records": recs, "skipped": skipped, "overall": overall, "problems": per_problem, "scored": scored,
+            "all": df}
 
 
 def _atomic_text(path: Path, text: str) -> None:

@@ -4,7 +4,7 @@ Schema (version 1), every record a JSON object with at least:
   schema_version  int, 1
   kind            "grade" (a graded submission) or another producer's kind (e.g. "quiz");
                   leaderboards rank only "grade" records
-  id              str, unique (timestamp-author-problem-sha8-pid)
+  id              str, unique (timestamp-author-problem-sha8-pid+random); the file name
   timestamp       str, ISO 8601 UTC
   author          str, path-safe handle
   problem         str, slug
@@ -13,7 +13,11 @@ Schema (version 1), every record a JSON object with at least:
   failure         null, or {case, size, inputs?, diff?, traceback?, output?}
   cases           [{name, size, status ("pass" or a verdict), seconds?, message?}]
   timings         [{size, measure, reps, sub_median_s, sub_spread, ref_median_s, ref_spread,
-                    speedup, sub_overhead_s, ref_overhead_s, gbytes_per_s?, gflops?, bandwidth_pct?}]
+                    speedup, sub_overhead_s, ref_overhead_s, sub_times_s?, ref_times_s?,
+                    gbytes_per_s?, gflops?, bandwidth_pct?}]
+                  sub_times_s, ref_times_s: the `reps` timed calls of the submission and of the
+                  reference, in call order; element i of both timed the same input, back to back.
+                  Older records lack them (`sparsebench compare` then asks for a regrade).
   score           geometric mean of speedups (reference time / submission time), null unless timed AC
   slope, reference_slope, expected_exponent   log-log scaling exponents
   flags           [str]: scaling, timer and review warnings
@@ -29,6 +33,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -51,7 +56,8 @@ def finish(record: dict, author: str) -> dict:
     record = {"schema_version": SCHEMA_VERSION, "kind": "grade", "timestamp": now.isoformat(timespec="seconds"),
               "author": author, **record}
     tag = record.get("sha256", "")[:8] or record["kind"]
-    record["id"] = safe_handle(f"{now:%Y%m%dT%H%M%S%f}-{author}-{record['problem']}-{tag}-{os.getpid()}")
+    unique = f"{os.getpid()}{secrets.token_hex(3)}"
+    record["id"] = safe_handle(f"{now:%Y%m%dT%H%M%S%f}-{author}-{record['problem']}-{tag}-{unique}")
     return record
 
 

@@ -35,6 +35,12 @@ def grade_panel(record: dict) -> Panel:
     if record.get("timings"):
         parts.append(speed_table(record))
         parts.append(_summary_line(record))
+    elif record.get("score_unit") and record.get("score") is not None:  # a scored problem
+        parts.append(Text.assemble(("score ", "bold"), (f"{record['score']:.4g} {record['score_unit']}", "bold cyan"),
+                                   f" ({'lower' if record.get('lower_is_better') else 'higher'} is better)"))
+        if record.get("metrics"):
+            parts.append(Text("  ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}"
+                                        for k, v in record["metrics"].items())))
     for flag in record.get("flags") or []:
         parts.append(Text(f"⚠ {flag}", style="yellow"))
     return Panel(Group(*parts), title="sparsebench grade", expand=False)

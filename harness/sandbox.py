@@ -171,8 +171,11 @@ class Child:
         return ChildDied("exit", f"the process exited with status {code} in the middle of a call",
                          self.output.text())
 
-    def call(self, args: Any, *, digest: bool = True) -> tuple[dict, Any, float]:
-        """Run the entry function on `args`; returns (reply, result or None, wall seconds)."""
+    def call(self, args: Any, *, digest: bool = True, keep: str | None = None, on: str | None = None,
+             method: str | None = None) -> tuple[dict, Any, float]:
+        """Run the entry function on `args`; returns (reply, result or None, wall seconds).
+        `keep`: the child keeps the result under that name and sends nothing back; `on` and
+        `method`: call that method of a kept object instead of the entry function."""
         self._calls += 1
         inp = self.workdir / f"in{self._calls}.npz"
         out = self.workdir / f"out{self._calls}.npz"
@@ -180,14 +183,15 @@ class Child:
         t0 = time.perf_counter()
         try:
             os.write(self._cmd_w, (json.dumps({"op": "call", "input": str(inp), "output": str(out),
-                                               "digest": digest}) + "\n").encode())
+                                               "digest": digest, "keep": keep, "on": on,
+                                               "method": method}) + "\n").encode())
         except BrokenPipeError:
             raise self._death() from None
         reply = self._receive(timeout=self.limits.wall_s)
         wall = time.perf_counter() - t0
         inp.unlink(missing_ok=True)
         result = None
-        if reply.get("status") == "ok":
+        if reply.get("status") == "ok" and not keep:
             try:
                 result = codec.load(out)
             except Exception as exc:  # noqa: BLE001 - a child that wrote garbage

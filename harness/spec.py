@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
@@ -36,28 +36,64 @@ class Limits:
     output_kb: int = 64  # captured stdout/stderr kept (head + tail)
 
 
+class Rejected(Exception):
+    """Raised by a scoring hook when the submission's output breaks the contract: graded WA,
+    with the message (first line the reason, the rest a diff) as for a checker."""
+
+
+class Driver(Protocol):
+    """What a scoring hook may do with the sandboxed submission.
+
+    `call(*args)` calls the entry function; `keep="name"` keeps the result inside the sandbox
+    (an object, e.g. a trained model) instead of returning it; `on="name", method="m"` calls
+    a method of a kept object. Results cross the boundary as data (harness.codec). `wall_s`
+    overrides the per-call wall-clock limit. A crash, a time-out or a forbidden operation ends
+    the grade with its verdict (RE, TLE, MLE, CE) by raising out of `call`."""
+
+    def call(self, *args: Any, keep: str | None = None, on: str | None = None, method: str | None = None,
+             wall_s: float | None = None, label: str = "") -> Any: ...
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """A problem graded by a measured score instead of expected answers (e.g. train a model under
+    a time budget, then measure it on data the submission never sees).
+
+    `run(driver, secret, plan)` drives the submission and returns {"score": float, "metrics":
+    {name: scalar}}; `plan` is the grader's timing plan ("full", "quick", "off"), so a hook can
+    spend less time when asked to; `secret` is the leaderboard secret to seed hidden data with.
+    Raise `Rejected` for a broken contract. Records of such problems have kind "score"."""
+
+    run: Callable[[Driver, str, str], dict]
+    unit: str  # of the score, e.g. "bits/char"
+    lower_is_better: bool = False
+    arity: int = 1  # positional arguments of the entry function
+
+
 @dataclass(frozen=True)
 class Problem:
     """Everything the grader needs to know about one problem.
 
     Sizes are in the problem's own size measure (e.g. nnz); `make_random(rng, size)`
-    must build arguments whose `size_of` is about `size`.
+    must build arguments whose `size_of` is about `size`. A problem either checks answers
+    against an oracle (edge cases, random cases, check, oracle, timing reference: the
+    usual case) or is graded by a `scoring` hook, which then needs none of those.
     """
 
     slug: str
     title: str
     difficulty: str  # "easy" | "medium" | "hard"
     entry: str  # function name a submission defines
-    edge_cases: Sequence[Case]
-    make_random: Callable[[np.random.Generator, int], Args]
-    random_sizes: Sequence[int]  # correctness: seeded random cases of growing size
-    bench_sizes: Sequence[int]  # speed: sizes the score is averaged over
-    size_of: Callable[[Args], float]
-    size_unit: str  # what size_of measures, e.g. "nnz"
-    expected_exponent: float  # time ~ size ** exponent for a good solution
-    check: Checker  # (args, expected, got) -> None when right, else a message
-    oracle: str  # trusted reference (path from repo root) that computes expected answers
-    timing_reference: str  # reference (path) that submissions are timed against
+    edge_cases: Sequence[Case] = ()
+    make_random: Callable[[np.random.Generator, int], Args] | None = None
+    random_sizes: Sequence[int] = ()  # correctness: seeded random cases of growing size
+    bench_sizes: Sequence[int] = ()  # speed: sizes the score is averaged over
+    size_of: Callable[[Args], float] | None = None
+    size_unit: str = ""  # what size_of measures, e.g. "nnz"
+    expected_exponent: float = 1.0  # time ~ size ** exponent for a good solution
+    check: Checker | None = None  # (args, expected, got) -> None when right, else a message
+    oracle: str = ""  # trusted reference (path from repo root) that computes expected answers
+    timing_reference: str = ""  # reference (path) that submissions are timed against
     references: dict[str, str] = field(default_factory=dict)  # every reference, by name
     baselines: dict[str, str] = field(default_factory=dict)  # library answers, never ranked
     forbidden_imports: tuple[str, ...] = ()
@@ -68,7 +104,16 @@ class Problem:
     flops_of: Callable[[Args], float] | None = None  # arithmetic model: reports GFLOP/s
     tags: tuple[str, ...] = ()
     limits: Limits = Limits()
+    scoring: Scoring | None = None  # graded by a measured score instead (see Scoring)
     folder: Path = Path()  # filled in by the loader
+
+    def __post_init__(self) -> None:
+        if self.scoring is None:
+            missing = [name for name in ("make_random", "size_of", "check", "oracle", "timing_reference")
+                       if not getattr(self, name)]
+            if missing or not self.edge_cases or len(self.bench_sizes) < 1:
+                raise TypeError(f"problem {self.slug!r} checks answers, so it needs edge_cases, bench_sizes and "
+                                f"{', '.join(missing) or 'its oracle fields'} (or a scoring hook instead)")
 
     @property
     def module_name(self) -> str:

@@ -2,8 +2,6 @@
 CSR matrices (hypothesis strategies), and an independent dense oracle."""
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
@@ -14,13 +12,9 @@ from harness.problems import load_module
 from harness.types import CSR, index_dtype
 
 
-@lru_cache(maxsize=None)
 def load_solution(rel_path: str) -> ModuleType:
-    """Import a solution file under a name fixed by its path. Numba's on-disk cache is keyed
-    by the file and remembers the module name it was compiled under, so loading one file
-    under two names (in processes sharing the cache) breaks the cache: always use this."""
-    path = ROOT / rel_path
-    return load_module(path, f"sparsebench_{path.parent.name}_{path.stem}")
+    """A solution module, loaded once under its canonical name (harness.problems.load_module)."""
+    return load_module(ROOT / rel_path)
 
 
 def csr_from_dense(D: np.ndarray, idx_dtype=None, explicit_zeros: np.ndarray | None = None) -> CSR:

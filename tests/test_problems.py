@@ -21,6 +21,9 @@ def test_problem_folder_is_complete(slug):
     for name in ("README.md", "spec.py", "starter.py", "editorial.md"):
         assert (p.folder / name).is_file(), f"problems/{slug}/{name} is missing"
     assert p.difficulty in ("easy", "medium", "hard")
+    if p.scoring is not None:  # graded by a measured score: no cases, sizes or oracle
+        assert p.references, "a scored problem needs a reference that scores"
+        return
     assert p.edge_cases, "a problem needs named edge cases"
     assert len(set(c.name for c in p.edge_cases)) == len(p.edge_cases), "edge case names must be unique"
     assert list(p.bench_sizes) == sorted(p.bench_sizes) and len(p.bench_sizes) >= 2

@@ -1,0 +1,93 @@
+"""moe-backward: gradients of a top-k Mixture-of-Experts FFN layer, routing held fixed."""
+import numpy as np
+
+from harness.spec import Case, Limits, Problem
+from problems.common import moe
+
+BENCH = dict(D=256, H=512, E=8, k=2)
+
+
+def _random(rng: np.random.Generator, T: int) -> tuple:
+    E = int(rng.choice([4, 8]))
+    k = int(rng.choice([1, 2]))
+    cf = [None, 1.0, 1.25][int(rng.integers(3))]
+    return moe.backward_args(rng, T, 32, 48, E, k, cf)
+
+
+def _bench(rng: np.random.Generator, T: int) -> tuple:
+    return moe.backward_args(rng, T, BENCH["D"], BENCH["H"], BENCH["E"], BENCH["k"], None)
+
+
+def worked_example() -> tuple:
+    """The statement's example: moe-forward's worked example with dy = 1 and no aux losses."""
+    x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype=np.float32)
+    w_router = np.array([[1.0, 0.0], [0.0, 2.0]], dtype=np.float32)
+    w1 = np.array([np.eye(2), [[1.0, -1.0], [0.0, 1.0]]], dtype=np.float32)
+    w2 = np.array([np.eye(2), 2 * np.eye(2)], dtype=np.float32)
+    dy = np.ones((3, 2), dtype=np.float32)
+    return x, w_router, w1, w2, 1, dy, 0.5, 0.0, 0.0
+
+
+def _ties(rng):
+    args = list(moe.backward_args(rng, 16, 8, 8, 4, 2, 1.0, tied_columns=True))
+    args[0][::3] = 0.0  # every logit 0: experts 0 and 1; relu'(0) = 0 for these rows
+    return tuple(args)
+
+
+def _case(name, T, D, H, E, k, cf, note="", aux_coef=0.01, z_coef=0.001, **options):
+    return Case(name, lambda rng: moe.backward_args(rng, T, D, H, E, k, cf, aux_coef, z_coef, **options), note)
+
+
+EDGE_CASES = [
+    Case("worked example", lambda rng: worked_example(), "token 2 is dropped: no gradient through it"),
+    _case("E = 1: a dense FFN", 16, 8, 16, 1, 1, None, "gate = 1 always: dw_router is the z-loss term alone"),
+    _case("k = E: every expert", 12, 8, 8, 3, 3, None, "renormalised gates over all experts"),
+    _case("T < E", 3, 8, 8, 8, 2, 1.0, "C = 1"),
+    _case("0 tokens", 0, 8, 8, 4, 2, 1.25, "empty batch: all gradients are zero"),
+    Case("ties in the router", _ties, "equal logits: the lower index wins, in the backward as in the forward"),
+    _case("tiny capacity, strong aux loss", 64, 8, 8, 4, 2, 0.1,
+          "C = 4, aux_coef = 1: f counts 1st choices before dropping", aux_coef=1.0, z_coef=0.01),
+    _case("capacity >= T: nothing dropped", 32, 8, 8, 4, 2, 2.0),
+    _case("dy = 0: only the auxiliary losses", 32, 8, 8, 4, 2, 1.0,
+          "dw1 = dw2 = 0; the router moves by the aux and z losses alone", aux_coef=1.0, z_coef=0.1,
+          zero_dy=True),
+    _case("no auxiliary losses", 24, 8, 8, 4, 2, 1.25, "aux_coef = z_coef = 0: the task loss alone",
+          aux_coef=0.0, z_coef=0.0),
+    _case("skewed: expert 0 takes half the assignments", 64, 8, 8, 4, 2, None, "", skew=True),
+    _case("Switch: top-1 with capacity", 48, 8, 16, 4, 1, 1.25,
+          "the raw top-1 probability is the gate, so the router learns from the task loss"),
+    _case("large router logits", 24, 8, 8, 4, 2, 1.25, "a stable softmax and logsumexp",
+          router_scale=2.0**12),
+]
+
+
+def _flops(a) -> float:
+    x, w1 = a[0], a[2]
+    return moe.backward_flops(x.shape[0], x.shape[1], w1.shape[2], w1.shape[0], x.shape[0] * a[4])
+
+
+PROBLEM = Problem(
+    slug="moe-backward",
+    title="MoE layer backward: expert, router and balance-loss gradients",
+    difficulty="hard",
+    entry="moe_backward",
+    edge_cases=EDGE_CASES,
+    make_random=_random,
+    random_sizes=[16, 200, 1_000],
+    bench_sizes=[512, 2_048, 8_192],
+    size_of=lambda args: args[0].shape[0],
+    size_unit="tokens",
+    expected_exponent=1.0,
+    check=moe.check_backward,
+    oracle="solutions/reference/moe_backward_numpy.py",
+    timing_reference="solutions/reference/moe_backward_numba.py",
+    references={"numpy": "solutions/reference/moe_backward_numpy.py",
+                "numba": "solutions/reference/moe_backward_numba.py"},
+    baselines=moe.torch_baseline("moe_backward"),
+    forbidden_imports=("torch",),
+    describe=moe.describe_layer,
+    make_bench=_bench,
+    flops_of=_flops,  # counts all T*k assignments: exact for the (dropless) speed cases
+    limits=Limits(wall_s=30.0, mem_mb=8192),
+    tags=("mixture of experts", "seed note Q4-Q7"),
+)

@@ -1,0 +1,85 @@
+"""moe-forward: a top-k Mixture-of-Experts FFN layer, forward pass."""
+import numpy as np
+
+from harness.spec import Case, Limits, Problem
+from problems.common import moe
+
+BENCH = dict(D=256, H=512, E=8, k=2)  # the grader's speed cases (benchmarks/ has the big one)
+
+
+def _random(rng: np.random.Generator, T: int) -> tuple:
+    E = int(rng.choice([4, 8]))
+    k = int(rng.choice([1, 2]))
+    cf = [None, 1.0, 1.25][int(rng.integers(3))]
+    return moe.forward_args(rng, T, 32, 48, E, k, cf)
+
+
+def _bench(rng: np.random.Generator, T: int) -> tuple:
+    return moe.forward_args(rng, T, BENCH["D"], BENCH["H"], BENCH["E"], BENCH["k"], None)
+
+
+def worked_example() -> tuple:
+    """The statement's example: 3 tokens, D = H = 2, E = 2 experts, k = 1, capacity factor 0.5."""
+    x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype=np.float32)
+    w_router = np.array([[1.0, 0.0], [0.0, 2.0]], dtype=np.float32)  # logits: [1,0], [0,2], [1,2]
+    w1 = np.array([np.eye(2), [[1.0, -1.0], [0.0, 1.0]]], dtype=np.float32)
+    w2 = np.array([np.eye(2), 2 * np.eye(2)], dtype=np.float32)
+    return x, w_router, w1, w2, 1, 0.5
+
+
+def _ties(rng):
+    x, w_router, w1, w2, k, cf = moe.forward_args(rng, 16, 8, 8, 4, 2, 1.0, tied_columns=True)
+    x[::3] = 0.0  # every logit 0: experts 0 and 1
+    return x, w_router, w1, w2, k, cf
+
+
+def _case(name, T, D, H, E, k, cf, note="", **options):
+    return Case(name, lambda rng: moe.forward_args(rng, T, D, H, E, k, cf, **options), note)
+
+
+EDGE_CASES = [
+    Case("worked example", lambda rng: worked_example(), "C = ceil(0.5 * 3 * 1 / 2) = 1: token 2 finds expert 1 full"),
+    _case("E = 1: a dense FFN", 16, 8, 16, 1, 1, None, "one expert, gate 1: relu(x @ w1[0]) @ w2[0]"),
+    _case("k = E: every expert", 12, 8, 8, 3, 3, None, "gates are the whole softmax"),
+    _case("T < E", 3, 8, 8, 8, 2, 1.0, "C = 1"),
+    _case("0 tokens", 0, 8, 8, 4, 2, 1.25, "y has shape (0, D)"),
+    Case("ties in the router", _ties, "expert 3's logits copy expert 0's, and some tokens have x = 0: "
+                                      "equal logits, the lower index wins"),
+    _case("tiny capacity: most assignments dropped", 64, 8, 8, 4, 2, 0.1,
+          "C = 4: tokens with no kept assignment output exact zeros"),
+    _case("capacity >= T: nothing dropped", 32, 8, 8, 4, 2, 2.0, "the same y as with no capacity"),
+    _case("skewed: expert 0 takes half the assignments", 64, 8, 8, 4, 2, None,
+          "every token's 1st choice is expert 0", skew=True),
+    _case("Switch: top-1 with capacity", 48, 8, 16, 4, 1, 1.25, "the gate is the raw top-1 probability"),
+    _case("large router logits", 24, 8, 8, 4, 2, 1.25, "logits in the thousands: a stable softmax",
+          router_scale=2.0**12),
+]
+
+
+PROBLEM = Problem(
+    slug="moe-forward",
+    title="MoE layer forward: route, dispatch, expert GEMMs, combine",
+    difficulty="medium",
+    entry="moe_forward",
+    edge_cases=EDGE_CASES,
+    make_random=_random,
+    random_sizes=[16, 200, 1_000],
+    bench_sizes=[512, 2_048, 8_192],
+    size_of=lambda args: args[0].shape[0],
+    size_unit="tokens",
+    expected_exponent=1.0,
+    check=moe.check_forward,
+    oracle="solutions/reference/moe_forward_numpy.py",
+    timing_reference="solutions/reference/moe_forward_numba.py",
+    references={"numpy": "solutions/reference/moe_forward_numpy.py",
+                "numba": "solutions/reference/moe_forward_numba.py"},
+    baselines=moe.torch_baseline("moe_forward"),
+    forbidden_imports=("torch",),
+    describe=moe.describe_layer,
+    make_bench=_bench,
+    # counts all T*k assignments: exact for the (dropless) speed cases
+    flops_of=lambda a: moe.forward_flops(a[0].shape[0], a[0].shape[1], a[2].shape[2], a[2].shape[0],
+                                         a[0].shape[0] * a[4]),
+    limits=Limits(wall_s=30.0, mem_mb=8192),
+    tags=("mixture of experts", "seed note Q4-Q6"),
+)

@@ -1,0 +1,1 @@
+"""Quiz content: cards (cards/<topic>.toml), their sources (references.toml) and formulas.py."""

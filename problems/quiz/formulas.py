@@ -1,0 +1,432 @@
+"""The arithmetic behind the quiz cards: every computed answer comes from here, never typed by hand.
+
+A card names a formula (`formula = "csr_bytes"`) and its inputs (`params = {...}`); the quiz calls
+FORMULAS[name](**params) and gets a `Worked(value, working)`: the answer and the arithmetic that
+leads to it, shown after the card is answered. The stored `answer` in the card file is checked
+against `value` when cards load, so a card can never teach a wrong number.
+
+Conventions: sizes in bytes; a "parameter" is one weight; biases are ignored (as the papers do when
+counting); FLOPs count a multiply and an add as two.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+
+class Worked(NamedTuple):
+    value: int | float | str
+    working: str
+
+
+FORMULAS: dict[str, Callable[..., Worked]] = {}
+
+
+def formula(fn: Callable[..., Worked]) -> Callable[..., Worked]:
+    """Register `fn` under its own name, so a card can name it."""
+    FORMULAS[fn.__name__] = fn
+    return fn
+
+
+def n(x: int | float) -> str:
+    """A number the way the working shows it: 1,234,567 or 0.1667."""
+    if isinstance(x, int) or float(x).is_integer() and abs(x) < 1e15:
+        return f"{int(x):,}"
+    return f"{x:,.0f}" if abs(x) >= 1e3 else f"{x:.4g}"
+
+
+# -- storage formats --------------------------------------------------------------------
+@formula
+def dense_bytes(rows: int, cols: int, value_bytes: int) -> Worked:
+    total = rows * cols * value_bytes
+    return Worked(total, f"{rows}·{cols} entries × {value_bytes} B = {n(total)} B")
+
+
+@formula
+def coo_bytes(nnz: int, index_bytes: int, value_bytes: int) -> Worked:
+    total = nnz * (2 * index_bytes + value_bytes)
+    return Worked(total, f"row + col + value per entry: {nnz} × ({index_bytes} + {index_bytes} + {value_bytes}) B "
+                         f"= {n(total)} B")
+
+
+@formula
+def csr_bytes(rows: int, nnz: int, index_bytes: int, value_bytes: int) -> Worked:
+    indptr, entries = (rows + 1) * index_bytes, nnz * (index_bytes + value_bytes)
+    total = indptr + entries
+    return Worked(total, f"indptr ({rows}+1) × {index_bytes} B = {n(indptr)} B; indices + data "
+                         f"{nnz} × ({index_bytes} + {value_bytes}) B = {n(entries)} B; total {n(total)} B")
+
+
+@formula
+def csc_bytes(cols: int, nnz: int, index_bytes: int, value_bytes: int) -> Worked:
+    indptr, entries = (cols + 1) * index_bytes, nnz * (index_bytes + value_bytes)
+    total = indptr + entries
+    return Worked(total, f"indptr ({cols}+1) × {index_bytes} B = {n(indptr)} B; indices + data "
+                         f"{nnz} × ({index_bytes} + {value_bytes}) B = {n(entries)} B; total {n(total)} B")
+
+
+@formula
+def ell_bytes(rows: int, width: int, index_bytes: int, value_bytes: int) -> Worked:
+    slots = rows * width
+    total = slots * (index_bytes + value_bytes)
+    return Worked(total, f"{rows} rows × width {width} = {n(slots)} slots (padding included) × "
+                         f"({index_bytes} + {value_bytes}) B = {n(total)} B")
+
+
+@formula
+def ell_padding_fraction(rows: int, typical: int, longest: int) -> Worked:
+    """All rows hold `typical` entries except one with `longest`; ELL pads every row to `longest`."""
+    nnz, slots = (rows - 1) * typical + longest, rows * longest
+    frac = 1 - nnz / slots
+    return Worked(frac, f"nnz = ({rows}−1)·{typical} + {longest} = {n(nnz)}; width {longest} → {n(slots)} slots; "
+                        f"1 − {n(nnz)}/{n(slots)} = {frac:.4g} padding")
+
+
+@formula
+def bsr_bytes(rows: int, block_rows: int, block_cols: int, blocks: int, index_bytes: int,
+              value_bytes: int) -> Worked:
+    if rows % block_rows:
+        raise ValueError(f"rows={rows} is not a multiple of block_rows={block_rows}")
+    brows = rows // block_rows
+    indptr, idx = (brows + 1) * index_bytes, blocks * index_bytes
+    vals = blocks * block_rows * block_cols * value_bytes
+    total = indptr + idx + vals
+    return Worked(total, f"indptr ({brows}+1) × {index_bytes} B = {n(indptr)} B; one index per block "
+                         f"{blocks} × {index_bytes} B = {n(idx)} B; values {blocks} × {block_rows}·{block_cols} × "
+                         f"{value_bytes} B = {n(vals)} B; total {n(total)} B")
+
+
+@formula
+def csr_breakeven_density(rows: int, cols: int, index_bytes: int, value_bytes: int) -> Worked:
+    nnz = (rows * cols * value_bytes - (rows + 1) * index_bytes) / (index_bytes + value_bytes)
+    density = nnz / (rows * cols)
+    return Worked(density, f"CSR < dense when (rows+1)·{index_bytes} + nnz·{index_bytes + value_bytes} < "
+                           f"rows·cols·{value_bytes}: nnz < {n(nnz)}, density < {density:.4g} "
+                           f"(≈ {value_bytes}/{index_bytes + value_bytes} for large matrices)")
+
+
+@formula
+def coo_triplets(dense: Sequence[Sequence[float]]) -> Worked:
+    trip = [(i, j, v) for i, row in enumerate(dense) for j, v in enumerate(row) if v != 0]
+    text = ", ".join(f"({i},{j},{n(v)})" for i, j, v in trip)
+    return Worked(text, f"scan row by row, keep the non-zeros: {text}")
+
+
+@formula
+def csr_arrays(dense: Sequence[Sequence[float]]) -> Worked:
+    indptr, indices, data = [0], [], []
+    for row in dense:
+        for j, v in enumerate(row):
+            if v != 0:
+                indices.append(j)
+                data.append(v)
+        indptr.append(len(indices))
+    text = f"indptr={indptr}, indices={indices}, data={[n(v) for v in data]}".replace("'", "")
+    return Worked(text, f"row i's entries are indices/data[indptr[i]:indptr[i+1]]: {text}")
+
+
+# -- sparse products --------------------------------------------------------------------
+def _spmv_traffic(rows: int, cols: int, nnz: int, index_bytes: int, value_bytes: int) -> tuple[int, str]:
+    a = nnz * (index_bytes + value_bytes) + (rows + 1) * index_bytes
+    xy = (rows + cols) * value_bytes
+    return a + xy, (f"matrix {nnz}·({index_bytes}+{value_bytes}) + ({rows}+1)·{index_bytes} = {n(a)} B; "
+                    f"x and y ({cols} + {rows})·{value_bytes} = {n(xy)} B")
+
+
+@formula
+def spmv_bytes(rows: int, cols: int, nnz: int, index_bytes: int, value_bytes: int) -> Worked:
+    total, why = _spmv_traffic(rows, cols, nnz, index_bytes, value_bytes)
+    return Worked(total, f"{why}; total {n(total)} B (each array read or written once)")
+
+
+@formula
+def spmv_intensity(rows: int, cols: int, nnz: int, index_bytes: int, value_bytes: int) -> Worked:
+    total, why = _spmv_traffic(rows, cols, nnz, index_bytes, value_bytes)
+    ai = 2 * nnz / total
+    return Worked(ai, f"2·{n(nnz)} FLOPs / {n(total)} B ({why}) = {ai:.4g} FLOP/B")
+
+
+@formula
+def spmv_time_us(rows: int, cols: int, nnz: int, index_bytes: int, value_bytes: int, gbytes_per_s: float) -> Worked:
+    total, why = _spmv_traffic(rows, cols, nnz, index_bytes, value_bytes)
+    us = total / (gbytes_per_s * 1e9) * 1e6
+    return Worked(us, f"{n(total)} B ({why}) / {n(gbytes_per_s)} GB/s = {n(us)} µs")
+
+
+@formula
+def spmm_intensity(rows: int, cols: int, nnz: int, k: int, index_bytes: int, value_bytes: int) -> Worked:
+    a = nnz * (index_bytes + value_bytes) + (rows + 1) * index_bytes
+    xy = (rows + cols) * k * value_bytes
+    flops = 2 * nnz * k
+    ai = flops / (a + xy)
+    return Worked(ai, f"2·{n(nnz)}·{k} = {n(flops)} FLOPs / (matrix {n(a)} B + X and Y ({rows}+{cols})·{k}·"
+                      f"{value_bytes} = {n(xy)} B) = {ai:.4g} FLOP/B")
+
+
+@formula
+def gustavson_products(a_col_counts: Sequence[int], b_row_counts: Sequence[int]) -> Worked:
+    if len(a_col_counts) != len(b_row_counts):
+        raise ValueError("A's column counts and B's row counts must have the same length (the inner dimension)")
+    terms = [a * b for a, b in zip(a_col_counts, b_row_counts)]
+    total = sum(terms)
+    return Worked(total, "Σ_k nnz(A col k)·nnz(B row k) = " + " + ".join(
+        f"{a}·{b}" for a, b in zip(a_col_counts, b_row_counts)) + f" = {total}")
+
+
+@formula
+def spgemm_products_uniform(rows: int, a_per_row: int, b_per_row: int) -> Worked:
+    total = rows * a_per_row * b_per_row
+    return Worked(total, f"nnz(A) = {rows}·{a_per_row}; each entry (i,k) meets the {b_per_row} entries of B's "
+                         f"row k: {n(rows * a_per_row)} × {b_per_row} = {n(total)} products")
+
+
+@formula
+def compression_ratio(products: int, nnz_c: int) -> Worked:
+    r = products / nnz_c
+    return Worked(r, f"{n(products)} products / {n(nnz_c)} output entries = {r:.4g}")
+
+
+@formula
+def seed_loop_vs_gustavson(rows: int, a_per_row: int, b_per_row: int) -> Worked:
+    """The seed note's triple loop (nnz(A)·cols(B)·nnz(B) steps) over Gustavson's products, n×n matrices."""
+    seed = (rows * a_per_row) * rows * (rows * b_per_row)
+    gus = rows * a_per_row * b_per_row
+    return Worked(seed // gus, f"note: nnz(A)·cols·nnz(B) = {n(rows * a_per_row)}·{n(rows)}·{n(rows * b_per_row)} = "
+                               f"{n(seed)}; Gustavson: {n(gus)} products; ratio {n(seed // gus)} (= n²)")
+
+
+def _seed_note_product(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]], shape: Sequence[int]):
+    """The seed note's Q3, transcribed: match A's column with B's *column*, add into every column j."""
+    out = [[0.0] * shape[1] for _ in range(shape[0])]
+    for i, k, v in a:
+        for j in range(shape[1]):
+            for m, col, w in b:
+                if k == col:
+                    out[int(i)][j] += v * w
+    return out
+
+
+def _true_product(a, b, shape):
+    out = [[0.0] * shape[1] for _ in range(shape[0])]
+    for i, k, v in a:
+        for m, j, w in b:
+            if k == m:
+                out[int(i)][int(j)] += v * w
+    return out
+
+
+@formula
+def seed_q3_wrong_entries(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]], shape: Sequence[int]) -> Worked:
+    got, want = _seed_note_product(a, b, shape), _true_product(a, b, shape)
+    wrong = [(i, j) for i in range(shape[0]) for j in range(shape[1]) if got[i][j] != want[i][j]]
+    nz = ", ".join(f"({i},{j})={n(want[i][j])}" for i in range(shape[0]) for j in range(shape[1]) if want[i][j])
+    return Worked(len(wrong), f"true product non-zeros: {nz or 'none'}; the note's rows: "
+                              + "; ".join(f"row {i} = {[n(x) for x in got[i]]}" for i in range(shape[0]) if any(got[i]))
+                              .replace("'", "") + f"; {len(wrong)} of {shape[0] * shape[1]} entries differ")
+
+
+# -- MoE layers -------------------------------------------------------------------------
+def _ffn_matrices(matrices: int) -> int:
+    if matrices not in (2, 3):
+        raise ValueError("an FFN expert has 2 matrices (up, down) or 3 (SwiGLU: gate, up, down)")
+    return matrices
+
+
+@formula
+def moe_ffn_total_params(d_model: int, d_ff: int, experts: int, matrices: int) -> Worked:
+    m = _ffn_matrices(matrices)
+    per = m * d_model * d_ff
+    router = d_model * experts
+    total = experts * per + router
+    return Worked(total, f"per expert {m}·{d_model}·{d_ff} = {n(per)}; × {experts} experts = {n(experts * per)}; "
+                         f"+ router {d_model}·{experts} = {n(router)}; total {n(total)}")
+
+
+@formula
+def moe_ffn_active_params(d_model: int, d_ff: int, experts: int, top_k: int, matrices: int) -> Worked:
+    m = _ffn_matrices(matrices)
+    per = m * d_model * d_ff
+    router = d_model * experts
+    total = top_k * per + router
+    return Worked(total, f"{top_k} experts × {m}·{d_model}·{d_ff} = {n(top_k * per)}; + router "
+                         f"{d_model}·{experts} = {n(router)} (every token runs it); active {n(total)}")
+
+
+@formula
+def moe_ffn_flops_per_token(d_model: int, d_ff: int, experts: int, top_k: int, matrices: int) -> Worked:
+    m = _ffn_matrices(matrices)
+    active = top_k * m * d_model * d_ff + d_model * experts
+    return Worked(2 * active, f"2 FLOPs per active weight: 2 × ({top_k}·{m}·{d_model}·{d_ff} + "
+                              f"{d_model}·{experts}) = {n(2 * active)}")
+
+
+def _decoder(layers, d_model, d_ff, experts, top_k, heads, kv_heads, vocab):
+    head_dim = d_model // heads
+    attn = 2 * d_model * d_model + 2 * d_model * kv_heads * head_dim  # Wq, Wo; Wk, Wv (grouped-query)
+    expert = 3 * d_model * d_ff  # SwiGLU
+    router = d_model * experts if experts > 1 else 0
+    norms = 2 * d_model
+    embed = 2 * vocab * d_model + d_model  # untied input/output embeddings, final norm
+    total = layers * (attn + experts * expert + router + norms) + embed
+    active = layers * (attn + top_k * expert + router + norms) + embed
+    why = (f"per layer: attention {n(attn)}, {experts} SwiGLU experts × {n(expert)}, router {n(router)}, norms "
+           f"{n(norms)}; embeddings + head {n(embed)}")
+    return total, active, why
+
+
+@formula
+def decoder_moe_total_params(layers: int, d_model: int, d_ff: int, experts: int, top_k: int, heads: int,
+                             kv_heads: int, vocab: int) -> Worked:
+    total, _, why = _decoder(layers, d_model, d_ff, experts, top_k, heads, kv_heads, vocab)
+    return Worked(total, f"{why}; total {layers} layers → {n(total)} ({total / 1e9:.1f} B)")
+
+
+@formula
+def decoder_moe_active_params(layers: int, d_model: int, d_ff: int, experts: int, top_k: int, heads: int,
+                              kv_heads: int, vocab: int) -> Worked:
+    _, active, why = _decoder(layers, d_model, d_ff, experts, top_k, heads, kv_heads, vocab)
+    return Worked(active, f"{why}; only {top_k} experts per token count: {n(active)} ({active / 1e9:.1f} B)")
+
+
+@formula
+def decoder_moe_weight_gb(layers: int, d_model: int, d_ff: int, experts: int, top_k: int, heads: int,
+                          kv_heads: int, vocab: int, bytes_per_param: int) -> Worked:
+    total, _, _ = _decoder(layers, d_model, d_ff, experts, top_k, heads, kv_heads, vocab)
+    gb = total * bytes_per_param / 1e9
+    return Worked(gb, f"{n(total)} parameters × {bytes_per_param} B = {gb:.4g} GB, all resident although each "
+                      f"token uses {top_k} of {experts} experts")
+
+
+@formula
+def naive_nx_params(copies: int, layers: int, d_model: int, d_ff: int, heads: int, kv_heads: int,
+                    vocab: int) -> Worked:
+    dense, _, _ = _decoder(layers, d_model, d_ff, 1, 1, heads, kv_heads, vocab)
+    return Worked(copies * dense, f"one dense model {n(dense)}; {copies} whole copies {n(copies * dense)} "
+                                  f"({copies * dense / 1e9:.1f} B)")
+
+
+# -- routing ----------------------------------------------------------------------------
+@formula
+def expert_capacity(tokens: int, experts: int, top_k: int, capacity_factor: float) -> Worked:
+    c = math.ceil(capacity_factor * tokens * top_k / experts)
+    return Worked(c, f"ceil({capacity_factor} · {tokens} · {top_k} / {experts}) = ceil("
+                     f"{capacity_factor * tokens * top_k / experts:g}) = {c}")
+
+
+@formula
+def dropped_assignments(loads: Sequence[int], capacity_factor: float) -> Worked:
+    experts, assignments = len(loads), sum(loads)
+    c = math.ceil(capacity_factor * assignments / experts)
+    dropped = sum(max(0, x - c) for x in loads)
+    return Worked(dropped, f"{assignments} assignments over {experts} experts: capacity ceil({capacity_factor}·"
+                           f"{assignments}/{experts}) = {c}; dropped " + " + ".join(
+                               str(max(0, x - c)) for x in loads) + f" = {dropped}")
+
+
+@formula
+def switch_aux_loss(fractions: Sequence[float], mean_probs: Sequence[float]) -> Worked:
+    e = len(fractions)
+    dot = sum(f * p for f, p in zip(fractions, mean_probs))
+    return Worked(e * dot, f"E · Σ fᵢ·Pᵢ = {e} × ({' + '.join(f'{f:g}·{p:g}' for f, p in zip(fractions, mean_probs))})"
+                           f" = {e * dot:.4g}")
+
+
+def _logsumexp(row: Sequence[float]) -> float:
+    m = max(row)
+    return m + math.log(sum(math.exp(x - m) for x in row))
+
+
+def _softmax(row: Sequence[float]) -> list[float]:
+    m = max(row)
+    ex = [math.exp(x - m) for x in row]
+    s = sum(ex)
+    return [x / s for x in ex]
+
+
+@formula
+def router_z_loss(logits: Sequence[Sequence[float]]) -> Worked:
+    lse = [_logsumexp(r) for r in logits]
+    z = sum(x * x for x in lse) / len(lse)
+    return Worked(z, "logsumexp per token " + ", ".join(f"{x:.4g}" for x in lse)
+                  + f"; mean of squares = {z:.4g}")
+
+
+@formula
+def top1_gate(logits: Sequence[float]) -> Worked:
+    p = _softmax(logits)
+    top = max(range(len(p)), key=lambda i: (p[i], -i))
+    return Worked(p[top], f"softmax = [{', '.join(f'{x:.4g}' for x in p)}]; expert {top} wins with gate {p[top]:.4g}")
+
+
+@formula
+def topk_renormalised_gate(logits: Sequence[float], top_k: int) -> Worked:
+    p = _softmax(logits)
+    order = sorted(range(len(p)), key=lambda i: (-p[i], i))[:top_k]
+    s = sum(p[i] for i in order)
+    g = p[order[0]] / s
+    return Worked(g, f"softmax = [{', '.join(f'{x:.4g}' for x in p)}]; top-{top_k} experts {order} hold {s:.4g}; "
+                     f"first gate {p[order[0]]:.4g}/{s:.4g} = {g:.4g}")
+
+
+@formula
+def routing_combinations(experts: int, top_k: int) -> Worked:
+    c = math.comb(experts, top_k)
+    return Worked(c, f"C({experts}, {top_k}) = {n(c)}")
+
+
+# -- expert parallelism -----------------------------------------------------------------
+@formula
+def all_to_all_bytes(tokens_per_device: int, top_k: int, d_model: int, bytes_per_value: int, devices: int) -> Worked:
+    one_way = tokens_per_device * top_k * d_model * bytes_per_value * (devices - 1) / devices
+    total = 2 * one_way
+    return Worked(total, f"dispatch: {tokens_per_device}·{top_k} copies × {d_model}·{bytes_per_value} B, "
+                         f"({devices}−1)/{devices} of them leave the device = {n(one_way)} B; combine returns as "
+                         f"much: {n(total)} B per MoE layer, forward pass")
+
+
+@formula
+def expert_bytes_per_device(experts: int, devices: int, d_model: int, d_ff: int, matrices: int,
+                            bytes_per_param: int) -> Worked:
+    if experts % devices:
+        raise ValueError("experts must divide evenly over devices")
+    local = experts // devices
+    per = _ffn_matrices(matrices) * d_model * d_ff
+    total = local * per * bytes_per_param
+    return Worked(total, f"{experts}/{devices} = {local} experts per device × {n(per)} weights × "
+                         f"{bytes_per_param} B = {n(total)} B")
+
+
+@formula
+def tokens_per_expert(tokens: int, top_k: int, experts: int) -> Worked:
+    t = tokens * top_k / experts
+    return Worked(t, f"{n(tokens)} tokens × {top_k} / {experts} experts = {n(t)} per expert (balanced)")
+
+
+# -- weight sparsity --------------------------------------------------------------------
+@formula
+def nm_sparse_bytes(rows: int, cols: int, n_keep: int, m_group: int, value_bytes: int) -> Worked:
+    kept = rows * cols * n_keep // m_group
+    bits = math.ceil(math.log2(m_group))
+    meta = kept * bits // 8
+    total = kept * value_bytes + meta
+    return Worked(total, f"{n_keep}:{m_group} keeps {n(kept)} values × {value_bytes} B = {n(kept * value_bytes)} B; "
+                         f"a {bits}-bit position per kept value = {n(meta)} B; total {n(total)} B "
+                         f"(dense {n(rows * cols * value_bytes)} B)")
+
+
+@formula
+def pruned_csr_fraction(rows: int, cols: int, sparsity: float, index_bytes: int, value_bytes: int) -> Worked:
+    nnz = round((1 - sparsity) * rows * cols)
+    csr = (rows + 1) * index_bytes + nnz * (index_bytes + value_bytes)
+    dense = rows * cols * value_bytes
+    return Worked(csr / dense, f"nnz = {n(nnz)}; CSR {n(csr)} B / dense {n(dense)} B = {csr / dense:.4g}")
+
+
+@formula
+def l1_prox_zeros(weights: Sequence[float], threshold: float) -> Worked:
+    after = [math.copysign(max(abs(w) - threshold, 0.0), w) + 0.0 for w in weights]  # + 0.0: no -0
+    zeros = sum(1 for w in after if w == 0)
+    return Worked(zeros, f"soft-threshold sign(w)·max(|w| − {threshold:g}, 0): "
+                         f"[{', '.join(f'{w:g}' for w in after)}] → {zeros} exact zeros")
+

@@ -1,0 +1,266 @@
+"""The tiny sparse LM (solutions/reference/tinylm): gradients by finite differences, routing
+contract, E = 1 against dense, determinism, checkpoints, corpora, a short training run, CLI."""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness import ROOT, cli
+from solutions.reference.tinylm import data, model as M, train as TR
+
+SHAKESPEARE = ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"
+if not SHAKESPEARE.is_file():  # a git worktree sits one level deeper than a checkout
+    SHAKESPEARE = ROOT.parent.parent / "shared" / "data" / "tinyshakespeare.txt"
+
+TINY = dict(vocab_size=7, block_size=6, n_layer=2, n_head=2, n_embd=8, n_expert=4, top_k=2, expert_hidden=5,
+            aux_coef=0.1, z_coef=0.05)
+
+
+def tiny_model(rng, **overrides):
+    cfg = M.Config(**{**TINY, **overrides})
+    params = M.init_params(cfg, rng, np.float64)
+    for name in params:  # weights far from init: LN gains != 1, large router logits, real gradients
+        params[name] = params[name] + 0.3 * rng.standard_normal(params[name].shape)
+    idx = rng.integers(0, cfg.vocab_size, (2, 5))
+    targets = rng.integers(0, cfg.vocab_size, (2, 5))
+    return cfg, params, idx, targets
+
+
+# -- gradients --------------------------------------------------------------------------------
+@pytest.mark.parametrize("overrides", [{}, {"top_k": 1}, {"capacity_factor": 0.5}, {"top_k": 4},
+                                       {"dense": True}, {"n_expert": 1, "top_k": 1}],
+                         ids=["k2", "k1", "capacity-drops", "k=E", "dense", "E1"])
+def test_gradient_matches_finite_differences(overrides):
+    """Every parameter entry of a small float64 model, routing decisions held fixed."""
+    rng = np.random.default_rng(1)
+    cfg, params, idx, targets = tiny_model(rng, **overrides)
+    stats, grads = M.loss_and_grads(params, cfg, idx, targets)
+    assert set(grads) == set(params)
+    fixed = None if cfg.dense else M.routing_of(stats)
+    if overrides.get("capacity_factor"):
+        assert not all(s["kept"].all() for s in stats["layers"]), "the case must drop some assignments"
+    h = 1e-6
+    for name, p in params.items():
+        flat, numeric = p.reshape(-1), np.empty(p.size)
+        for i in range(p.size):
+            old = flat[i]
+            flat[i] = old + h
+            up = M.forward(params, cfg, idx, targets, fixed)[1]["loss"]
+            flat[i] = old - h
+            down = M.forward(params, cfg, idx, targets, fixed)[1]["loss"]
+            flat[i] = old
+            numeric[i] = (up - down) / (2 * h)
+        np.testing.assert_allclose(grads[name].reshape(-1), numeric, rtol=1e-5, atol=1e-8, err_msg=name)
+    assert any(np.abs(g).max() > 1e-3 for g in grads.values())
+
+
+def test_held_routing_reproduces_the_forward_pass():
+    rng = np.random.default_rng(2)
+    cfg, params, idx, targets = tiny_model(rng, capacity_factor=0.75)
+    _, stats, _ = M.forward(params, cfg, idx, targets)
+    _, again, _ = M.forward(params, cfg, idx, targets, M.routing_of(stats))
+    assert again["loss"] == stats["loss"]
+
+
+def test_one_expert_equals_the_dense_model():
+    rng = np.random.default_rng(3)
+    cfg, params, idx, targets = tiny_model(rng, n_expert=1, top_k=1, aux_coef=0.0, z_coef=0.0)
+    dense_cfg = replace(cfg, dense=True)
+    assert dense_cfg.dense_hidden == cfg.expert_hidden
+    dense = {k: v for k, v in params.items() if ".moe." not in k}
+    for l in range(cfg.n_layer):
+        dense[f"blocks.{l}.ffn.w1"] = params[f"blocks.{l}.moe.w1"][0]
+        dense[f"blocks.{l}.ffn.w2"] = params[f"blocks.{l}.moe.w2"][0]
+    logits, stats, cache = M.forward(params, cfg, idx, targets)
+    d_logits, d_stats, d_cache = M.forward(dense, dense_cfg, idx, targets)
+    np.testing.assert_allclose(logits, d_logits, rtol=1e-12, atol=1e-12)
+    assert stats["ce"] == pytest.approx(d_stats["ce"], rel=1e-12)
+    grads, d_grads = M.backward(params, cfg, cache), M.backward(dense, dense_cfg, d_cache)
+    for name, g in d_grads.items():
+        mine = grads[name.replace("ffn", "moe")][0] if ".ffn." in name else grads[name]
+        np.testing.assert_allclose(mine, g, rtol=1e-10, atol=1e-12, err_msg=name)
+    np.testing.assert_array_equal(grads["blocks.0.moe.router"], 0.0)  # softmax over one expert is constant
+
+
+def test_dense_baseline_matches_active_parameters():
+    cfg = M.Config(vocab_size=65)
+    moe, dense = M.param_counts(cfg), M.param_counts(replace(cfg, dense=True))
+    assert dense["total"] == dense["active"] == moe["active"]
+    assert moe["total"] > 2.5 * moe["active"]
+    params = M.init_params(cfg, np.random.default_rng(0))
+    assert sum(p.size for p in params.values()) == moe["total"]
+    assert all(p.dtype == np.float32 for p in params.values())
+
+
+# -- routing: the moe-router contract ---------------------------------------------------------
+def test_route_ties_go_to_the_lower_expert_and_gates_follow_the_contract():
+    logits = np.array([[1.0, 3.0, 3.0, 0.0], [0.0, 0.0, 0.0, 0.0], [5.0, 1.0, 2.0, 2.0]])
+    r = M.route(logits, 2, None)
+    np.testing.assert_array_equal(r.expert, [[1, 2], [0, 1], [0, 2]])
+    np.testing.assert_allclose(r.gate.sum(axis=1), 1.0)
+    np.testing.assert_allclose(r.gate[0], [0.5, 0.5])
+    one = M.route(logits, 1, None)
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(one.gate[:, 0], probs[np.arange(3), one.expert[:, 0]])  # raw probability
+    assert one.gate[2, 0] < 1.0
+    lse = np.log(np.exp(logits).sum(axis=1))
+    assert r.z_loss == pytest.approx(np.mean(lse**2))
+    f = np.bincount(r.expert[:, 0], minlength=4) / 3
+    assert r.aux_loss == pytest.approx(4 * f @ probs.mean(axis=0))
+
+
+def test_route_capacity_fills_first_choices_first():
+    # E = 2, k = 2, T = 4, cf = 0.5 -> C = ceil(0.5 * 4 * 2 / 2) = 2 slots per expert
+    logits = np.array([[2.0, 0.0], [2.0, 0.0], [2.0, 0.0], [0.0, 2.0]])
+    r = M.route(logits, 2, 0.5)
+    # 1st choices in token order: tokens 0, 1 fill expert 0, token 2 is dropped, token 3 takes expert 1;
+    # then 2nd choices: token 0 -> expert 1 (its 2nd and last slot), tokens 1, 2 -> expert 1 full, token 3 -> expert 0 full
+    np.testing.assert_array_equal(r.kept, [[True, True], [True, False], [False, False], [True, False]])
+    assert M.route(logits, 2, 100.0).kept.all()
+
+
+def test_route_is_stable_for_huge_logits_and_balanced_aux_is_one():
+    r = M.route(np.array([[1e4, -1e4], [-1e4, 1e4]]), 1, None)
+    assert np.isfinite(r.gate).all() and np.isfinite(r.z_loss)
+    np.testing.assert_array_equal(r.expert[:, 0], [0, 1])
+    assert r.aux_loss == pytest.approx(1.0)
+    assert r.z_loss == pytest.approx(1e8)
+
+
+# -- determinism and checkpoints --------------------------------------------------------------
+SMALL = dict(n_layer=1, n_head=2, n_embd=16, block_size=16, n_expert=4, top_k=2, expert_hidden=16)
+
+
+@pytest.fixture(scope="module")
+def pydoc():
+    return data.pydoc_corpus()
+
+
+def small_run(corpus, tmp_path=None, steps=4, **kw):
+    cfg = TR.model_config(corpus, **SMALL)
+    tc = TR.TrainConfig(minutes=None, max_steps=steps, batch_size=4, warmup_steps=2, eval_windows=4,
+                        final_eval_windows=8, **kw)
+    return cfg, tc
+
+
+def test_a_seed_makes_training_deterministic(pydoc):
+    cfg, tc = small_run(pydoc)
+    a, b = TR.train(cfg, tc, pydoc), TR.train(cfg, tc, pydoc)
+    assert a["val_loss"] == b["val_loss"]
+    for name in a["params"]:
+        np.testing.assert_array_equal(a["params"][name], b["params"][name])
+    c = TR.train(cfg, replace(tc, seed=1), pydoc)
+    assert c["val_loss"] != a["val_loss"]
+
+
+def test_save_load_gives_the_same_logits(tmp_path):
+    rng = np.random.default_rng(4)
+    cfg, params, idx, _ = tiny_model(rng, capacity_factor=1.25)
+    M.save(tmp_path / "m", params, cfg)
+    loaded, cfg2, _ = M.load(tmp_path / "m")
+    assert cfg2 == cfg and set(loaded) == set(params)
+    np.testing.assert_array_equal(M.forward(loaded, cfg2, idx)[0], M.forward(params, cfg, idx)[0])
+
+
+def test_resume_after_a_kill_continues_the_same_run(pydoc, tmp_path):
+    cfg, tc = small_run(pydoc, steps=6, checkpoint_every_s=0.0)
+    straight = TR.train(cfg, tc, pydoc)
+
+    def kill_after_4(info):
+        if info["step"] == 4:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        TR.train(cfg, tc, pydoc, tmp_path, progress=kill_after_4)
+    _, _, _, _, state = TR.load_checkpoint(tmp_path)
+    assert state.step == 4
+    resumed = TR.train(cfg, tc, pydoc, tmp_path, resume=True)
+    assert resumed["steps"] == 6
+    for name in straight["params"]:
+        np.testing.assert_array_equal(resumed["params"][name], straight["params"][name], err_msg=name)
+    assert json.loads((tmp_path / "result.json").read_text())["steps"] == 6
+
+
+def test_short_training_lowers_the_loss(pydoc):
+    cfg, tc = small_run(pydoc, steps=60, lr=3e-3)
+    before = TR.evaluate(M.init_params(cfg, np.random.default_rng(0)), cfg, pydoc,
+                         TR.eval_windows(pydoc.val.size, cfg.block_size, 8))["val_loss"]
+    assert before == pytest.approx(math.log(pydoc.vocab_size), abs=0.05)  # an untrained model is uniform
+    result = TR.train(cfg, tc, pydoc)
+    assert result["val_loss"] < before - 0.8, (before, result["val_loss"])
+    assert len(result["load"]) == 1 and min(result["load"][0]) > 0  # every expert gets tokens
+
+
+def test_schedule_and_clipping():
+    tc = TR.TrainConfig(lr=1e-3, min_lr=1e-4, warmup_steps=10)
+    assert TR.learning_rate(tc, 0, 0.0) == pytest.approx(1e-4)
+    assert TR.learning_rate(tc, 10, 0.0) == pytest.approx(1e-3)
+    assert TR.learning_rate(tc, 50, 0.5) == pytest.approx(5.5e-4)
+    assert TR.learning_rate(tc, 99, 1.0) == pytest.approx(1e-4)
+    grads = {"a": np.full(4, 3.0), "b": np.full(4, 4.0)}
+    assert TR.clip_grads(grads, 1.0) == pytest.approx(10.0)
+    assert math.sqrt(sum((g**2).sum() for g in grads.values())) == pytest.approx(1.0)
+
+
+# -- corpora ----------------------------------------------------------------------------------
+def test_synthetic_entropy_rate_matches_an_empirical_estimate():
+    mix = data.MarkovMixture()
+    exact = mix.entropy_rate()
+    text, source, nll = mix.sample(400_000, np.random.default_rng(7))
+    stderr = nll.std() / math.sqrt(nll.size)
+    assert abs(nll.mean() - exact) < 4 * stderr, (exact, nll.mean(), stderr)
+    assert 0.5 < exact < math.log(mix.n_letters)
+    # a source with no randomness: one letter forever (switch ~ 0) has entropy ~ 0
+    assert data.MarkovMixture(n_sources=1, n_letters=2, switch=1e-9, concentration=1e-3).entropy_rate() < 1e-3
+    assert len(text) == source.size == 400_000 and set(text) <= set("abcdefghijklmnopABCD")
+    tags = np.frombuffer(text.encode(), dtype=np.uint8) < ord("a")
+    np.testing.assert_array_equal(source[tags], np.frombuffer(text.encode(), dtype=np.uint8)[tags] - ord("A"))
+
+
+def test_mutual_information():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 4, 100_000)
+    assert data.mutual_information(a, a) == pytest.approx(2.0, abs=0.01)
+    assert data.mutual_information(a, rng.integers(0, 4, a.size)) < 0.01
+
+
+def test_pydoc_corpus_is_deterministic_and_round_trips(pydoc):
+    again = data.pydoc_corpus()
+    assert pydoc.chars == again.chars and np.array_equal(pydoc.val, again.val)
+    assert pydoc.val.size == pytest.approx(0.1 * (pydoc.train.size + pydoc.val.size), rel=0.01)
+    assert pydoc.decode(pydoc.encode("def f(x):")) == "def f(x):"
+
+
+@pytest.mark.skipif(not SHAKESPEARE.is_file(), reason="../shared/data/tinyshakespeare.txt is not here")
+def test_tinyshakespeare_split_matches_the_published_convention():
+    c = data.file_corpus(SHAKESPEARE)
+    assert c.vocab_size == 65 and c.train.size + c.val.size == 1_115_394
+    assert c.val.size == 1_115_394 - int(1_115_394 * 0.9)
+
+
+# -- command line -----------------------------------------------------------------------------
+TINY_CLI = ["--layers", "1", "--embd", "16", "--heads", "2", "--block", "16", "--expert-hidden", "16",
+            "--batch", "4", "--experts", "4"]
+
+
+def test_cli_train_sample_compare(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert cli.main(["lm", "train", "--steps", "3", "--out", str(run), *TINY_CLI]) == 0
+    assert (run / "ckpt.npz").is_file() and (run / "ckpt.json").is_file()
+    capsys.readouterr()
+    assert cli.main(["lm", "sample", "--checkpoint", str(run), "--prompt", "def ", "--tokens", "20"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("def ") and len(out.rstrip("\n")) >= 20
+    assert cli.main(["lm", "sample", "--checkpoint", str(run), "--prompt", "\u4e2d"]) == 2
+    assert cli.main(["lm", "compare", "--corpus", "synthetic", "--steps", "2", "--seeds", "1",
+                     "--out", str(tmp_path / "cmp"), *TINY_CLI]) == 0
+    folder = tmp_path / "cmp" / "synthetic"
+    for name in ("compare.csv", "compare.md", "loss.png"):
+        assert (folder / name).is_file(), name
+    table = (folder / "compare.md").read_text()
+    assert "dense" in table and "moe-e4k2" in table and "entropy rate" in table
