@@ -1,8 +1,6 @@
 """spmm, Numba reference (the speed yardstick): for each row of A, each stored entry
 (i, j, a) adds a·X[j, :] to Y[i, :]. X is C-ordered, so X[j, :] and Y[i, :] are contiguous
-and the k-long update vectorises; Y's row stays in L1 while the row of A is read. Two
-entries are applied per pass over Y's row, so each entry costs one load of X's row and half
-a load and store of Y's (the plain axpy loop needs a full one each).
+and the k-long update vectorises; Y's row stays in L1 while the row of A is read.
 
 Index arrays are read through unsigned views (no negative-index wraparound code).
 """
@@ -16,19 +14,13 @@ from harness.types import CSR
 def _spmm(indptr, indices, data, X, Y):
     k = X.shape[1]
     for i in range(Y.shape[0]):
-        y = Y[i]
-        y[:] = 0.0
-        p, end = np.int64(indptr[i]), np.int64(indptr[i + 1])  # signed: p += 2 must not mix types
-        while p + 1 < end:  # two entries per pass over y: half the loads and stores of y
-            a0, x0 = data[p], X[indices[p]]
-            a1, x1 = data[p + 1], X[indices[p + 1]]
+        for c in range(k):
+            Y[i, c] = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            a = data[p]
+            j = indices[p]
             for c in range(k):
-                y[c] += a0 * x0[c] + a1 * x1[c]
-            p += 2
-        if p < end:
-            a0, x0 = data[p], X[indices[p]]
-            for c in range(k):
-                y[c] += a0 * x0[c]
+                Y[i, c] += a * X[j, c]
 
 
 def unsigned(a: np.ndarray) -> np.ndarray:

@@ -9,29 +9,18 @@ from harness.types import CSR
 CHUNKS_PER_THREAD = 4
 
 
-@numba.njit(cache=True)
-def _row(indptr, indices, data, X, y, i, k):
-    """y = row i of A times X, two stored entries per step (see spmm_numba.py)."""
-    y[:] = 0.0
-    p, end = np.int64(indptr[i]), np.int64(indptr[i + 1])  # signed: p += 2 must not mix types
-    while p + 1 < end:
-        a0, x0 = data[p], X[indices[p]]
-        a1, x1 = data[p + 1], X[indices[p + 1]]
-        for c in range(k):
-            y[c] += a0 * x0[c] + a1 * x1[c]
-        p += 2
-    if p < end:
-        a0, x0 = data[p], X[indices[p]]
-        for c in range(k):
-            y[c] += a0 * x0[c]
-
-
 @numba.njit(cache=True, parallel=True)
 def _spmm(indptr, indices, data, X, Y, bounds):
     k = X.shape[1]
     for b in numba.prange(bounds.size - 1):
         for i in range(bounds[b], bounds[b + 1]):
-            _row(indptr, indices, data, X, Y[i], i, k)
+            for c in range(k):
+                Y[i, c] = 0.0
+            for p in range(indptr[i], indptr[i + 1]):
+                a = data[p]
+                j = indices[p]
+                for c in range(k):
+                    Y[i, c] += a * X[j, c]
 
 
 def row_chunks(indptr: np.ndarray, n_chunks: int) -> np.ndarray:
