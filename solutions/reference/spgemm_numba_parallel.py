@@ -163,9 +163,8 @@ def compact_columns(B: CSR) -> tuple[np.ndarray, np.ndarray | None, int]:
 
 def row_chunks(work: np.ndarray, n_chunks: int) -> np.ndarray:
     """Row boundaries splitting the cumulative work about evenly (at most n_chunks pieces)."""
-    bounds = np.searchsorted(work, np.linspace(0, work[-1], n_chunks + 1), side="left")
-    bounds[0], bounds[-1] = 0, work.size - 1
-    return np.unique(bounds).astype(np.int64)
+    targets = np.arange(1, n_chunks, dtype=np.int64) * int(work[-1]) // n_chunks
+    return np.unique(np.r_[0, np.searchsorted(work, targets), work.size - 1]).astype(np.int64)
 
 
 def spgemm(A: CSR, B: CSR) -> CSR:

@@ -22,14 +22,11 @@ def _spmv(indptr, indices, data, x, y, bounds):
 
 
 def row_chunks(indptr: np.ndarray, n_chunks: int) -> np.ndarray:
-    """Row boundaries (length n_chunks + 1 or fewer) splitting the entries about evenly;
-    rows + 1 per row as the weight, so empty rows still count as a little work."""
-    n_rows = indptr.size - 1
-    work = indptr.astype(np.int64) + np.arange(n_rows + 1)
-    targets = np.linspace(0, work[-1], n_chunks + 1)
-    bounds = np.searchsorted(work, targets, side="left")
-    bounds[0], bounds[-1] = 0, n_rows
-    return np.unique(bounds).astype(np.int64)
+    """Row boundaries splitting the entries about evenly: at most n_chunks pieces, found by
+    binary search in indptr (integer targets of its own dtype, so no O(rows) copy)."""
+    n_rows, nnz = indptr.size - 1, int(indptr[-1])
+    targets = (np.arange(1, n_chunks, dtype=np.int64) * nnz // n_chunks).astype(indptr.dtype)
+    return np.unique(np.r_[0, np.searchsorted(indptr, targets), n_rows]).astype(np.int64)
 
 
 def unsigned(a: np.ndarray) -> np.ndarray:
