@@ -17,3 +17,13 @@ SCALE = float(os.environ.get("SPARSEBENCH_BENCH_SCALE", "1"))
 
 def scaled(n: int) -> int:
     return max(1, int(n * SCALE))
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    """Record this machine's hardware yardsticks (STREAM triad, dense GEMM; measured once per
+    machine and cached, see harness/yardstick.py) with the results, so a report can turn
+    GB/s into % of bandwidth for the machine the figures came from."""
+    from harness import yardstick
+
+    machine_info["sparsebench_yardstick"] = {str(t): yardstick.lookup(t) for t in (1, 2)}
+    machine_info["sparsebench_scale"] = SCALE

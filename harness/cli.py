@@ -405,6 +405,11 @@ def build_parser() -> argparse.ArgumentParser:
     from solutions.reference.tinylm.cli import add_parser as add_lm  # argparse only; the model loads on use
 
     add_lm(sub, [common])
+
+    p = add("yardstick", help="this machine's STREAM-triad bandwidth and GEMM rate (measured once, cached)")
+    p.add_argument("--threads", type=_positive_int, nargs="+", default=[1], help="thread counts (default 1)")
+    p.add_argument("--refresh", action="store_true", help="measure again instead of using the cache")
+    p.set_defaults(func=lambda a: __import__("harness.yardstick").yardstick.command(a))
     return parser
 
 

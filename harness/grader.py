@@ -146,6 +146,7 @@ class Grader:
         self.sub_children: list[Child] = []
         self.timed_calls: list[tuple[float, float, float, float]] = []  # (sub s, sub wall, ref s, ref wall)
         self.timing_wall_s = 0.0  # the grader's own clock around the whole timing phase
+        self.yardstick: dict | None = None  # machine bandwidth/FLOP rate, when a bytes model needs it
 
     # -- cases -------------------------------------------------------------------------
     def correctness_cases(self) -> list[tuple[str, Args]]:
@@ -280,6 +281,8 @@ class Grader:
                "sub_times_s": list(sub_t), "ref_times_s": list(ref_t)}
         if self.problem.bytes_of:
             row["gbytes_per_s"] = self.problem.bytes_of(args) / sub_med / 1e9
+            if self.yardstick and "triad_gbytes_per_s" in self.yardstick:
+                row["bandwidth_pct"] = 100.0 * row["gbytes_per_s"] / self.yardstick["triad_gbytes_per_s"]
         if self.problem.flops_of:
             row["gflops"] = self.problem.flops_of(args) / sub_med / 1e9
         return row
@@ -441,14 +444,17 @@ class Grader:
         return report
 
     def _base_record(self) -> dict:
-        from harness import machine  # local: reading versions imports libraries
+        from harness import machine, yardstick  # local: reading versions imports libraries
 
+        if self.problem.bytes_of and self.plan.max_reps:  # timed against a bytes model: % of bandwidth
+            self.yardstick = yardstick.lookup(self.threads)
         return {"problem": self.problem.slug, "file": _relpath(self.file), "sha256": sha256_file(self.file),
                 "threads": self.threads, "plan": self.plan.name, "baseline": self.baseline,
                 "limits": asdict(self.limits),
                 "seeds": {"hidden": bool(self.secret), "derivation": "sha256(slug/label/secret)",
                           "secret_id": secret_id(self.secret)},
-                "size_unit": self.problem.size_unit, "machine": machine.info()}
+                "size_unit": self.problem.size_unit, "machine": machine.info(),
+                "yardstick": self.yardstick}
 
 
 class _Driver:

@@ -14,7 +14,7 @@ Schema (version 1), every record a JSON object with at least:
   cases           [{name, size, status ("pass" or a verdict), seconds?, message?}]
   timings         [{size, measure, reps, sub_median_s, sub_spread, ref_median_s, ref_spread,
                     speedup, sub_overhead_s, ref_overhead_s, sub_times_s?, ref_times_s?,
-                    gbytes_per_s?, gflops?}]
+                    gbytes_per_s?, gflops?, bandwidth_pct?}]
                   sub_times_s, ref_times_s: the `reps` timed calls of the submission and of the
                   reference, in call order; element i of both timed the same input, back to back.
                   Older records lack them (`sparsebench compare` then asks for a regrade).
@@ -28,6 +28,9 @@ Schema (version 1), every record a JSON object with at least:
                   background_cpu_s, between_calls_s, processes_started}
   first_call_s    {submission, reference}: first call, JIT compilation included (not ranked)
   threads, plan, baseline, limits, seeds, size_unit, machine{cpu, cores, libraries, git_commit, ...}
+  yardstick       null, or {threads, triad_gbytes_per_s, gemm_gflops, measured_at, cached, ...}
+                  (harness.yardstick; only when the problem has a bytes model and speed is timed),
+                  or {threads, error}
   grade_seconds   float
 """
 from __future__ import annotations

@@ -146,7 +146,9 @@ def compare_csr(got: CSR, expected: CSR, row_scale: np.ndarray, *, rtol: float =
             v, w = np.add.reduceat(v, starts), np.add.reduceat(w, starts)
     tol = rtol * (np.asarray(row_scale, dtype=np.float64)[r] + np.abs(w)) if r.size else np.zeros(0)
     with np.errstate(invalid="ignore"):
-        bad = ~((np.abs(v - w) <= tol) | ((v == w) & ~np.isnan(v)) | (np.isnan(v) & np.isnan(w)))
+        # a non-finite expected value must be matched exactly (its tolerance would be inf)
+        close = (np.abs(v - w) <= tol) & np.isfinite(w)
+        bad = ~(close | ((v == w) & ~np.isnan(v)) | (np.isnan(v) & np.isnan(w)))
     if not bad.any():
         return None
     idx = np.flatnonzero(bad)
@@ -156,7 +158,7 @@ def compare_csr(got: CSR, expected: CSR, row_scale: np.ndarray, *, rtol: float =
     if np.isinf(v).any() != np.isinf(w).any():
         lines.append(f"inf in result: {bool(np.isinf(v).any())}, inf expected: {bool(np.isinf(w).any())}")
     for p in idx[:5]:
-        lines.append(f"  (row {r[p]}, col {c[p]}): got {v[p]!r}, expected {w[p]!r}")
+        lines.append(f"  (row {r[p]}, col {c[p]}): got {float(v[p])!r}, expected {float(w[p])!r}")
     return "\n".join(lines)
 
 
@@ -176,6 +178,64 @@ def row_abs_sums(rows: np.ndarray, data: np.ndarray, n_rows: int) -> np.ndarray:
     (inf and NaN entries must then match exactly)."""
     finite = np.where(np.isfinite(data), np.abs(data), 0.0)
     return np.bincount(rows.astype(np.int64), weights=finite, minlength=n_rows)
+
+
+def abs_product(A: CSR, X: np.ndarray) -> np.ndarray:
+    """|A|·|X| with non-finite values counted as 0: entry (i, c) is the sum of |terms| of
+    (A·X)[i, c], the scale its rounding error is measured against. scipy does the work
+    (this runs in the trusted grader, on the inputs, never on a submission's output)."""
+    import scipy.sparse as sp
+
+    def finite_abs(a):
+        return np.where(np.isfinite(a), np.abs(a), 0.0)
+
+    M = sp.csr_array((finite_abs(A.data), A.indices, A.indptr), shape=A.shape)
+    return M @ finite_abs(np.asarray(X, dtype=np.float64))
+
+
+def rounding_tolerance(abs_sum: np.ndarray, n_terms: np.ndarray) -> np.ndarray:
+    """How far two correct float64 sums of the same n terms may lie apart: each is within
+    n·u·Σ|terms| of the exact sum (u = 2**-53) whatever the order of summation, so allow
+    2·(n + 1)·u·Σ|terms|, and never less than 1e-12·Σ|terms|. Zero when every term is zero:
+    then the answer must be exactly 0."""
+    u = np.finfo(np.float64).eps / 2
+    return np.maximum(1e-12, 2.0 * (np.asarray(n_terms, dtype=np.float64) + 1.0) * u) * abs_sum
+
+
+def compare_dense(got: np.ndarray, expected: np.ndarray, tol: np.ndarray) -> str | None:
+    """Entry by entry: |got - expected| <= tol where expected is finite; NaN and ±inf must
+    match exactly where expected is not finite."""
+    finite = np.isfinite(expected)
+    with np.errstate(invalid="ignore"):
+        close = np.abs(got - expected) <= tol
+    same_special = (got == expected) | (np.isnan(got) & np.isnan(expected))
+    bad = np.where(finite, close & np.isfinite(got), same_special)
+    if bad.all():
+        return None
+    idx = np.argwhere(~bad)
+    lines = [f"{idx.shape[0]} of {expected.size} entries differ"]
+    for flag, test in (("NaN", np.isnan), ("inf", np.isinf)):
+        g, e = bool(test(got).any()), bool(test(expected).any())
+        if g != e:
+            lines.append(f"{flag} in result: {g}, {flag} expected: {e}")
+    for pos in idx[:5]:
+        at = tuple(int(p) for p in pos)
+        where = f"[{at[0]}]" if len(at) == 1 else f"[{at[0]}, {at[1]}]"
+        lines.append(f"  at {where}: got {float(got[at])!r}, expected {float(expected[at])!r} (tolerance {float(tol[at]):.3g})")
+    if np.all(got == 0) and np.any(expected != 0):
+        lines.append("  (the result is all zeros)")
+    return "\n".join(lines)
+
+
+def check_dense_result(got, expected: np.ndarray, tol: np.ndarray) -> str | None:
+    """A dense answer: a float64 ndarray of the expected shape, then its values."""
+    if not isinstance(got, np.ndarray):
+        return f"returned {type(got).__name__}; expected a numpy array of shape {expected.shape}"
+    if got.shape != expected.shape:
+        return f"result has shape {got.shape}, expected {expected.shape}"
+    if got.dtype != np.float64:
+        return f"result dtype must be float64, got {got.dtype}"
+    return compare_dense(got, expected, tol)
 
 
 # -- printing ---------------------------------------------------------------------------

@@ -1,0 +1,175 @@
+"""spgemm, Numba reference (the speed yardstick): Gustavson's row-by-row algorithm in two
+passes. Row i of C is the sum, over A's entries (i, k, a), of a times row k of B.
+
+1. Symbolic: count each row's distinct columns with a marker array over B's columns; a
+   prefix sum gives C's indptr, so C is allocated once, at its final size.
+2. Numeric: the same walk, now accumulating values. The first product for column j claims
+   the row's next free place (remembered in slot[j]), later ones add into it. Then the row
+   is put in column order and written out.
+
+Time O(rows + flops + Σ order(row)), flops = Σ over A's entries (i, k) of nnz(B row k);
+extra memory O(cols of B + longest row of C).
+
+Putting a row in order is most of the cost once products are cheap, so it adapts: short
+rows get an insertion sort; a row whose columns fill much of their range is read off the
+slot array in column order (no sort at all); other rows get one counting-sort pass on the
+top bits of the column (about one entry per bucket) finished by an insertion sort.
+
+When B is so wide that an O(cols) array would dwarf the work (hypersparse), its used
+columns are first renumbered 0..m-1 (a monotone map, so order survives) and mapped back
+at the end. Index arrays are read through unsigned views (no wraparound code).
+"""
+import numba
+import numpy as np
+
+from harness.types import CSR, index_dtype
+
+SHORT_ROW = 32  # rows up to this long are insertion-sorted
+CROWDED = 16  # a counting-sort bucket this full means clustered columns: compare-sort instead
+LOW = 0xFFFFFFFF  # a row key is (column << 32) | place in the row
+
+
+@numba.njit(cache=True)
+def _symbolic(a_ptr, a_idx, b_ptr, b_idx, mark, c_ptr):
+    """c_ptr[i + 1] = number of distinct columns in rows 0..i of C."""
+    mark[:] = -1  # mark[j] == i: column j already counted in row i
+    nnz = 0
+    for i in range(c_ptr.size - 1):
+        for p in range(a_ptr[i], a_ptr[i + 1]):
+            k = a_idx[p]
+            for q in range(b_ptr[k], b_ptr[k + 1]):
+                j = b_idx[q]
+                if mark[j] != i:
+                    mark[j] = i
+                    nnz += 1
+        c_ptr[i + 1] = nnz
+
+
+@numba.njit(cache=True)
+def _insertion_sort(keys, n):
+    for p in range(1, n):
+        v = keys[p]
+        q = p - 1
+        while q >= 0 and keys[q] > v:
+            keys[q + 1] = keys[q]
+            q -= 1
+        keys[q + 1] = v
+
+
+@numba.njit(cache=True)
+def _bucket_sort(keys, n, lo, hi, out, counts):
+    """Sort keys[:n] into out[:n] by one counting-sort pass on the top bits of
+    (column - lo), then an insertion sort that only has to fix order inside buckets.
+    Returns False, leaving keys as they were, when a bucket is crowded."""
+    nb = 1
+    while nb < n:
+        nb <<= 1
+    shift = 0
+    while ((hi - lo) >> shift) >= nb:
+        shift += 1
+    cnt = counts[: nb + 1]
+    cnt[:] = 0
+    for t in range(n):
+        cnt[(((keys[t] >> 32) - lo) >> shift) + 1] += 1
+    for b in range(nb):
+        if cnt[b + 1] > CROWDED:
+            return False
+        cnt[b + 1] += cnt[b]
+    for t in range(n):
+        b = ((keys[t] >> 32) - lo) >> shift
+        out[cnt[b]] = keys[t]
+        cnt[b] += 1
+    _insertion_sort(out, n)
+    return True
+
+
+@numba.njit(cache=True)
+def _emit_row(row_keys, row_vals, m, lo, hi, slot, start, c_idx, c_val, spare, counts):
+    """Write the row's m entries to C from `start`, in column order."""
+    if m > SHORT_ROW and hi - lo < 4 * m:  # the columns fill their range: read them off in order
+        w = start
+        for j in range(lo, hi + 1):
+            t = slot[j]
+            if t >= start:
+                c_idx[w] = j
+                c_val[w] = row_vals[t - start]
+                w += 1
+        return
+    keys = row_keys
+    if m <= SHORT_ROW:
+        _insertion_sort(row_keys, m)
+    elif _bucket_sort(row_keys, m, lo, hi, spare, counts):
+        keys = spare
+    else:
+        row_keys[:m].sort()
+    for p in range(m):
+        c_idx[start + p] = keys[p] >> 32
+        c_val[start + p] = row_vals[keys[p] & LOW]
+
+
+@numba.njit(cache=True)
+def _numeric(a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, slot, c_ptr, c_idx, c_val,
+             row_keys, row_vals, spare, counts):
+    slot[:] = -1  # slot[j] >= the row's start: column j sits at slot[j] - start in this row
+    for i in range(c_ptr.size - 1):
+        start = c_ptr[i]
+        m = 0
+        lo, hi = np.int64(slot.size), np.int64(-1)
+        for p in range(a_ptr[i], a_ptr[i + 1]):
+            k = a_idx[p]
+            a = a_val[p]
+            for q in range(b_ptr[k], b_ptr[k + 1]):
+                j = b_idx[q]
+                t = slot[j]
+                if t < start:  # the first product for (i, j)
+                    slot[j] = start + m
+                    row_keys[m] = (np.int64(j) << 32) | m
+                    row_vals[m] = a * b_val[q]
+                    m += 1
+                    lo = min(lo, np.int64(j))
+                    hi = max(hi, np.int64(j))
+                else:
+                    row_vals[t - start] += a * b_val[q]
+        _emit_row(row_keys, row_vals, m, lo, hi, slot, start, c_idx, c_val, spare, counts)
+
+
+def unsigned(a: np.ndarray) -> np.ndarray:
+    """The same memory as an unsigned integer array (int32 -> uint32, int64 -> uint64)."""
+    a = np.ascontiguousarray(a)
+    return a.view(np.dtype(f"u{a.itemsize}")) if a.dtype.kind == "i" else a
+
+
+def compact_columns(B: CSR) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """B's column indices, renumbered to 0..m-1 when B has far more columns than entries or
+    more than 2**31 (returns indices, the map back or None, and the accumulator width)."""
+    n_cols, nnz = int(B.shape[1]), B.indices.size
+    if n_cols <= max(1 << 16, 4 * nnz) and n_cols < 2**31:
+        return B.indices, None, n_cols
+    used = np.unique(B.indices)
+    return np.searchsorted(used, B.indices).astype(np.int64), used, used.size
+
+
+def spgemm(A: CSR, B: CSR) -> CSR:
+    n_rows, n_inner, n_cols = int(A.shape[0]), int(A.shape[1]), int(B.shape[1])
+    if int(B.shape[0]) != n_inner:
+        raise ValueError(f"cannot multiply {A.shape[0]}x{A.shape[1]} by {B.shape[0]}x{B.shape[1]}: "
+                         f"A's columns must equal B's rows")
+    b_idx, used, width = compact_columns(B)
+    a_ptr, a_idx = unsigned(A.indptr), unsigned(A.indices)
+    b_ptr, b_idx = unsigned(B.indptr), unsigned(b_idx)
+    a_val = np.ascontiguousarray(A.data, dtype=np.float64)
+    b_val = np.ascontiguousarray(B.data, dtype=np.float64)
+    c_ptr = np.zeros(n_rows + 1, dtype=np.int64)
+    # workspaces as int32 when what they hold fits: half the cache footprint
+    _symbolic(a_ptr, a_idx, b_ptr, b_idx, np.empty(width, dtype=index_dtype(n_rows)), c_ptr)
+    nnz = int(c_ptr[-1])
+    dt = index_dtype(n_rows, n_cols, nnz)
+    c_idx = np.empty(nnz, dtype=np.int64 if used is not None else dt)
+    c_val = np.empty(nnz, dtype=np.float64)
+    longest = int(np.diff(c_ptr).max(initial=0))
+    _numeric(a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, np.empty(width, dtype=index_dtype(nnz)), c_ptr,
+             c_idx, c_val, np.empty(longest, dtype=np.int64), np.empty(longest), np.empty(longest, dtype=np.int64),
+             np.empty(2 * longest + 2, dtype=np.int64))
+    if used is not None:
+        c_idx = used[c_idx].astype(dt)
+    return CSR(c_ptr.astype(dt), c_idx, c_val, (n_rows, n_cols))

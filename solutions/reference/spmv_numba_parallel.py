@@ -1,0 +1,45 @@
+"""spmv, Numba reference with threads (`prange`). Rows are split into chunks of about equal
+*entries*, not equal rows: with power-law rows an equal-rows split hands one thread most of
+the work. Each row is still summed left to right by one thread, so the result is bitwise
+that of the serial reference. Threads: NUMBA_NUM_THREADS (the grader's --threads).
+"""
+import numba
+import numpy as np
+
+from harness.types import CSR
+
+CHUNKS_PER_THREAD = 4  # a little slack for rows that straddle chunk boundaries
+
+
+@numba.njit(cache=True, parallel=True)
+def _spmv(indptr, indices, data, x, y, bounds):
+    for c in numba.prange(bounds.size - 1):
+        for i in range(bounds[c], bounds[c + 1]):
+            s = 0.0
+            for p in range(indptr[i], indptr[i + 1]):
+                s += data[p] * x[indices[p]]
+            y[i] = s
+
+
+def row_chunks(indptr: np.ndarray, n_chunks: int) -> np.ndarray:
+    """Row boundaries splitting the entries about evenly: at most n_chunks pieces, found by
+    binary search in indptr (integer targets of its own dtype, so no O(rows) copy)."""
+    n_rows, nnz = indptr.size - 1, int(indptr[-1])
+    targets = (np.arange(1, n_chunks, dtype=np.int64) * nnz // n_chunks).astype(indptr.dtype)
+    return np.unique(np.r_[0, np.searchsorted(indptr, targets), n_rows]).astype(np.int64)
+
+
+def unsigned(a: np.ndarray) -> np.ndarray:
+    a = np.ascontiguousarray(a)
+    return a.view(np.dtype(f"u{a.itemsize}")) if a.dtype.kind == "i" else a
+
+
+def spmv(A: CSR, x: np.ndarray) -> np.ndarray:
+    n_rows, n_cols = int(A.shape[0]), int(A.shape[1])
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    if x.ndim != 1 or x.shape[0] != n_cols:
+        raise ValueError(f"x has shape {x.shape}; A is {n_rows}x{n_cols}, so x needs shape ({n_cols},)")
+    y = np.empty(n_rows)
+    bounds = row_chunks(np.asarray(A.indptr), CHUNKS_PER_THREAD * numba.get_num_threads())
+    _spmv(unsigned(A.indptr), unsigned(A.indices), np.ascontiguousarray(A.data, dtype=np.float64), x, y, bounds)
+    return y

@@ -1,0 +1,97 @@
+"""Hardware yardsticks: measured, cached per machine and thread count, and turned by the
+grader into a '% of bandwidth' for problems with a bytes model."""
+import json
+
+import pytest
+
+from harness import ROOT, cli, problems, yardstick
+from harness.grader import grade
+
+
+def test_measure_here_reports_positive_rates():
+    y = yardstick.measure_here(1, n_triad=1 << 16, gemm_n=64)
+    assert y["threads"] == 1 and y["triad_elements"] == 1 << 16 and y["gemm_n"] == 64
+    assert y["triad_gbytes_per_s"] > 0 and y["gemm_gflops"] > 0
+
+
+def test_measure_runs_in_a_fresh_interpreter_with_threads_fixed():
+    y = yardstick.measure(2, n_triad=1 << 16, gemm_n=64)
+    assert y["threads"] == 2 and y["triad_gbytes_per_s"] > 0
+
+
+def test_triad_arrays_are_several_times_the_cache():
+    n = yardstick.triad_elements()
+    assert n >= yardstick.MIN_TRIAD_ELEMENTS and 8 * n >= min(4 * yardstick._last_level_cache_bytes(),
+                                                               8 * yardstick.MAX_TRIAD_ELEMENTS)
+
+
+@pytest.fixture
+def fake_measure(monkeypatch):
+    calls = []
+
+    def measure(threads, *args, **kwargs):
+        calls.append(threads)
+        return {"threads": threads, "triad_gbytes_per_s": 10.0 * threads, "gemm_gflops": 50.0,
+                "triad_elements": 1, "gemm_n": 1, "measured_at": "now"}
+
+    monkeypatch.setattr(yardstick, "measure", measure)
+    return calls
+
+
+def test_lookup_measures_once_per_thread_count_then_reads_the_cache(tmp_path, fake_measure):
+    path = tmp_path / "yardstick.json"
+    first = yardstick.lookup(1, path=path)
+    assert first["cached"] is False and first["triad_gbytes_per_s"] == 10.0
+    again = yardstick.lookup(1, path=path)
+    assert again["cached"] is True and again["triad_gbytes_per_s"] == 10.0
+    assert yardstick.lookup(2, path=path)["triad_gbytes_per_s"] == 20.0
+    assert fake_measure == [1, 2]
+    yardstick.lookup(1, path=path, refresh=True)
+    assert fake_measure == [1, 2, 1]
+    stored = json.loads(path.read_text())
+    assert list(stored) == [yardstick.machine_key()] and set(stored[yardstick.machine_key()]) == {"1", "2"}
+
+
+def test_a_failed_measurement_is_reported_not_raised_nor_cached(tmp_path, monkeypatch):
+    def broken(threads, *args, **kwargs):
+        raise RuntimeError("no numpy here")
+
+    monkeypatch.setattr(yardstick, "measure", broken)
+    path = tmp_path / "yardstick.json"
+    assert yardstick.lookup(1, path=path) == {"threads": 1, "error": "no numpy here"}
+    assert not path.exists()
+
+
+@pytest.fixture
+def fake_lookup(monkeypatch):
+    seen = []
+
+    def lookup(threads, **kwargs):
+        seen.append(threads)
+        return {"threads": threads, "triad_gbytes_per_s": 4.0, "gemm_gflops": 50.0, "cached": True}
+
+    monkeypatch.setattr(yardstick, "lookup", lookup)
+    return seen
+
+
+def test_grader_reports_percent_of_bandwidth_for_a_bytes_model(fake_lookup):
+    spmv = problems.get("spmv")
+    record = grade(spmv, ROOT / spmv.timing_reference, plan="quick")
+    assert record["verdict"] == "AC" and fake_lookup == [1]
+    assert record["yardstick"]["triad_gbytes_per_s"] == 4.0
+    for row in record["timings"]:
+        assert row["bandwidth_pct"] == pytest.approx(100.0 * row["gbytes_per_s"] / 4.0)
+
+
+def test_no_yardstick_without_a_bytes_model_or_without_timing(fake_lookup):
+    spgemm, spmv = problems.get("spgemm"), problems.get("spmv")
+    record = grade(spgemm, ROOT / spgemm.timing_reference, plan="quick")
+    assert record["yardstick"] is None and all("bandwidth_pct" not in t for t in record["timings"])
+    assert grade(spmv, ROOT / spmv.timing_reference, plan="off")["yardstick"] is None
+    assert fake_lookup == []
+
+
+def test_cli_prints_the_yardsticks(fake_lookup, capsys):
+    assert cli.main(["yardstick", "--threads", "1", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "4.0 GB/s" in out and "threads=2" in out and fake_lookup == [1, 2]
