@@ -198,8 +198,7 @@ class Grader:
             first, _, rest = message.partition("\n")
             raise Verdict("WA", f"case {case!r}: {first}", case=case, diff=rest or None)
 
-    def _call(self, child: Child, args: Args, case: str, *, label: str = "submission",
-              **how: Any) -> tuple[dict, Any, float]:
+    def _call(self, child: Child, args: Args, case: str, **how: Any) -> tuple[dict, Any, float]:
         try:
             return child.call(args, **how)
         except ChildDied as death:
@@ -213,7 +212,7 @@ class Grader:
             expected = self.expected(args)
             size = float(self.problem.size_of(args))
             try:
-                reply, got, wall = self._call(child, args, name)
+                reply, got, _ = self._call(child, args, name)
                 if "submission" not in self.first_call and reply.get("status") == "ok":
                     self.first_call["submission"] = reply["seconds"]
                 self._judge(reply, got, args, expected, _digest(args), name)
