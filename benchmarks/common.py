@@ -17,7 +17,7 @@ from benchmarks.conftest import SCALE, scaled
 from harness import ROOT
 from harness.problems import load_module
 from harness.types import CSR
-from problems.common import generators as gen
+from problems._common import generators as gen
 
 STRUCTURES = ("laplacian-3d", "uniform", "power-law")
 

@@ -24,7 +24,8 @@ def run(seeds: int = 200, slugs: list[str] | None = None, echo=print) -> list[st
         if (slugs and p.slug not in slugs) or p.scoring is not None:  # scored problems have no expected answers
             continue
         solutions = [(f"reference:{n}", path, False) for n, path in p.references.items()]
-        solutions += [(f"baseline:{n}", path, True) for n, path in p.baselines.items()]
+        solutions += [(f"baseline:{n}", path, True) for n, path in p.baselines.items()
+                      if problems.runnable(path)]
         for name, path, baseline in solutions:
             started, cases = time.perf_counter(), 0
             g = Grader(p, ROOT / path, plan="off", baseline=baseline)

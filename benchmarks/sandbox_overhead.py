@@ -38,7 +38,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     p = problems.get(args.problem)
-    ref = ROOT / p.timing_reference
+    ref = p.reference_path(p.timing_reference)
 
     print(f"{p.slug}: child start-up to 'ready' (median of {args.repeats})")
     sandboxed, plain = child_start(p, ref, True, args.repeats), child_start(p, ref, False, args.repeats)

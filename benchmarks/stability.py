@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     p = problems.get(args.problem)
     scores = []
     for i in range(args.runs):
-        rec = grade(p, ROOT / p.timing_reference, threads=args.threads, plan="full")
+        rec = grade(p, p.reference_path(p.timing_reference), threads=args.threads, plan="full")
         scores.append(rec["score"])
         per_size = "  ".join(f"{t['size']:,}: {t['speedup']:.3f}x ({t['reps']} reps)" for t in rec["timings"])
         print(f"run {i + 1}: score {rec['score']:.3f}   [{per_size}]   grade took {rec['grade_seconds']:.1f} s",

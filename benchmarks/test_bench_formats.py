@@ -11,13 +11,13 @@ import scipy.sparse as sp
 from benchmarks.conftest import scaled
 from harness import ROOT
 from harness.problems import load_module
-from problems.common import sparse
+from problems._common import sparse
 
 SIZES = [scaled(10**5), scaled(10**6), scaled(10**7)]
 
 
 def _ref(module: str, name: str, entry: str):
-    return getattr(load_module(ROOT / f"solutions/reference/{module}_{name}.py"), entry)
+    return getattr(load_module(ROOT / "problems" / module.replace("_", "-") / "reference" / f"{name}.py"), entry)
 
 
 def _scipy_coo_to_csr(A):

@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from harness.problems import load_module  # noqa: E402
-from problems.common import moe  # noqa: E402
+from problems._common import moe  # noqa: E402
 
 SCALE = float(os.environ.get("SPARSEBENCH_BENCH_SCALE", "1"))
 ROUNDS = int(os.environ.get("SPARSEBENCH_BENCH_ROUNDS", "5"))
@@ -54,8 +54,7 @@ def _has_torch() -> bool:
 def implementation(entry: str, kind: str):
     """A reference (numpy, numba) or the torch baseline, loaded under a stable module name."""
     folder = "baselines" if kind == "torch" else "reference"
-    name = f"{entry}_{kind}"
-    return getattr(load_module(ROOT / "solutions" / folder / f"{name}.py"), entry)
+    return getattr(load_module(ROOT / "problems" / entry.replace("_", "-") / folder / f"{kind}.py"), entry)
 
 
 @lru_cache(maxsize=None)

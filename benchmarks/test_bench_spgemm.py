@@ -9,9 +9,9 @@ import scipy.sparse as sp
 
 from benchmarks.common import STRUCTURES, load_solution, matrix, run
 
-IMPLEMENTATIONS = [("numba", "solutions/reference/spgemm_numba.py", 1),
-                   ("numba-parallel", "solutions/reference/spgemm_numba_parallel.py", 1),
-                   ("numba-parallel", "solutions/reference/spgemm_numba_parallel.py", 2),
+IMPLEMENTATIONS = [("numba", "problems/spgemm/reference/numba.py", 1),
+                   ("numba-parallel", "problems/spgemm/reference/numba_parallel.py", 1),
+                   ("numba-parallel", "problems/spgemm/reference/numba_parallel.py", 2),
                    ("scipy", None, 1)]
 
 

@@ -7,9 +7,9 @@ import scipy.sparse as sp
 from benchmarks.common import STRUCTURES, load_solution, matrix, run
 
 K = 16
-IMPLEMENTATIONS = [("numba", "solutions/reference/spmm_numba.py", 1),
-                   ("numba-parallel", "solutions/reference/spmm_numba_parallel.py", 1),
-                   ("numba-parallel", "solutions/reference/spmm_numba_parallel.py", 2),
+IMPLEMENTATIONS = [("numba", "problems/spmm/reference/numba.py", 1),
+                   ("numba-parallel", "problems/spmm/reference/numba_parallel.py", 1),
+                   ("numba-parallel", "problems/spmm/reference/numba_parallel.py", 2),
                    ("scipy", None, 1)]
 
 

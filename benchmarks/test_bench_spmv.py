@@ -7,9 +7,9 @@ import scipy.sparse as sp
 
 from benchmarks.common import STRUCTURES, load_solution, matrix, run
 
-IMPLEMENTATIONS = [("numba", "solutions/reference/spmv_numba.py", 1),
-                   ("numba-parallel", "solutions/reference/spmv_numba_parallel.py", 1),
-                   ("numba-parallel", "solutions/reference/spmv_numba_parallel.py", 2),
+IMPLEMENTATIONS = [("numba", "problems/spmv/reference/numba.py", 1),
+                   ("numba-parallel", "problems/spmv/reference/numba_parallel.py", 1),
+                   ("numba-parallel", "problems/spmv/reference/numba_parallel.py", 2),
                    ("scipy", None, 1)]
 
 

@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits
 from benchmarks.conftest import scaled
 from harness import ROOT
 from harness.problems import load_module
-from solutions.reference.tinylm import model as M
+from tinylm import model as M
 
 BATCH = max(1, scaled(16))
 KINDS = {"moe": M.Config(vocab_size=65), "dense": M.Config(vocab_size=65, dense=True)}
@@ -37,7 +37,7 @@ def _torch_step(cfg):
     import torch
 
     torch.set_num_threads(1)
-    baseline = load_module(ROOT / "solutions/baselines/moe_lm_grad_torch.py")
+    baseline = load_module(ROOT / "problems/moe-lm-grad/baselines/torch.py")
     params, idx, targets = _inputs(cfg)
     config = {"n_head": cfg.n_head, "top_k": cfg.top_k, "capacity_factor": cfg.capacity_factor,
               "aux_coef": cfg.aux_coef, "z_coef": cfg.z_coef}

@@ -1,4 +1,5 @@
-"""The `sparsebench` command line: list, show, new, grade, leaderboard, quiz."""
+"""The `sparsebench` command line: list, show, new, grade, merge, compare, leaderboard, yardstick;
+the `quiz` and `lm` groups are registered from quiz/cli.py and tinylm/cli.py."""
 from __future__ import annotations
 
 import argparse
@@ -47,7 +48,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         mine = f"{best[p.slug]:.3g}{unit}" if p.slug in best else ("tried" if p.slug in tried else "-")
         table.add_row(p.slug, p.title, p.difficulty, ", ".join(p.tags), mine)
     console.print(table)
-    from harness import quiz
+    from quiz import engine as quiz
 
     console.print(quiz.best_scores_table(recs, me))
     return 0
@@ -270,16 +271,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- quiz -------------------------------------------------------------------------------
-def cmd_quiz(args: argparse.Namespace) -> int:
-    from harness import quiz
-
-    try:
-        return quiz.command(args, console)
-    except quiz.QuizError as exc:
-        raise UsageError(str(exc)) from None
-
-
 # -- plumbing ---------------------------------------------------------------------------
 def _rich_table(df, title: str) -> Table:
     table = Table(title=title, title_justify="left")
@@ -390,20 +381,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write results/leaderboard.html: one self-contained page with tables and charts")
     p.set_defaults(func=cmd_leaderboard)
 
-    p = add("quiz", help="concept drills: sparse formats, sparse products, MoE (the seed note's questions)")
-    p.add_argument("topic", nargs="?", help="one topic (default: all; see --list)")
-    p.add_argument("--list", action="store_true", help="show the topics and their card counts")
-    p.add_argument("--answers", type=Path, metavar="FILE",
-                   help="answer from a TOML/JSON file mapping card id -> answer, not interactively")
-    p.add_argument("--shuffle", action="store_true", help="shuffle the cards")
-    p.add_argument("--seed", type=int, help="seed for --shuffle, to replay an order (implies --shuffle)")
-    p.add_argument("--limit", type=_positive_int, help="ask at most N cards")
-    p.add_argument("--author", help="handle recorded with the score (default: git user.name, else login)")
-    p.add_argument("--no-record", action="store_true", help="do not write a record under results/runs/")
-    p.set_defaults(func=cmd_quiz)
+    from quiz.cli import add_parser as add_quiz  # argparse only: the engine loads on use
+    from tinylm.cli import add_parser as add_lm  # argparse only: the model loads on use
 
-    from solutions.reference.tinylm.cli import add_parser as add_lm  # argparse only; the model loads on use
-
+    add_quiz(sub, [common], _positive_int)
     add_lm(sub, [common])
 
     p = add("yardstick", help="this machine's STREAM-triad bandwidth and GEMM rate (measured once, cached)")

@@ -20,6 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from harness import ROOT, stats
+from harness.seeds import DERIVATION, SECRET_ENV, case_seed, secret_id
 from harness.problems import load_module
 from harness.sandbox import Child, ChildDied
 from harness.spec import Args, Limits, Problem, Rejected
@@ -27,8 +28,7 @@ from harness.spec import Args, Limits, Problem, Rejected
 VERDICTS = ("AC", "WA", "RE", "TLE", "MLE", "CE")
 SLOPE_TOLERANCE = 0.3  # slope above expected + this is flagged as worse scaling
 IMPLAUSIBLE_SPEEDUP = 20.0  # a score above this is flagged for review
-SECRET_ENV = "SPARSEBENCH_SECRET"
-ALWAYS_FORBIDDEN = ("solutions", "problems")  # the references and the oracle's inputs
+ALWAYS_FORBIDDEN = ("solutions", "problems", "tinylm", "quiz")  # references, oracles, other people's code
 
 Progress = Callable[[str, int, int], None]
 
@@ -68,19 +68,6 @@ class Verdict(Exception):
     def __init__(self, verdict: str, reason: str, **detail: Any):
         super().__init__(reason)
         self.verdict, self.reason, self.detail = verdict, reason, detail
-
-
-def case_seed(slug: str, label: str, secret: str = "") -> int:
-    """A stable seed per case; a secret (leaderboard runs) makes the cases unguessable."""
-    return int.from_bytes(hashlib.sha256(f"{slug}/{label}/{secret}".encode()).digest()[:8], "little")
-
-
-def secret_id(secret: str) -> str | None:
-    """Names the secret in the record without revealing it: runs with the same id used
-    the same hidden cases. None for public (reproducible) runs."""
-    if not secret:
-        return None
-    return hashlib.sha256(f"sparsebench-secret-id/{secret}".encode()).hexdigest()[:12]
 
 
 def sha256_file(path: Path) -> str:
@@ -138,7 +125,7 @@ class Grader:
         self.baseline = baseline
         self.progress = progress or (lambda stage, done, total: None)
         self.forbidden = tuple(problem.forbidden_imports) + ALWAYS_FORBIDDEN
-        self.oracle = getattr(load_module(ROOT / problem.oracle), problem.entry) if problem.oracle else None
+        self.oracle = getattr(load_module(problem.reference_path(problem.oracle)), problem.entry) if problem.oracle else None
         self.cases: list[dict] = []
         self.timings: list[dict] = []
         self.flags: list[str] = []
@@ -302,7 +289,7 @@ class Grader:
                 # fresh children for timing, born equal: a child that has run the correctness
                 # cases times measurably slower (up to 15% at small sizes) than a fresh one
                 with self._child(self.file, guard=not self.baseline, arity=arity) as sub, \
-                        self._child(ROOT / self.problem.timing_reference, guard=False, arity=arity,
+                        self._child(self.problem.reference_path(self.problem.timing_reference), guard=False, arity=arity,
                                     role="reference") as ref:
                     self.measure_speed(sub, ref)
             n_edge = len(self.problem.edge_cases)
@@ -450,7 +437,7 @@ class Grader:
         return {"problem": self.problem.slug, "file": _relpath(self.file), "sha256": sha256_file(self.file),
                 "threads": self.threads, "plan": self.plan.name, "baseline": self.baseline,
                 "limits": asdict(self.limits),
-                "seeds": {"hidden": bool(self.secret), "derivation": "sha256(slug/label/secret)",
+                "seeds": {"hidden": bool(self.secret), "derivation": DERIVATION,
                           "secret_id": secret_id(self.secret)},
                 "size_unit": self.problem.size_unit, "machine": machine.info(),
                 "yardstick": self.yardstick}

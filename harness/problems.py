@@ -1,4 +1,4 @@
-"""Find and load problem folders (problems/<slug>/spec.py)."""
+"""Find and load problem folders: problems/<slug>/ with spec.py, reference/, baselines/, examples/."""
 from __future__ import annotations
 
 import importlib.util
@@ -46,7 +46,7 @@ def load_module(path: Path) -> ModuleType:
 
 
 def slugs() -> list[str]:
-    return sorted(p.parent.name for p in PROBLEMS_DIR.glob("*/spec.py"))
+    return sorted(p.parent.name for p in PROBLEMS_DIR.glob("*/spec.py") if not p.parent.name.startswith("_"))
 
 
 @lru_cache(maxsize=None)
@@ -65,12 +65,35 @@ def get(slug: str) -> Problem:
         raise ProblemError(f"problems/{slug}/spec.py must define PROBLEM = harness.spec.Problem(...)")
     if problem.slug != slug:
         raise ProblemError(f"problems/{slug}/spec.py declares slug {problem.slug!r}; it must match its folder")
-    for label, rel in [("oracle", problem.oracle), ("timing_reference", problem.timing_reference),
-                       *problem.references.items(), *problem.baselines.items()]:
-        if rel and not (ROOT / rel).is_file():  # a scored problem has no oracle
-            raise ProblemError(f"problems/{slug}/spec.py: {label} file {rel} does not exist")
-    object.__setattr__(problem, "folder", path.parent)
+    folder = path.parent
+    object.__setattr__(problem, "folder", folder)
+    object.__setattr__(problem, "references", _keyed_files(folder / "reference"))
+    object.__setattr__(problem, "baselines", _keyed_files(folder / "baselines"))
+    for label, key in [("oracle", problem.oracle), ("timing_reference", problem.timing_reference)]:
+        if key and key not in problem.references:  # a scored problem has no oracle
+            known = ", ".join(problem.references) or "none"
+            raise ProblemError(f"problems/{slug}/spec.py: {label}={key!r} names no file "
+                               f"problems/{slug}/reference/{key.replace('-', '_')}.py (references: {known})")
     return problem
+
+
+def _keyed_files(folder: Path) -> dict[str, Path]:
+    """{"numba-parallel": folder/numba_parallel.py, ...}: every .py file of a folder, by key."""
+    return {f.stem.replace("_", "-"): f for f in sorted(folder.glob("*.py")) if not f.name.startswith("_")}
+
+
+def requirements(path: Path) -> list[str]:
+    """Modules a baseline needs beyond the project's own (a `# requires: torch` line at the
+    top): without them it is not graded or benchmarked."""
+    for line in Path(path).read_text(encoding="utf-8").splitlines()[:5]:
+        if line.startswith("# requires:"):
+            return line.split(":", 1)[1].split()
+    return []
+
+
+def runnable(path: Path) -> bool:
+    """True when every module `requirements(path)` names can be imported here."""
+    return all(importlib.util.find_spec(name) is not None for name in requirements(path))
 
 
 def all_problems() -> list[Problem]:

@@ -39,8 +39,8 @@ CHILD = ROOT / "harness" / "child.py"
 ENV_ALLOWLIST = ("PATH", "LANG", "LC_ALL", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT")
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
-PROTECTED = [ROOT / "solutions" / "reference", ROOT / "solutions" / "baselines", ROOT / "problems",
-             ROOT / "results"]
+# the problems (references, oracles, examples), the LM problems' oracle, the drills' answers, the records
+PROTECTED = [ROOT / "problems", ROOT / "tinylm", ROOT / "quiz", ROOT / "results"]
 MAX_REPLY_BYTES = 1 << 20  # a reply line is a few hundred bytes; more is a flood
 STATUSES = ("ready", "load_error", "ok", "raised", "memory", "bad_output")
 

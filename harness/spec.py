@@ -1,8 +1,9 @@
 """The contract between the grader and a problem folder.
 
-A problem is a folder problems/<slug>/ whose spec.py defines `PROBLEM = Problem(...)`.
-The grader only ever talks to a problem through this dataclass, so adding a problem
-never means touching harness/.
+A problem is a folder problems/<slug>/ whose spec.py defines `PROBLEM = Problem(...)`, with
+its references in reference/<key>.py, library baselines in baselines/<key>.py and sample
+submissions in examples/. The grader only ever talks to a problem through this dataclass, so
+adding a problem never means touching harness/.
 """
 from __future__ import annotations
 
@@ -92,10 +93,8 @@ class Problem:
     size_unit: str = ""  # what size_of measures, e.g. "nnz"
     expected_exponent: float = 1.0  # time ~ size ** exponent for a good solution
     check: Checker | None = None  # (args, expected, got) -> None when right, else a message
-    oracle: str = ""  # trusted reference (path from repo root) that computes expected answers
-    timing_reference: str = ""  # reference (path) that submissions are timed against
-    references: dict[str, str] = field(default_factory=dict)  # every reference, by name
-    baselines: dict[str, str] = field(default_factory=dict)  # library answers, never ranked
+    oracle: str = ""  # key of the reference that computes expected answers: reference/<key>.py
+    timing_reference: str = ""  # key of the reference submissions are timed against
     forbidden_imports: tuple[str, ...] = ()
     allowed_errors: tuple[type[BaseException], ...] = ()  # contract errors, e.g. ValueError
     describe: Callable[[Args], str] | None = None  # small inputs printed on failure
@@ -105,7 +104,9 @@ class Problem:
     tags: tuple[str, ...] = ()
     limits: Limits = Limits()
     scoring: Scoring | None = None  # graded by a measured score instead (see Scoring)
-    folder: Path = Path()  # filled in by the loader
+    folder: Path = Path()  # the loader fills in these three from the problem folder:
+    references: dict[str, Path] = field(default_factory=dict)  # reference/<key>.py, by key
+    baselines: dict[str, Path] = field(default_factory=dict)  # baselines/<key>.py: shown, never ranked
 
     def __post_init__(self) -> None:
         if self.scoring is None:
@@ -119,6 +120,10 @@ class Problem:
     def module_name(self) -> str:
         """File name (without .py) of a submission for this problem."""
         return self.slug.replace("-", "_")
+
+    def reference_path(self, key: str) -> Path:
+        """The file of reference `key` ("numba-parallel" -> reference/numba_parallel.py)."""
+        return self.folder / "reference" / f"{key.replace('-', '_')}.py"
 
     def bench_args(self, rng: np.random.Generator, size: int) -> Args:
         return (self.make_bench or self.make_random)(rng, size)

@@ -47,6 +47,6 @@ def references() -> list[tuple[str, str, str]]:
 def examples() -> list[tuple[str, Path]]:
     out = []
     for p in problems.all_problems():
-        folder = ROOT / "solutions" / "examples" / p.module_name
+        folder = p.folder / "examples"
         out += [(p.slug, f) for f in sorted(folder.glob("*.py"))]
     return out

@@ -13,9 +13,10 @@ from harness.problems import load_module
 
 
 def reference(name: str) -> ModuleType:
-    """solutions/reference/<name>.py, always under the same module name (Numba's on-disk
-    cache records the module name of a cached function)."""
-    return load_module(ROOT / "solutions" / "reference" / f"{name}.py")
+    """A reference by "<module>_<key>" (moe_forward_numpy: problems/moe-forward/reference/numpy.py),
+    always under the same module name (Numba's on-disk cache records a cached function's module)."""
+    module, _, key = name.rpartition("_")
+    return load_module(ROOT / "problems" / module.replace("_", "-") / "reference" / f"{key}.py")
 
 
 def softmax_row(z: list[float]) -> tuple[list[float], float]:

@@ -8,7 +8,7 @@ import pytest
 
 from harness import ROOT, cli
 
-EXAMPLE = ROOT / "solutions" / "examples" / "coo_to_csr" / "naive_dict.py"
+EXAMPLE = ROOT / "problems" / "coo-to-csr" / "examples" / "naive_dict.py"
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -58,7 +58,7 @@ def test_grade_json_prints_the_record_and_writes_it(tmp_path, capsys):
 
 
 def test_grade_wrong_submission_exits_1_and_explains(tmp_path, capsys):
-    wrong = ROOT / "solutions/examples/coo_to_csr/forgets_duplicates.py"
+    wrong = ROOT / "problems/coo-to-csr/examples/forgets_duplicates.py"
     code, out, _ = run(capsys, "grade", "coo-to-csr", str(wrong), "--no-timing", "--results", str(tmp_path))
     assert code == 1 and "WA" in out and "duplicate" in out
 
@@ -66,7 +66,7 @@ def test_grade_wrong_submission_exits_1_and_explains(tmp_path, capsys):
 def test_grade_infers_the_problem_from_the_file_name(tmp_path, capsys):
     sub = tmp_path / "mine" / "csr_transpose.py"
     sub.parent.mkdir()
-    shutil.copy(ROOT / "solutions/reference/csr_transpose_numpy.py", sub)
+    shutil.copy(ROOT / "problems/csr-transpose/reference/numpy.py", sub)
     code, out, _ = run(capsys, "grade", str(sub), "--no-timing", "--json", "--results", str(tmp_path))
     assert code == 0 and json.loads(out)["problem"] == "csr-transpose"
 
@@ -74,8 +74,8 @@ def test_grade_infers_the_problem_from_the_file_name(tmp_path, capsys):
 def test_grade_all_grades_every_matching_file(tmp_path, capsys):
     folder = tmp_path / "handle"
     folder.mkdir()
-    shutil.copy(ROOT / "solutions/reference/coo_to_csr_numpy.py", folder / "coo_to_csr.py")
-    shutil.copy(ROOT / "solutions/examples/csr_transpose/forgets_shape.py", folder / "csr_transpose.py")
+    shutil.copy(ROOT / "problems/coo-to-csr/reference/numpy.py", folder / "coo_to_csr.py")
+    shutil.copy(ROOT / "problems/csr-transpose/examples/forgets_shape.py", folder / "csr_transpose.py")
     (folder / "notes.py").write_text("x = 1\n")
     code, out, _ = run(capsys, "grade", "--all", str(folder), "--no-timing", "--json", "--results", str(tmp_path))
     recs = json.loads(out)

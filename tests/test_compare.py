@@ -109,7 +109,7 @@ def test_compare_command_errors_are_one_line(tmp_path, capsys):
 @pytest.mark.slow
 def test_compare_two_submissions_graded_now(capsys):
     """The reference against a dictionary-based one: the reference wins, beyond any floor."""
-    ref = ROOT / "solutions" / "reference" / "coo_to_csr_numpy.py"
-    naive = ROOT / "solutions" / "examples" / "coo_to_csr" / "naive_dict.py"
+    ref = ROOT / "problems" / "coo-to-csr" / "reference" / "numpy.py"
+    naive = ROOT / "problems" / "coo-to-csr" / "examples" / "naive_dict.py"
     assert cli.main(["compare", str(ref), str(naive), "--problem", "coo-to-csr", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["verdict"] == "A"

@@ -5,8 +5,8 @@ import pytest
 import scipy.sparse as sp
 from scipy.sparse.linalg import LaplacianNd
 
-from problems.common import generators as gen
-from problems.common.sparse import canonical_problems
+from problems._common import generators as gen
+from problems._common.sparse import canonical_problems
 from tests.sparse_helpers import dense
 
 

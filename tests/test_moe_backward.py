@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from harness import problems
-from problems.common import moe
+from problems._common import moe
 from tests.moe_oracles import finite_differences, loss_fixed_routing, reference, route_py
 
 REFS = {name: reference(name).moe_backward for name in ("moe_backward_numpy", "moe_backward_numba")}

@@ -10,7 +10,7 @@ import pytest
 from harness import problems
 from harness.grader import grade
 from harness import ROOT
-from problems.common import moe
+from problems._common import moe
 from tests.moe_oracles import reference
 
 ROUTE = reference("moe_router_numpy").route
@@ -124,7 +124,7 @@ def test_all_zero_expectations_accept_zeros():
 
 
 def test_naive_softmax_failure_is_reported_clearly():
-    rec = grade(problems.get("moe-router"), ROOT / "solutions/examples/moe_router/naive_softmax.py", plan="off")
+    rec = grade(problems.get("moe-router"), ROOT / "problems/moe-router/examples/naive_softmax.py", plan="off")
     assert rec["verdict"] == "WA"
     assert rec["failure"]["case"] == "logits of +-1e4, k = 2"
     assert "NaN in result: True" in rec["failure"]["diff"] and "subtract the row maximum" in rec["failure"]["diff"]

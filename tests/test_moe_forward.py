@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from harness import problems
-from problems.common import moe
+from problems._common import moe
 from tests.moe_oracles import expert_outputs, forward_dense, reference, route_py
 
 REFS = {name: reference(name).moe_forward for name in ("moe_forward_numpy", "moe_forward_numba")}

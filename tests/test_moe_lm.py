@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 
 from harness import ROOT, problems
-from harness.grader import case_seed
+from harness.seeds import case_seed
 from harness.problems import load_module
-from problems.common import moe_lm
-from solutions.reference.tinylm import model as M
+from problems._common import moe_lm
+from tinylm import model as M
 
 LOSS, GRAD = problems.get("moe-lm-loss"), problems.get("moe-lm-grad")
-loss_ref = load_module(ROOT / LOSS.oracle).moe_lm_loss
-grad_ref = load_module(ROOT / GRAD.oracle).moe_lm_grad
+loss_ref = load_module(LOSS.reference_path(LOSS.oracle)).moe_lm_loss
+grad_ref = load_module(GRAD.reference_path(GRAD.oracle)).moe_lm_grad
 
 
 def all_cases(p):

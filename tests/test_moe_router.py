@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness import problems
-from problems.common import moe
+from problems._common import moe
 from tests.moe_oracles import reference, route_py
 
 REFS = {name: reference(name).route for name in ("moe_router_numpy", "moe_router_numba")}

@@ -7,7 +7,7 @@ import pytest
 
 from harness import ROOT, problems
 from harness.problems import load_module
-from problems.common import moe
+from problems._common import moe
 from tests.moe_oracles import reference
 
 torch = pytest.importorskip("torch")
@@ -16,12 +16,12 @@ SLUGS = ("moe-forward", "moe-backward")
 
 
 def baseline(module: str):
-    return load_module(ROOT / "solutions" / "baselines" / f"{module}_torch.py")
+    return load_module(problems.get(module.replace("_", "-")).baselines["torch"])
 
 
 @pytest.mark.parametrize("slug", SLUGS)
 def test_spec_lists_the_torch_baseline(slug):
-    assert problems.get(slug).baselines == {"torch": f"solutions/baselines/{problems.get(slug).module_name}_torch.py"}
+    assert problems.get(slug).baselines == {"torch": ROOT / "problems" / slug / "baselines" / "torch.py"}
 
 
 @pytest.mark.parametrize("slug", SLUGS)

@@ -27,11 +27,13 @@ def test_problem_folder_is_complete(slug):
     assert p.edge_cases, "a problem needs named edge cases"
     assert len(set(c.name for c in p.edge_cases)) == len(p.edge_cases), "edge case names must be unique"
     assert list(p.bench_sizes) == sorted(p.bench_sizes) and len(p.bench_sizes) >= 2
-    assert p.oracle in p.references.values() and p.timing_reference in p.references.values()
+    assert p.oracle in p.references and p.timing_reference in p.references
 
 
 @pytest.mark.parametrize("slug,name,path", references(), ids=[f"{s}-{n}" for s, n, _ in references()])
 def test_reference_passes_its_problem(slug, name, path):
+    if not problems.runnable(path):
+        pytest.skip(f"{path.name} needs {', '.join(problems.requirements(path))} (an optional extra)")
     rec = grade(problems.get(slug), ROOT / path, plan="off", baseline=name.startswith("baseline"))
     assert rec["verdict"] == "AC", rec["reason"]
 

@@ -17,10 +17,11 @@ import scipy.sparse as sp
 from rich.console import Console
 from scipy.special import logsumexp, softmax
 
-from harness import cli, quiz
+from harness import cli
+from quiz import engine as quiz
 from harness import record as records
 from harness.leaderboard import best, frame
-from problems.quiz.formulas import FORMULAS
+from quiz.formulas import FORMULAS
 
 DECK = quiz.load()
 CARDS = DECK.cards()

@@ -54,7 +54,7 @@ def test_a_writer_killed_at_any_moment_leaves_whole_records_or_none(tmp_path):
 
 
 def test_two_grades_at_once_both_land(tmp_path):
-    example = ROOT / "solutions" / "examples" / "coo_to_csr" / "naive_dict.py"
+    example = ROOT / "problems" / "coo-to-csr" / "examples" / "naive_dict.py"
     grades = [subprocess.Popen([sys.executable, "-m", "harness.cli", "grade", "coo-to-csr", str(example),
                                 "--no-timing", "--json", "--results", str(tmp_path), "--author", who],
                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -21,7 +21,7 @@ from harness.sandbox import Child, _sane, numba_cache
 from harness.spec import Limits
 
 COO_TO_CSR = problems.get("coo-to-csr")
-EXAMPLES = ROOT / "solutions" / "examples" / "coo_to_csr"
+EXAMPLES = ROOT / "problems" / "coo-to-csr" / "examples"
 
 CORRECT = '''
 import numpy as np

@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 from harness import ROOT
 from harness.problems import load_module
 from harness.types import COO, CSR
-from problems.common import sparse
+from problems._common import sparse
 
-COO_REFS = {name: load_module(ROOT / f"solutions/reference/coo_to_csr_{name}.py").coo_to_csr
+COO_REFS = {name: load_module(ROOT / f"problems/coo-to-csr/reference/{name}.py").coo_to_csr
             for name in ("numpy", "numba")}
-T_REFS = {name: load_module(ROOT / f"solutions/reference/csr_transpose_{name}.py").csr_transpose
+T_REFS = {name: load_module(ROOT / f"problems/csr-transpose/reference/{name}.py").csr_transpose
           for name in ("numpy", "numba")}
 
 

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from harness import ROOT, codec, problems
 from harness.grader import grade
 from harness.types import CSR
-from problems.common import generators as gen
-from problems.common.sparse import canonical_problems
+from problems._common import generators as gen
+from problems._common.sparse import canonical_problems
 from tests.sparse_helpers import csr_from_dense, dense, dense_matrices, load_solution
 
 PROBLEM = problems.get("spgemm")
@@ -44,7 +44,7 @@ def test_matches_dense_numpy_exactly(path, pair):
 @pytest.mark.parametrize("structure", sorted(gen.STRUCTURES))
 def test_matches_scipy_on_every_structure(path, structure):
     A = gen.make(structure, np.random.default_rng(1), 2000)
-    expected = load_solution("solutions/baselines/spgemm_scipy.py").spgemm(A, A)
+    expected = load_solution("problems/spgemm/baselines/scipy.py").spgemm(A, A)
     assert PROBLEM.check((A, A), expected, load_solution(path).spgemm(A, A)) is None
 
 
@@ -77,7 +77,7 @@ def _rows_forcing(kind: str) -> tuple[CSR, CSR]:
 def test_every_row_ordering_path(path, kind):
     A, B = _rows_forcing(kind)
     C = load_solution(path).spgemm(A, B)
-    expected = load_solution(PROBLEM.oracle).spgemm(A, B)
+    expected = load_solution(PROBLEM.reference_path(PROBLEM.oracle)).spgemm(A, B)
     assert PROBLEM.check((A, B), expected, C) is None
 
 
@@ -95,11 +95,11 @@ def test_hypersparse_wide_B_needs_int64_and_no_dense_accumulator(path):
 
 def test_parallel_reference_is_bitwise_serial_at_two_threads():
     A = gen.make("power-law", np.random.default_rng(2), 5000)
-    serial = load_solution("solutions/reference/spgemm_numba.py").spgemm(A, A)
+    serial = load_solution("problems/spgemm/reference/numba.py").spgemm(A, A)
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
-        parallel = load_solution("solutions/reference/spgemm_numba_parallel.py").spgemm(A, A)
+        parallel = load_solution("problems/spgemm/reference/numba_parallel.py").spgemm(A, A)
     finally:
         numba.set_num_threads(before)
     for got, want in zip(parallel[:3], serial[:3]):
@@ -118,7 +118,7 @@ def test_products_and_size_measure():
 def _case():
     rng = np.random.default_rng(0)
     A, B = gen.uniform(rng, 20, 30, 4), gen.uniform(rng, 30, 20, 4)
-    return A, B, load_solution(PROBLEM.oracle).spgemm(A, B)
+    return A, B, load_solution(PROBLEM.reference_path(PROBLEM.oracle)).spgemm(A, B)
 
 
 def _rebuild(D: np.ndarray, dtype=np.int32) -> CSR:
@@ -128,7 +128,7 @@ def _rebuild(D: np.ndarray, dtype=np.int32) -> CSR:
 def test_checker_accepts_exact_zeros_kept_or_dropped():
     A = csr_from_dense(np.array([[1.0, 1.0], [2.0, 0.0]]))
     B = csr_from_dense(np.array([[1.0, 3.0], [-1.0, 0.0]]))
-    kept = load_solution(PROBLEM.oracle).spgemm(A, B)  # keeps the cancelled (0, 0)
+    kept = load_solution(PROBLEM.reference_path(PROBLEM.oracle)).spgemm(A, B)  # keeps the cancelled (0, 0)
     assert 0.0 in kept.data
     dropped = csr_from_dense(dense(kept))
     assert PROBLEM.check((A, B), kept, kept) is None and PROBLEM.check((A, B), kept, dropped) is None
@@ -164,7 +164,7 @@ def test_checker_rejects_non_canonical_answers():
 
 
 def test_the_seed_note_fails_on_its_own_example_first():
-    record = grade(PROBLEM, ROOT / "solutions/examples/spgemm/seed_note.py", plan="off")
+    record = grade(PROBLEM, ROOT / "problems/spgemm/examples/seed_note.py", plan="off")
     assert record["verdict"] == "WA"
     assert record["failure"]["case"] == "seed-note 4x4 example"
     assert "(row 1, col 0): got 25.0, expected 0.0" in record["failure"]["diff"]

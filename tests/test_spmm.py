@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness import codec, problems
-from problems.common import generators as gen
+from problems._common import generators as gen
 from tests.sparse_helpers import csr_from_dense, csr_matrices, dense, load_solution
 
 PROBLEM = problems.get("spmm")
@@ -32,7 +32,7 @@ def test_matches_scipy_on_every_structure(path, structure):
     rng = np.random.default_rng(1)
     A = gen.make(structure, rng, 2000)
     X = rng.standard_normal((A.shape[1], 16))
-    expected = load_solution("solutions/baselines/spmm_scipy.py").spmm(A, X)
+    expected = load_solution("problems/spmm/baselines/scipy.py").spmm(A, X)
     assert PROBLEM.check((A, X), expected, load_solution(path).spmm(A, X)) is None
 
 
@@ -54,11 +54,11 @@ def test_fortran_ordered_X_gives_the_same_answer():
 def test_parallel_reference_is_bitwise_serial_at_two_threads():
     A = gen.make("power-law", np.random.default_rng(2), 5000)
     X = np.random.default_rng(3).standard_normal((A.shape[1], 7))
-    serial = load_solution("solutions/reference/spmm_numba.py").spmm(A, X)
+    serial = load_solution("problems/spmm/reference/numba.py").spmm(A, X)
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
-        parallel = load_solution("solutions/reference/spmm_numba_parallel.py").spmm(A, X)
+        parallel = load_solution("problems/spmm/reference/numba_parallel.py").spmm(A, X)
     finally:
         numba.set_num_threads(before)
     np.testing.assert_array_equal(parallel, serial)
@@ -69,7 +69,7 @@ def _case(k=4):
     rng = np.random.default_rng(0)
     A = gen.uniform(rng, 30, 20, per_row=5)
     X = rng.standard_normal((20, k))
-    return A, X, load_solution(PROBLEM.oracle).spmm(A, X)
+    return A, X, load_solution(PROBLEM.reference_path(PROBLEM.oracle)).spmm(A, X)
 
 
 @pytest.mark.parametrize("wrong", ["zeros", "k SpMVs with columns swapped", "float32", "fancy-index +=",

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness import codec, problems
-from problems.common import generators as gen
+from problems._common import generators as gen
 from tests.sparse_helpers import csr_from_dense, csr_matrices, load_solution
 
 PROBLEM = problems.get("spmv")
@@ -33,7 +33,7 @@ def test_matches_scipy_on_every_structure(path, structure):
     rng = np.random.default_rng(1)
     A = gen.make(structure, rng, 3000)
     x = rng.standard_normal(A.shape[1])
-    expected = load_solution("solutions/baselines/spmv_scipy.py").spmv(A, x)
+    expected = load_solution("problems/spmv/baselines/scipy.py").spmv(A, x)
     assert PROBLEM.check((A, x), expected, load_solution(path).spmv(A, x)) is None
 
 
@@ -48,18 +48,18 @@ def test_wrong_x_raises_value_error(path, bad_x):
 def test_parallel_reference_is_bitwise_serial_at_two_threads():
     A = gen.make("power-law", np.random.default_rng(2), 20_000)
     x = np.random.default_rng(3).standard_normal(A.shape[1])
-    serial = load_solution("solutions/reference/spmv_numba.py").spmv(A, x)
+    serial = load_solution("problems/spmv/reference/numba.py").spmv(A, x)
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
-        parallel = load_solution("solutions/reference/spmv_numba_parallel.py").spmv(A, x)
+        parallel = load_solution("problems/spmv/reference/numba_parallel.py").spmv(A, x)
     finally:
         numba.set_num_threads(before)
     np.testing.assert_array_equal(parallel, serial)
 
 
 def test_row_chunks_balance_entries_not_rows():
-    module = load_solution("solutions/reference/spmv_numba_parallel.py")
+    module = load_solution("problems/spmv/reference/numba_parallel.py")
     indptr = np.array([0, 1000, 1001, 1002, 1003, 2003])  # two heavy rows, three light ones
     bounds = module.row_chunks(indptr, 2)
     assert bounds[0] == 0 and bounds[-1] == 5 and list(bounds) == sorted(set(bounds))
@@ -72,13 +72,13 @@ def _case(seed=0, rows=40, cols=40):
     rng = np.random.default_rng(seed)
     A = gen.uniform(rng, rows, cols, per_row=6)
     x = rng.standard_normal(cols)
-    return A, x, load_solution(PROBLEM.oracle).spmv(A, x)
+    return A, x, load_solution(PROBLEM.reference_path(PROBLEM.oracle)).spmv(A, x)
 
 
 def test_checker_accepts_another_summation_order():
     A = gen.make("power-law", np.random.default_rng(4), 2000)  # rows of hundreds of terms
     x = np.random.default_rng(5).standard_normal(A.shape[1])
-    expected = load_solution(PROBLEM.oracle).spmv(A, x)
+    expected = load_solution(PROBLEM.reference_path(PROBLEM.oracle)).spmv(A, x)
     rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
     order = np.random.default_rng(6).permutation(rows.size)  # the same terms, shuffled order
     shuffled = np.zeros(A.shape[0])

@@ -1,4 +1,4 @@
-"""The tiny sparse LM (solutions/reference/tinylm): gradients by finite differences, routing
+"""The tiny sparse LM (tinylm): gradients by finite differences, routing
 contract, E = 1 against dense, determinism, checkpoints, corpora, a short training run, CLI."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from harness import ROOT, cli
-from solutions.reference.tinylm import data, model as M, train as TR
+from tinylm import data, model as M, train as TR
 
 SHAKESPEARE = ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"
 if not SHAKESPEARE.is_file():  # a git worktree sits one level deeper than a checkout

@@ -82,9 +82,9 @@ def test_dynamic_forbidden_import_is_caught_at_run_time(tmp_path, problem):
 def test_reading_the_reference_is_refused(tmp_path, problem):
     from harness import ROOT
 
-    body = f"open({str(ROOT / 'solutions/reference/coo_to_csr_numpy.py')!r}).read()\ndef coo_to_csr(A):\n    pass\n"
+    body = f"open({str(ROOT / 'problems/coo-to-csr/reference/numpy.py')!r}).read()\ndef coo_to_csr(A):\n    pass\n"
     rec = run(tmp_path, problem, body)
-    assert rec["verdict"] == "CE" and "solutions/reference" in rec["reason"]
+    assert rec["verdict"] == "CE" and "problems/coo-to-csr/reference" in rec["reason"]
 
 
 def test_exception_is_RE_with_traceback(tmp_path, problem):

@@ -151,10 +151,10 @@ def repo(tmp_path: Path) -> tuple[Path, dict]:
     """A small checkout: two people's submissions, a PR commit that changes one, and a
     `sparsebench` on PATH that runs this worktree's harness (correctness only, for speed)."""
     work = tmp_path / "repo"
-    ref = ROOT / "solutions" / "reference" / "coo_to_csr_numpy.py"
+    ref = ROOT / "problems" / "coo-to-csr" / "reference" / "numpy.py"
     files = {"solutions/alice/coo_to_csr.py": ref.read_text(),
              "solutions/bob/coo_to_csr.py": ref.read_text(),
-             "solutions/bob/csr_transpose.py": (ROOT / "solutions/examples/csr_transpose/forgets_shape.py").read_text(),
+             "solutions/bob/csr_transpose.py": (ROOT / "problems/csr-transpose/examples/forgets_shape.py").read_text(),
              "solutions/examples/coo_to_csr.py": "raise SystemExit('not a submission')\n"}
     for rel, text in files.items():
         (work / rel).parent.mkdir(parents=True, exist_ok=True)

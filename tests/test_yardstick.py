@@ -76,7 +76,7 @@ def fake_lookup(monkeypatch):
 
 def test_grader_reports_percent_of_bandwidth_for_a_bytes_model(fake_lookup):
     spmv = problems.get("spmv")
-    record = grade(spmv, ROOT / spmv.timing_reference, plan="quick")
+    record = grade(spmv, spmv.reference_path(spmv.timing_reference), plan="quick")
     assert record["verdict"] == "AC" and fake_lookup == [1]
     assert record["yardstick"]["triad_gbytes_per_s"] == 4.0
     for row in record["timings"]:
@@ -85,9 +85,9 @@ def test_grader_reports_percent_of_bandwidth_for_a_bytes_model(fake_lookup):
 
 def test_no_yardstick_without_a_bytes_model_or_without_timing(fake_lookup):
     spgemm, spmv = problems.get("spgemm"), problems.get("spmv")
-    record = grade(spgemm, ROOT / spgemm.timing_reference, plan="quick")
+    record = grade(spgemm, spgemm.reference_path(spgemm.timing_reference), plan="quick")
     assert record["yardstick"] is None and all("bandwidth_pct" not in t for t in record["timings"])
-    assert grade(spmv, ROOT / spmv.timing_reference, plan="off")["yardstick"] is None
+    assert grade(spmv, spmv.reference_path(spmv.timing_reference), plan="off")["yardstick"] is None
     assert fake_lookup == []
 
 

@@ -3,7 +3,7 @@ import numpy as np
 
 from harness.spec import Case, Limits, Problem
 from harness.types import COO
-from problems.common import sparse
+from problems._common import sparse
 
 
 def _coo(rows, cols, data, shape, dtype=np.int32) -> COO:
@@ -71,11 +71,8 @@ PROBLEM = Problem(
     size_unit="nnz",
     expected_exponent=1.0,
     check=_check,
-    oracle="solutions/reference/coo_to_csr_numpy.py",
-    timing_reference="solutions/reference/coo_to_csr_numba.py",
-    references={"numpy": "solutions/reference/coo_to_csr_numpy.py",
-                "numba": "solutions/reference/coo_to_csr_numba.py"},
-    baselines={"scipy": "solutions/baselines/coo_to_csr_scipy.py"},
+    oracle="numpy",
+    timing_reference="numba",
     forbidden_imports=("scipy.sparse", "torch"),
     allowed_errors=(ValueError,),
     describe=lambda args: sparse.describe_coo(args[0]),

@@ -3,7 +3,7 @@ import numpy as np
 
 from harness.spec import Case, Limits, Problem
 from harness.types import CSR
-from problems.common import sparse
+from problems._common import sparse
 
 
 def _csr(dense_rows, shape, dtype=np.int32) -> CSR:
@@ -59,11 +59,8 @@ PROBLEM = Problem(
     size_unit="nnz+rows+cols",
     expected_exponent=1.0,
     check=_check,
-    oracle="solutions/reference/csr_transpose_numpy.py",
-    timing_reference="solutions/reference/csr_transpose_numba.py",
-    references={"numpy": "solutions/reference/csr_transpose_numpy.py",
-                "numba": "solutions/reference/csr_transpose_numba.py"},
-    baselines={"scipy": "solutions/baselines/csr_transpose_scipy.py"},
+    oracle="numpy",
+    timing_reference="numba",
     forbidden_imports=("scipy.sparse", "torch"),
     describe=lambda args: sparse.describe_csr(args[0]),
     limits=Limits(wall_s=30.0),

@@ -2,7 +2,7 @@
 import numpy as np
 
 from harness.spec import Case, Limits, Problem
-from problems.common import moe
+from problems._common import moe
 
 BENCH = dict(D=256, H=512, E=8, k=2)
 
@@ -79,11 +79,8 @@ PROBLEM = Problem(
     size_unit="tokens",
     expected_exponent=1.0,
     check=moe.check_backward,
-    oracle="solutions/reference/moe_backward_numpy.py",
-    timing_reference="solutions/reference/moe_backward_numba.py",
-    references={"numpy": "solutions/reference/moe_backward_numpy.py",
-                "numba": "solutions/reference/moe_backward_numba.py"},
-    baselines=moe.torch_baseline("moe_backward"),
+    oracle="numpy",
+    timing_reference="numba",
     forbidden_imports=("torch",),
     describe=moe.describe_layer,
     make_bench=_bench,

@@ -2,7 +2,7 @@
 import numpy as np
 
 from harness.spec import Case, Limits, Problem
-from problems.common import moe
+from problems._common import moe
 
 BENCH = dict(D=256, H=512, E=8, k=2)  # the grader's speed cases (benchmarks/ has the big one)
 
@@ -69,11 +69,8 @@ PROBLEM = Problem(
     size_unit="tokens",
     expected_exponent=1.0,
     check=moe.check_forward,
-    oracle="solutions/reference/moe_forward_numpy.py",
-    timing_reference="solutions/reference/moe_forward_numba.py",
-    references={"numpy": "solutions/reference/moe_forward_numpy.py",
-                "numba": "solutions/reference/moe_forward_numba.py"},
-    baselines=moe.torch_baseline("moe_forward"),
+    oracle="numpy",
+    timing_reference="numba",
     forbidden_imports=("torch",),
     describe=moe.describe_layer,
     make_bench=_bench,

@@ -1,8 +1,7 @@
 """moe-lm-grad: gradients of the tiny sparse LM's loss with respect to every weight."""
-import importlib.util
 
 from harness.spec import Case, Limits, Problem
-from problems.common import moe_lm
+from problems._common import moe_lm
 
 EXTRA = [
     Case("no auxiliary losses", lambda rng: moe_lm.make_case(rng, aux_coef=0.0, z_coef=0.0),
@@ -29,11 +28,9 @@ PROBLEM = Problem(
     size_unit="tokens",
     expected_exponent=1.0,
     check=_check,
-    oracle="solutions/reference/moe_lm_grad_numpy.py",
-    timing_reference="solutions/reference/moe_lm_grad_numpy.py",
-    references={"numpy": "solutions/reference/moe_lm_grad_numpy.py"},
+    oracle="numpy",
+    timing_reference="numpy",
     # autograd, an oracle independent of the hand-written backward; only where torch is installed
-    baselines={"torch": "solutions/baselines/moe_lm_grad_torch.py"} if importlib.util.find_spec("torch") else {},
     forbidden_imports=("torch", "jax", "tensorflow"),
     describe=moe_lm.describe,
     make_bench=moe_lm.make_bench,

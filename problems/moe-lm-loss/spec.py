@@ -1,6 +1,6 @@
 """moe-lm-loss: the tiny sparse LM's forward pass: mean cross-entropy, aux loss and z-loss."""
 from harness.spec import Limits, Problem
-from problems.common import moe_lm
+from problems._common import moe_lm
 
 
 def _check(args, expected, got):
@@ -20,9 +20,8 @@ PROBLEM = Problem(
     size_unit="tokens",
     expected_exponent=1.0,
     check=_check,
-    oracle="solutions/reference/moe_lm_loss_numpy.py",
-    timing_reference="solutions/reference/moe_lm_loss_numpy.py",
-    references={"numpy": "solutions/reference/moe_lm_loss_numpy.py"},
+    oracle="numpy",
+    timing_reference="numpy",
     forbidden_imports=("torch", "jax", "tensorflow"),
     describe=moe_lm.describe,
     make_bench=moe_lm.make_bench,

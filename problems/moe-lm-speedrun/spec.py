@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 
-from harness.grader import case_seed
+from harness.seeds import case_seed
 from harness.spec import Driver, Limits, Problem, Rejected, Scoring
-from solutions.reference.tinylm.data import MarkovMixture
+from tinylm.data import MarkovMixture
 
 SLUG = "moe-lm-speedrun"
 # per grading plan: training seconds, training characters, held-out characters
@@ -95,8 +95,6 @@ PROBLEM = Problem(
     difficulty="hard",
     entry="train",
     scoring=Scoring(run=score, unit="bits/char", lower_is_better=True, arity=3),
-    references={"ngram": "solutions/reference/moe_lm_speedrun_ngram.py"},
-    baselines={"tinylm": "solutions/baselines/moe_lm_speedrun_tinylm.py"},
     forbidden_imports=("torch", "jax", "tensorflow"),
     limits=Limits(wall_s=120.0, cpu_s=600.0),
     tags=("mixture of experts", "language model", "training", "seed note Q6"),

@@ -2,7 +2,7 @@
 import numpy as np
 
 from harness.spec import Case, Problem
-from problems.common import moe
+from problems._common import moe
 
 WORKED_EXAMPLE = np.array([[2.0, 1.0, 0.0, -1.0],
                            [2.0, 0.0, 1.0, -1.0],
@@ -91,10 +91,8 @@ PROBLEM = Problem(
     size_unit="tokens",
     expected_exponent=1.0,
     check=_check,
-    oracle="solutions/reference/moe_router_numpy.py",
-    timing_reference="solutions/reference/moe_router_numba.py",
-    references={"numpy": "solutions/reference/moe_router_numpy.py",
-                "numba": "solutions/reference/moe_router_numba.py"},
+    oracle="numpy",
+    timing_reference="numba",
     forbidden_imports=("torch",),
     describe=moe.describe_router,
     make_bench=_bench,

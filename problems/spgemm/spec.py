@@ -3,8 +3,8 @@ import numpy as np
 
 from harness.spec import Case, Limits, Problem
 from harness.types import CSR
-from problems.common import generators as gen
-from problems.common import sparse
+from problems._common import generators as gen
+from problems._common import sparse
 
 PER_ROW = 8  # entries per row of the random and benchmark matrices
 
@@ -117,12 +117,8 @@ PROBLEM = Problem(
     size_unit="nnz+products",
     expected_exponent=1.0,
     check=_check,
-    oracle="solutions/reference/spgemm_numpy.py",
-    timing_reference="solutions/reference/spgemm_numba.py",
-    references={"numpy": "solutions/reference/spgemm_numpy.py",
-                "numba": "solutions/reference/spgemm_numba.py",
-                "numba-parallel": "solutions/reference/spgemm_numba_parallel.py"},
-    baselines={"scipy": "solutions/baselines/spgemm_scipy.py"},
+    oracle="numpy",
+    timing_reference="numba",
     forbidden_imports=("scipy.sparse", "torch"),
     allowed_errors=(ValueError,),
     describe=_describe,

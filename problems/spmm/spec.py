@@ -3,8 +3,8 @@ import numpy as np
 
 from harness.spec import Case, Limits, Problem
 from harness.types import CSR
-from problems.common import generators as gen
-from problems.common import sparse
+from problems._common import generators as gen
+from problems._common import sparse
 
 BENCH_K = 16
 K_CHOICES = (1, 2, 5, 16, 33, 64)
@@ -122,12 +122,8 @@ PROBLEM = Problem(
     size_unit="(nnz+rows)·k",
     expected_exponent=1.0,
     check=_check,
-    oracle="solutions/reference/spmm_numpy.py",
-    timing_reference="solutions/reference/spmm_numba.py",
-    references={"numpy": "solutions/reference/spmm_numpy.py",
-                "numba": "solutions/reference/spmm_numba.py",
-                "numba-parallel": "solutions/reference/spmm_numba_parallel.py"},
-    baselines={"scipy": "solutions/baselines/spmm_scipy.py"},
+    oracle="numpy",
+    timing_reference="numba",
     forbidden_imports=("scipy.sparse", "torch"),
     allowed_errors=(ValueError,),
     describe=_describe,

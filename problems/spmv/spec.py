@@ -3,8 +3,8 @@ import numpy as np
 
 from harness.spec import Case, Limits, Problem
 from harness.types import CSR
-from problems.common import generators as gen
-from problems.common import sparse
+from problems._common import generators as gen
+from problems._common import sparse
 
 
 def _csr(entries: dict, shape, dtype=np.int32) -> CSR:
@@ -107,12 +107,8 @@ PROBLEM = Problem(
     size_unit="nnz+rows",
     expected_exponent=1.0,
     check=_check,
-    oracle="solutions/reference/spmv_numpy.py",
-    timing_reference="solutions/reference/spmv_numba.py",
-    references={"numpy": "solutions/reference/spmv_numpy.py",
-                "numba": "solutions/reference/spmv_numba.py",
-                "numba-parallel": "solutions/reference/spmv_numba_parallel.py"},
-    baselines={"scipy": "solutions/baselines/spmv_scipy.py"},
+    oracle="numpy",
+    timing_reference="numba",
     forbidden_imports=("scipy.sparse", "torch"),
     allowed_errors=(ValueError,),
     describe=_describe,

@@ -1,0 +1,330 @@
+"""Shared pieces of the Mixture-of-Experts problems: the Routing result, input generators,
+FLOP models and the checkers.
+
+Two choices here make grading fair:
+
+- Layer inputs live on binary grids (x in multiples of 1/8, w_router in multiples of
+  1/256, w1 on a finer grid), so `x @ w_router` and `x @ w1[e]` are *exact* in float32 and
+  float64 whatever the summation order. Every implementation then sees the same logits
+  (equal logits are real ties, and the tie rule, lower expert index wins, decides them,
+  not rounding) and the same hidden pre-activations (so no rounding flips relu's
+  derivative).
+- Float32 outputs are compared with a tolerance proportional to the size of the expected
+  values in the same slice (a token's row, an expert's matrix), so an all-zeros answer or
+  a missing term never passes, while summation-order rounding always does.
+
+Submissions cannot import this module (the `problems` package is off limits to them); the
+`Routing` result is harness.types.Routing, which they may import or mirror as a plain 5-tuple.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from harness.types import Routing
+
+X_GRID = 1 / 8  # x = integer / 8 with |x| <= 1
+ROUTER_GRID = 1 / 256  # w_router = integer / 256 with |w| <= 1/4
+FORWARD_RTOL = 1e-4  # float32 forward: rounding is ~1e-6 of a token's output
+BACKWARD_RTOL = 1e-3  # float32 backward: longer sums (over tokens), more rounding
+SLICE_FLOOR = 1e-2  # a slice's scale is at least this fraction of the array's largest value
+
+
+
+def capacity(capacity_factor: float | None, T: int, k: int, E: int) -> int | None:
+    """Slots per expert: ceil(capacity_factor * T * k / E), evaluated in this order (None: no limit)."""
+    return None if capacity_factor is None else math.ceil(capacity_factor * T * k / E)
+
+
+
+# -- generators -------------------------------------------------------------------------
+def grid_inputs(rng: np.random.Generator, T: int, D: int, E: int) -> tuple[np.ndarray, np.ndarray]:
+    """x (T, D) and w_router (D, E), float32, on the grid that makes x @ w_router exact
+    (|logit| <= D/4 in steps of 2**-11: exact for D up to 32768)."""
+    x = (rng.integers(-8, 9, (T, D)) * X_GRID).astype(np.float32)
+    w_router = (rng.integers(-64, 65, (D, E)) * ROUTER_GRID).astype(np.float32)
+    return x, w_router
+
+
+def expert_weights(rng: np.random.Generator, D: int, H: int, E: int) -> tuple[np.ndarray, np.ndarray]:
+    """w1 (E, D, H) and w2 (E, H, D), float32, scaled so activations stay O(1).
+
+    w1 sits on a binary grid fine enough to look Gaussian (about 2**18 / D levels per
+    standard deviation: 512 at D = 512) and coarse enough that x @ w1[e] is exact for grid x: every implementation then sees the same hidden
+    pre-activations, so relu's kink (where the gradient jumps from 0 to 1) cannot be
+    crossed by rounding; exact zeros do occur, and relu'(0) = 0 decides them."""
+    limit = 2**24 // (8 * max(D, 1))  # |numerator| bound that keeps sums of D products exact
+    bits = int(math.floor(math.log2(limit * math.sqrt(max(D, 1)) / 4)))  # ~4 sigma fit in the limit
+    w1 = np.clip(np.round(rng.standard_normal((E, D, H)) / math.sqrt(max(D, 1)) * 2.0**bits), -limit, limit)
+    w1 = (w1 / 2.0**bits).astype(np.float32)
+    w2 = (rng.standard_normal((E, H, D)) / math.sqrt(max(H, 1))).astype(np.float32)
+    return w1, w2
+
+
+def layer(rng: np.random.Generator, T: int, D: int, H: int, E: int, *, skew: bool = False,
+          tied_columns: bool = False, router_scale: float = 1.0) -> tuple[np.ndarray, ...]:
+    """(x, w_router, w1, w2) for one layer.
+
+    skew: feature 0 is a constant 1 with a large router weight for expert 0, so expert 0 is
+    every token's first choice (half of all assignments when k = 2).
+    tied_columns: w_router's last column copies its first, so experts 0 and E-1 tie on
+    every token (the lower index must win).
+    router_scale: a power of two that multiplies w_router: values and grid scale together,
+    so the logits stay exact.
+    """
+    x, w_router = grid_inputs(rng, T, D, E)
+    if router_scale != 1.0:
+        assert math.log2(router_scale).is_integer(), "router_scale must be a power of two"
+        w_router *= np.float32(router_scale)
+    if skew and T and D:
+        x[:, 0] = 1.0
+        w_router[0, :] = 0.0
+        w_router[0, 0] = 16.0
+    if tied_columns and E > 1:
+        w_router[:, -1] = w_router[:, 0]
+    w1, w2 = expert_weights(rng, D, H, E)
+    return x, w_router, w1, w2
+
+
+def upstream_grad(rng: np.random.Generator, T: int, D: int) -> np.ndarray:
+    """dy (T, D) float32: the gradient of the loss with respect to the layer's output."""
+    return rng.standard_normal((T, D)).astype(np.float32)
+
+
+def forward_args(rng: np.random.Generator, T: int, D: int, H: int, E: int, k: int,
+                 capacity_factor: float | None, **layer_options: Any) -> tuple:
+    """Arguments of moe_forward: (x, w_router, w1, w2, k, capacity_factor)."""
+    return (*layer(rng, T, D, H, E, **layer_options), k, capacity_factor)
+
+
+def backward_args(rng: np.random.Generator, T: int, D: int, H: int, E: int, k: int,
+                  capacity_factor: float | None, aux_coef: float = 0.01, z_coef: float = 0.001, *,
+                  zero_dy: bool = False, **layer_options: Any) -> tuple:
+    """Arguments of moe_backward: (x, w_router, w1, w2, k, dy, capacity_factor, aux_coef, z_coef)."""
+    x, w_router, w1, w2 = layer(rng, T, D, H, E, **layer_options)
+    dy = np.zeros((T, D), dtype=np.float32) if zero_dy else upstream_grad(rng, T, D)
+    return x, w_router, w1, w2, k, dy, capacity_factor, aux_coef, z_coef
+
+
+# -- FLOP models ----------------------------------------------------------------------
+def forward_flops(T: int, D: int, H: int, E: int, assignments: int) -> float:
+    """Router GEMM (2TDE) plus two expert GEMMs per assignment (2DH each)."""
+    return 2.0 * T * D * E + 4.0 * D * H * assignments
+
+
+def backward_flops(T: int, D: int, H: int, E: int, assignments: int) -> float:
+    """Router GEMM, its two gradient GEMMs (6TDE), and five GEMMs per assignment (10DH):
+    recompute x@w1, then dy@w2^T, dw2 += a^T(g dy), dw1 += x^T dh, dx += dh w1^T."""
+    return 6.0 * T * D * E + 10.0 * D * H * assignments
+
+
+# -- checking ---------------------------------------------------------------------------
+def _scalar(value: Any) -> float | None:
+    """A Python float from a float/int or a 0-d/size-1 numeric array; None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "iuf":
+        return float(value.reshape(()))
+    return None
+
+
+def _nan_note(got: np.ndarray, expected: np.ndarray) -> str:
+    """A first-line hint when the result has NaN or inf where the expected values are finite."""
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(got) & np.isfinite(expected)
+    return f" ({int(bad.sum())} NaN/inf where finite values are expected)" if bad.any() else ""
+
+
+def _flags(got: np.ndarray, expected: np.ndarray) -> list[str]:
+    lines = []
+    with np.errstate(invalid="ignore"):
+        for what, test in (("NaN", np.isnan), ("inf", np.isinf)):
+            g, e = bool(test(got).any()), bool(test(expected).any())
+            if g != e:
+                lines.append(f"{what} in result: {g}, {what} expected: {e}"
+                             + (" (an exp that overflowed? subtract the row maximum first)" if g else ""))
+    return lines
+
+
+def _index(shape: tuple[int, ...], flat: int) -> str:
+    return str(tuple(int(i) for i in np.unravel_index(flat, shape)))
+
+
+def compare_scaled(name: str, got: np.ndarray, expected: np.ndarray, *, rtol: float,
+                   per_slice: bool = True) -> str | None:
+    """|got - expected| <= rtol * scale, scale = the largest |expected| in the same slice along
+    axis 0 (per_slice) or in the whole array, but at least SLICE_FLOOR * the whole array's
+    largest. NaN and inf must match exactly."""
+    exp = expected.astype(np.float64, copy=False)
+    g = got.astype(np.float64, copy=False)
+    finite = np.where(np.isfinite(exp), np.abs(exp), 0.0)
+    top = float(finite.max()) if finite.size else 0.0
+    if per_slice and exp.ndim > 1 and exp.shape[0]:
+        scale = finite.reshape(exp.shape[0], -1).max(axis=1)
+        scale = np.maximum(scale, SLICE_FLOOR * top).reshape((-1,) + (1,) * (exp.ndim - 1))
+    else:
+        scale = np.float64(top)
+    tol = rtol * scale
+    with np.errstate(invalid="ignore"):
+        err = np.abs(g - exp)
+        same = (g == exp) | (np.isnan(g) & np.isnan(exp))
+        bad = ~(same | (err <= tol))
+    if not bad.any():
+        return None
+    idx = np.flatnonzero(bad)
+    err_bad = np.where(np.isnan(err), np.inf, err).reshape(-1)[idx]
+    worst = int(idx[np.argmax(err_bad)])
+    tol_full = np.broadcast_to(tol, exp.shape).reshape(-1)
+    lines = [f"{name}: {idx.size} of {exp.size} values differ beyond the float32 tolerance"
+             f"{_nan_note(g, exp)} (largest error at {_index(exp.shape, worst)}: got {g.reshape(-1)[worst].item()!r}, "
+             f"expected {exp.reshape(-1)[worst].item()!r}, tolerance {tol_full[worst]:.3g})"]
+    lines += _flags(g, exp)
+    if not np.any(np.abs(g) > 0) and top > 0:
+        lines.append(f"the result is all zeros; the expected values reach {top:.3g}")
+    for p in idx[:5]:
+        lines.append(f"  {name}{_index(exp.shape, int(p))}: got {g.reshape(-1)[p].item()!r}, expected "
+                     f"{exp.reshape(-1)[p].item()!r}")
+    return "\n".join(lines)
+
+
+def _array(name: str, value: Any, shape: tuple[int, ...], kinds: str, what: str) -> str | None:
+    if not isinstance(value, np.ndarray):
+        return f"{name} must be a numpy array of shape {shape}, got {type(value).__name__}"
+    if value.shape != shape:
+        return f"{name} has shape {value.shape}, expected {shape}"
+    if value.dtype.kind not in kinds:
+        return f"{name} has dtype {value.dtype}, expected {what}"
+    return None
+
+
+def _tie_note(row: np.ndarray) -> str:
+    return " (this token has equal logits: the lower expert index wins)" if np.unique(row).size < row.size else ""
+
+
+def check_routing(logits: np.ndarray, k: int, capacity_factor: float | None, expected: Routing,
+                  got: Any) -> str | None:
+    """A router's answer, field by field. The contract fixes every field (ties by the lower
+    index), so expert and kept must match exactly; gate and the losses to float64 rounding."""
+    T, E = logits.shape
+    if not isinstance(got, (tuple, list)) or len(got) != 5:
+        return (f"returned {type(got).__name__}"
+                f"{f' of length {len(got)}' if isinstance(got, (tuple, list)) else ''}; "
+                f"expected Routing(expert, gate, kept, aux_loss, z_loss) or a plain 5-tuple")
+    expert, gate, kept, aux, z = got
+    problem = (_array("expert", expert, (T, k), "iu", "an integer dtype")
+               or _array("gate", gate, (T, k), "f", "float64")
+               or _array("kept", kept, (T, k), "b", "bool"))
+    if problem:
+        return problem
+    if gate.dtype != np.float64:
+        return f"gate has dtype {gate.dtype}, expected float64 (compute the probabilities in float64)"
+    row_mismatch = np.flatnonzero((expert != expected.expert).any(axis=1))
+    if row_mismatch.size:
+        lines = [f"expert: {row_mismatch.size} of {T} tokens chose different experts "
+                 f"(top-{k} by probability, descending; rank by logit, which is exact: equal logits "
+                 f"are the only ties, and the lower expert index wins them)"]
+        for t in row_mismatch[:3]:
+            row = logits[t]
+            shown = np.array2string(row, precision=4, max_line_width=200) if E <= 16 else f"({E} logits)"
+            lines.append(f"  token {t}: logits {shown}: got {expert[t].tolist()}, expected "
+                         f"{expected.expert[t].tolist()}{_tie_note(row)}")
+        return "\n".join(lines)
+    drop_mismatch = np.argwhere(kept != expected.kept)
+    if drop_mismatch.size:
+        C = capacity(capacity_factor, T, k, E)
+        lines = [f"kept: {len(drop_mismatch)} of {T * k} assignments differ (capacity C = {C} per expert; "
+                 f"slots are filled by every token's 1st choice in token order, then every 2nd choice, ...)"]
+        for t, j in drop_mismatch[:5]:
+            lines.append(f"  token {t}, choice {j + 1} (expert {expected.expert[t, j]}): got {bool(kept[t, j])}, "
+                         f"expected {bool(expected.kept[t, j])}")
+        return "\n".join(lines)
+    message = _compare_float64("gate", gate, expected.gate, atol=1e-12)
+    if message:
+        return message
+    for name, value, want in (("aux_loss", aux, expected.aux_loss), ("z_loss", z, expected.z_loss)):
+        v = _scalar(value)
+        if v is None:
+            return f"{name} must be a float, got {type(value).__name__}"
+        if not (abs(v - want) <= 1e-9 * max(1.0, abs(want)) or v == want):
+            hint = " (f_i counts 1st choices before dropping)" if name == "aux_loss" else ""
+            return f"{name} = {v!r}, expected {want!r}{hint}"
+    return None
+
+
+def _compare_float64(name: str, got: np.ndarray, expected: np.ndarray, *, atol: float,
+                     rtol: float = 1e-9) -> str | None:
+    with np.errstate(invalid="ignore"):
+        bad = ~((np.abs(got - expected) <= atol + rtol * np.abs(expected)) | (got == expected))
+    if not bad.any():
+        return None
+    idx = np.argwhere(bad)
+    lines = [f"{name}: {len(idx)} of {expected.size} values differ{_nan_note(got, expected)}",
+             *_flags(got, expected)]
+    for pos in idx[:5]:
+        p = tuple(int(i) for i in pos)
+        lines.append(f"  {name}{p}: got {got[p].item()!r}, expected {expected[p].item()!r}")
+    return "\n".join(lines)
+
+
+def check_forward(args: tuple, expected: np.ndarray, got: Any) -> str | None:
+    """y (T, D) in the input's float dtype, within FORWARD_RTOL of each token's scale."""
+    x = args[0]
+    problem = _array("y", got, x.shape, "f", str(x.dtype))
+    if problem:
+        return problem
+    if got.dtype != x.dtype:
+        return f"y has dtype {got.dtype}, expected {x.dtype} (the dtype of x)"
+    return compare_scaled("y", got, expected, rtol=FORWARD_RTOL)
+
+
+def check_backward(args: tuple, expected: tuple, got: Any) -> str | None:
+    """(dx, dw_router, dw1, dw2), each shaped like its parameter, in x's dtype, within
+    BACKWARD_RTOL of the scale of each token's row (dx), the whole array (dw_router) or each
+    expert's matrix (dw1, dw2)."""
+    x, w_router, w1, w2 = args[:4]
+    names = ("dx", "dw_router", "dw1", "dw2")
+    if not isinstance(got, (tuple, list)) or len(got) != 4:
+        return f"returned {type(got).__name__}; expected a tuple (dx, dw_router, dw1, dw2)"
+    for name, g, like in zip(names, got, (x, w_router, w1, w2)):
+        problem = _array(name, g, like.shape, "f", str(x.dtype))
+        if problem:
+            return problem
+        if g.dtype != x.dtype:
+            return f"{name} has dtype {g.dtype}, expected {x.dtype} (the dtype of x)"
+    for name, g, e in zip(names, got, expected):
+        message = compare_scaled(name, g, e, rtol=BACKWARD_RTOL, per_slice=name != "dw_router")
+        if message:
+            return message
+    return None
+
+
+def describe_layer(args: tuple) -> str:
+    """The shapes and settings of a layer case (the arrays are too big to print usefully)."""
+    x, w_router, w1 = args[0], args[1], args[2]
+    k, cf = args[4], (args[5] if len(args) == 6 else args[6])
+    T, D = x.shape
+    E, _, H = w1.shape
+    text = f"T={T} tokens, D={D}, H={H}, E={E} experts, k={k}, capacity_factor={cf}"
+    if len(args) == 9:
+        text += f", aux_coef={args[7]}, z_coef={args[8]}"
+    if T * D <= 64:
+        with np.printoptions(precision=4, suppress=True, linewidth=120):
+            text += f"\nx =\n{x}\nlogits = x @ w_router =\n{x @ w_router}"
+    return text
+
+
+def describe_router(args: tuple) -> str | None:
+    logits, k, cf = args
+    T, E = logits.shape
+    text = f"T={T} tokens, E={E} experts, k={k}, capacity_factor={cf}, logits {logits.dtype}"
+    C = capacity(cf, T, k, E)
+    if C is not None:
+        text += f" -> capacity C = ceil({cf} * {T} * {k} / {E}) = {C}"
+    if logits.size <= 96:
+        with np.printoptions(precision=5, linewidth=120):
+            text += f"\nlogits =\n{logits}"
+    return text

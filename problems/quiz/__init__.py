@@ -1,1 +1,0 @@
-"""Quiz content: cards (cards/<topic>.toml), their sources (references.toml) and formulas.py."""

@@ -1,0 +1,235 @@
+"""`sparsebench lm train | sample | compare`: the tiny sparse LM from the command line.
+
+Registered by harness/cli.py; this module imports only argparse so that building the parser
+stays cheap: the model, the data and the training code load when a command runs.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def add_parser(sub, parents: list) -> None:
+    """Add the `lm` command group to the top-level subparsers."""
+    lm = sub.add_parser("lm", help="the tiny sparse MoE language model: train, sample, compare",
+                        description="A character-level transformer whose feed-forwards are Mixtures of Experts, "
+                                    "in NumPy with a hand-written backward (tinylm/).")
+    cmds = lm.add_subparsers(dest="lm_command", required=True, metavar="COMMAND")
+
+    def model_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--corpus", default="pydoc",
+                       help="'pydoc' (the standard library's pydoc topics, default), 'synthetic' "
+                            "(a mixture of Markov sources with a known entropy rate), or a UTF-8 text file")
+        p.add_argument("--experts", type=int, default=8, help="experts per MoE layer (default 8)")
+        p.add_argument("--top-k", type=int, default=2, help="experts per token (default 2)")
+        p.add_argument("--capacity-factor", type=float, default=None,
+                       help="expert capacity C = ceil(cf*N*k/E) per batch (default: none, dropless)")
+        p.add_argument("--layers", type=int, default=4)
+        p.add_argument("--embd", type=int, default=128, help="model width D")
+        p.add_argument("--heads", type=int, default=4)
+        p.add_argument("--block", type=int, default=64, help="context length")
+        p.add_argument("--expert-hidden", type=int, default=256, help="hidden units of one expert")
+        p.add_argument("--minutes", type=float, default=None,
+                       help="training-step time per run (default 5, or unlimited when --steps is given)")
+        p.add_argument("--steps", type=int, default=None, help="stop after this many steps (reproducible runs)")
+        p.add_argument("--batch", type=int, default=16, help="sequences per step (default 16)")
+        p.add_argument("--lr", type=float, default=1e-3)
+        p.add_argument("--threads", type=int, default=1,
+                       help="BLAS threads (default 1; more than the idle cores slows small GEMMs badly)")
+        p.add_argument("--checkpoint-every", type=float, default=60.0, help="seconds between checkpoints")
+        p.add_argument("--resume", action="store_true",
+                       help="continue from the run folder's checkpoint (its stored settings win)")
+
+    p = cmds.add_parser("train", parents=parents, help="train one model with a live progress bar; checkpoints as it goes")
+    model_args(p)
+    p.add_argument("--dense", action="store_true", help="the dense baseline (one FFN, equal active parameters)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=None,
+                   help="run folder (default RESULTS/lm/<corpus>/<model>-s<seed>, RESULTS from --results)")
+    p.set_defaults(func=cmd_train)
+
+    p = cmds.add_parser("sample", help="generate text from a checkpoint")
+    p.add_argument("--checkpoint", required=True, help="a run folder or its ckpt.npz")
+    p.add_argument("--prompt", default=None, help="text to continue (default: a newline)")
+    p.add_argument("--tokens", type=int, default=300)
+    p.add_argument("--temperature", type=float, default=0.8, help="0 = greedy")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_sample)
+
+    p = cmds.add_parser("compare", parents=parents, help="MoE vs dense at equal active parameters and time, over seeds")
+    model_args(p)
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--out", type=Path, default=None, help="folder for the runs and tables (default RESULTS/lm)")
+    p.set_defaults(func=cmd_compare)
+
+
+# -- commands -------------------------------------------------------------------------------
+def _configs(args):
+    from .data import load_corpus
+    from .train import TrainConfig, model_config
+
+    corpus = load_corpus(args.corpus)
+    cfg = model_config(corpus, n_expert=args.experts, top_k=args.top_k, capacity_factor=args.capacity_factor,
+                       n_layer=args.layers, n_embd=args.embd, n_head=args.heads, block_size=args.block,
+                       expert_hidden=args.expert_hidden, dense=getattr(args, "dense", False))
+    tc = TrainConfig(corpus=args.corpus, seed=getattr(args, "seed", 0),
+                     minutes=args.minutes if args.minutes is not None else (None if args.steps else 5.0),
+                     max_steps=args.steps, batch_size=args.batch, lr=args.lr, min_lr=args.lr / 10,
+                     threads=args.threads, checkpoint_every_s=args.checkpoint_every)
+    return corpus, cfg, tc
+
+
+def cmd_train(args) -> int:
+    from rich.console import Console
+
+    from .model import Config, param_counts
+    from .train import corpus_label, run_name, train
+
+    console = Console(stderr=True)
+    try:
+        corpus, cfg, tc = _configs(args)
+    except (OSError, ValueError) as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        return 2
+    out = args.out or Path(args.results) / "lm" / corpus_label(args.corpus) / run_name(cfg, tc.seed)
+    if args.resume:
+        if (out / "ckpt.json").is_file():
+            cfg = Config.from_json((out / "ckpt.json").read_text())  # the stored settings win
+        else:
+            console.print(f"[yellow]no checkpoint in {_rel(out)}: starting a fresh run[/]")
+    counts = param_counts(cfg)
+    console.print(f"{corpus.name}: {corpus.train.size:,} train / {corpus.val.size:,} val chars, vocab "
+                  f"{corpus.vocab_size}" + (f", entropy floor {corpus.entropy_rate:.4f} nats/char"
+                                             if corpus.entropy_rate else ""))
+    console.print(f"{run_name(cfg, tc.seed)}: {counts['total']:,} parameters, {counts['active']:,} active per token; "
+                  f"run folder {_rel(out)}")
+    try:
+        with _TrainBar(console) as bar:
+            result = train(cfg, tc, corpus, out, resume=args.resume, progress=bar.update)
+    except KeyboardInterrupt:
+        console.print("interrupted: continue from the last checkpoint with the same command and --resume")
+        return 130
+    except ValueError as exc:  # e.g. resuming with another corpus
+        console.print(f"[bold red]error:[/] {exc}")
+        return 2
+    _print_result(console, result)
+    console.print(f"checkpoint: {_rel(out / 'ckpt.npz')}  (sample: sparsebench lm sample --checkpoint {_rel(out)})")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    import numpy as np
+
+    from .model import generate
+    from .train import checkpoint_path, load_checkpoint
+
+    try:
+        params, cfg, _, _, state = load_checkpoint(checkpoint_path(args.checkpoint))
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"error: {exc}")
+        return 2
+    chars = state.chars
+    prompt = args.prompt if args.prompt is not None else ("\n" if "\n" in chars else chars[0])
+    unknown = sorted(set(prompt) - set(chars))
+    if unknown:
+        print(f"error: the prompt uses characters this model never saw: {''.join(unknown)!r}")
+        return 2
+    lookup = {c: i for i, c in enumerate(chars)}
+    ids = generate(params, cfg, np.array([lookup[c] for c in prompt]), args.tokens, args.temperature,
+                   np.random.default_rng(args.seed))
+    print(prompt + "".join(chars[i] for i in ids))
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from rich.console import Console
+
+    from .compare import compare
+    from .train import corpus_label, run_name, train
+
+    console = Console(stderr=True)
+    try:
+        import matplotlib  # noqa: F401 - the loss plot needs it; fail before hours of training
+    except ImportError:
+        console.print('[bold red]error:[/] compare draws its loss plot with matplotlib: pip install -e ".[plots]"')
+        return 2
+    try:
+        corpus, cfg, tc = _configs(args)
+    except (OSError, ValueError) as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        return 2
+
+    def run(c, t, out):
+        console.print(f"[bold]{run_name(c, t.seed)}[/] -> {_rel(out)}")
+        with _TrainBar(console) as bar:
+            result = train(c, t, corpus, out, resume=args.resume, progress=bar.update)
+        _print_result(console, result)
+        return result
+
+    out = compare(corpus, corpus_label(args.corpus), cfg, tc, args.seeds, args.out or Path(args.results) / "lm",
+                  resume=args.resume, run=run)
+    from rich.markdown import Markdown
+
+    Console().print(Markdown((out["folder"] / "compare.md").read_text()))
+    console.print(f"wrote {_rel(out['folder'] / 'compare.csv')}, compare.md and loss.png")
+    return 0
+
+
+# -- display -------------------------------------------------------------------------------
+class _TrainBar:
+    """A rich progress bar over the time (or step) budget with the run's vital signs."""
+
+    def __init__(self, console):
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("[bold]train"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                                 TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console,
+                                 transient=False)
+        self.task = None
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.progress.__exit__(*exc)
+
+    def update(self, i: dict) -> None:
+        if i["max_steps"] and i["budget"] == float("inf"):
+            total, done = i["max_steps"], i["step"]
+        else:
+            total, done = i["budget"], i["seconds"]
+        val = f"{i['val_loss']:.3f}" if i["val_loss"] is not None else "-"
+        info = f"step {i['step']} | train {i['train_loss']:.3f} | val {val} | {i['tokens_per_s']:,.0f} tok/s"
+        if i["load"] is not None:
+            info += f" | load {sparkline(i['load'])} max {i['load'].max() * i['load'].size:.2f}x"
+        if self.task is None:
+            self.task = self.progress.add_task("train", total=total, info=info)
+        self.progress.update(self.task, completed=done, total=total, info=info)
+
+
+def sparkline(load) -> str:
+    """Expert loads as bars; uniform load sits mid-height, an idle expert at the bottom."""
+    E = len(load)
+    return "".join(SPARK[min(len(SPARK) - 1, int(x * E / 2 * (len(SPARK) - 1) + 0.5))] for x in load)
+
+
+def _print_result(console, r: dict) -> None:
+    line = (f"{r['model']} seed {r['seed']}: val loss {r['val_loss']:.4f} nats/char after {r['steps']} steps, "
+            f"{r['tokens']:,} tokens, {r['tokens_per_s']:,.0f} tok/s")
+    if r.get("entropy_rate"):
+        line += f" (floor {r['entropy_rate']:.4f}, gap {100 * (r['val_loss'] / r['entropy_rate'] - 1):.1f}%)"
+    console.print(line)
+    if r.get("mi_bits"):
+        mi = ", ".join(f"{x:.2f}" for x in r["mi_bits"])
+        console.print(f"I(1st-choice expert; source) per layer: {mi} bits (source entropy "
+                      f"{r['source_entropy_bits']:.2f} bits)")
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
