@@ -9,7 +9,7 @@ SPARSEBENCH_BENCH_SCALE (default 1) multiplies the row counts, for a quick smoke
 from __future__ import annotations
 
 import contextlib
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -22,7 +22,7 @@ from problems._common import generators as gen
 STRUCTURES = ("laplacian-3d", "uniform", "power-law")
 
 
-@lru_cache(maxsize=None)
+@cache
 def matrix(structure: str) -> CSR:
     """The benchmark input for a structure, at SCALE (seeded: the same on every run)."""
     rng = np.random.default_rng(20240601)

@@ -16,7 +16,7 @@ import argparse
 import statistics
 import time
 
-from harness import ROOT, grader, problems
+from harness import grader, problems
 from harness.sandbox import Child
 
 PLAN = grader.TimingPlan("overhead", min_reps=10, max_reps=40, budget_s=0.2, max_sizes=3)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from harness import ROOT, problems
+from harness import problems
 from harness.grader import grade
 from harness.stats import geomean
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,14 +50,14 @@ def _has_torch() -> bool:
     return importlib.util.find_spec("torch") is not None
 
 
-@lru_cache(maxsize=None)
+@cache
 def implementation(entry: str, kind: str):
     """A reference (numpy, numba) or the torch baseline, loaded under a stable module name."""
     folder = "baselines" if kind == "torch" else "reference"
     return getattr(load_module(ROOT / "problems" / entry.replace("_", "-") / folder / f"{kind}.py"), entry)
 
 
-@lru_cache(maxsize=None)
+@cache
 def case_args(case: str) -> tuple:
     entry, T, options = CASES[case]
     rng = np.random.default_rng(8192)
@@ -72,7 +72,7 @@ def case_flops(case: str) -> float:
     return model(T, D, H, E, T * K)
 
 
-@lru_cache(maxsize=None)
+@cache
 def dense_operands(case: str) -> tuple[np.ndarray, np.ndarray]:
     """x (T, D) @ W (D, N) with 2·T·D·N = the case's FLOPs: the rate to beat."""
     _, T, _ = CASES[case]

@@ -1,7 +1,7 @@
 """SpGEMM, C = A·A: the Numba references (serial; prange at 1 and 2 threads) against
 scipy's `A @ A` followed by `sort_indices()` (the same canonical-output contract). The
 report adds products per second and the compression ratio products / nnz(C)."""
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
@@ -21,7 +21,7 @@ def scipy_spgemm(M, N):
     return C
 
 
-@lru_cache(maxsize=None)
+@cache
 def shape_of_product(structure: str) -> tuple[int, int]:
     """(products, nnz(C)) of A·A, from scipy, once per structure."""
     A = matrix(structure)

@@ -139,7 +139,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     targets = _targets(args)
     if args.dry_run or not targets:
         for problem, file, who in targets:
-            print(f"{problem.slug}\t{_rel(file)}\t{who or identity.author(args.author)}")  # one line each, never wrapped
+            # one line each, never wrapped
+            print(f"{problem.slug}\t{_rel(file)}\t{who or identity.author(args.author)}")
         if not targets:
             print("[]") if args.json else console.print("nothing to grade")
         return 0
@@ -154,8 +155,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
                       TimeElapsedColumn(), console=err_console, transient=True, disable=not show_progress) as bar:
             task = bar.add_task(f"{problem.slug}", total=1)
 
-            def progress(stage: str, done: int, total: int) -> None:
-                bar.update(task, description=f"{problem.slug}: {stage}", completed=done, total=max(total, 1))
+            def progress(stage: str, done: int, total: int, bar=bar, task=task, slug=problem.slug) -> None:
+                bar.update(task, description=f"{slug}: {stage}", completed=done, total=max(total, 1))
 
             rec = grade(problem, file, threads=args.threads, plan=plan, limits=limits,
                         baseline=args.baseline, progress=progress)
@@ -345,7 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--files-from", metavar="FILE", help=(
         "with --all: grade only submissions named in FILE, one path a line (e.g. `git diff --name-only`); "
         "'-' reads standard input"))
-    p.add_argument("--dry-run", action="store_true", help="print what would be graded (problem, file, author), grade nothing")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print what would be graded (problem, file, author), grade nothing")
     p.add_argument("--json", action="store_true", help="print the record as JSON on stdout")
     p.add_argument("--author", help="handle recorded with the grade (default: git user.name, else login)")
     p.add_argument("--threads", type=_positive_int, default=1, help="BLAS/Numba threads (default 1)")

@@ -48,7 +48,7 @@ def _flatten(value: Any, arrays: dict[str, np.ndarray]) -> Any:
     raise CodecError(f"value of type {type(value).__name__}")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _namedtuple(name: str, fields: tuple[str, ...]) -> type:
     """The shared type when it is one (COO, CSR), else a look-alike built from the names:
     attribute access works and no code is imported on the data's say-so."""

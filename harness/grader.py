@@ -15,7 +15,8 @@ import time
 import traceback
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
@@ -125,7 +126,8 @@ class Grader:
         self.baseline = baseline
         self.progress = progress or (lambda stage, done, total: None)
         self.forbidden = tuple(problem.forbidden_imports) + ALWAYS_FORBIDDEN
-        self.oracle = getattr(load_module(problem.reference_path(problem.oracle)), problem.entry) if problem.oracle else None
+        oracle = load_module(problem.reference_path(problem.oracle)) if problem.oracle else None
+        self.oracle = getattr(oracle, problem.entry) if oracle else None
         self.cases: list[dict] = []
         self.timings: list[dict] = []
         self.flags: list[str] = []
@@ -140,12 +142,14 @@ class Grader:
         p = self.problem
         edge = []
         for case in p.edge_cases:
-            args = case.make(np.random.default_rng(case_seed(p.slug, case.name, self.secret)))
+            args = case.make(self._rng(case.name))
             edge.append((p.size_of(args), case.name, args))
         edge.sort(key=lambda t: t[0])  # smallest first: the first failure is the easiest to read
-        randoms = [(f"random n={n}", p.make_random(np.random.default_rng(case_seed(p.slug, f"random/{n}", self.secret)), n))
-                   for n in p.random_sizes]
+        randoms = [(f"random n={n}", p.make_random(self._rng(f"random/{n}"), n)) for n in p.random_sizes]
         return [(name, args) for _, name, args in edge] + randoms
+
+    def _rng(self, label: str) -> np.random.Generator:
+        return np.random.default_rng(case_seed(self.problem.slug, label, self.secret))
 
     def expected(self, args: Args) -> Expected:
         copies = _deep_copy(args)
@@ -289,7 +293,8 @@ class Grader:
                 # fresh children for timing, born equal: a child that has run the correctness
                 # cases times measurably slower (up to 15% at small sizes) than a fresh one
                 with self._child(self.file, guard=not self.baseline, arity=arity) as sub, \
-                        self._child(self.problem.reference_path(self.problem.timing_reference), guard=False, arity=arity,
+                        self._child(self.problem.reference_path(self.problem.timing_reference),
+                                    guard=False, arity=arity,
                                     role="reference") as ref:
                     self.measure_speed(sub, ref)
             n_edge = len(self.problem.edge_cases)
@@ -305,7 +310,7 @@ class Grader:
         record["grade_seconds"] = round(time.time() - started, 3)
         return record
 
-    def _child(self, file: Path, *, guard: bool, arity: int, role: str = "submission") -> "_ChildContext":
+    def _child(self, file: Path, *, guard: bool, arity: int, role: str = "submission") -> _ChildContext:
         child = Child(file, self.problem.entry, arity, self.limits, threads=self.threads,
                       guard=guard, forbidden=self.forbidden)
         if role == "submission":
@@ -353,7 +358,8 @@ class Grader:
         if verdict == "AC" and self.timings:
             score = stats.geomean([t["speedup"] for t in self.timings])
             slope = stats.loglog_slope([t["measure"] for t in self.timings], [t["sub_median_s"] for t in self.timings])
-            ref_slope = stats.loglog_slope([t["measure"] for t in self.timings], [t["ref_median_s"] for t in self.timings])
+            ref_slope = stats.loglog_slope([t["measure"] for t in self.timings],
+                                           [t["ref_median_s"] for t in self.timings])
             slope = None if math.isnan(slope) else slope
             ref_slope = None if math.isnan(ref_slope) else ref_slope
             # judged against the worse of the spec's exponent and the reference's measured one, so

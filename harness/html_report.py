@@ -171,7 +171,8 @@ font-size:12px;font-weight:700;color:#fff}
 .AC{background:#2a9d8f}.WA{background:#d62828}.RE{background:#7b2cbf}.TLE,.MLE{background:#e09f3e}
 .CE{background:#6a040f}.base{background:#8d99ae}.untimed{background:#adb5bd}
 .faster{color:#1b7f73;font-weight:600}.slower{color:#c44b2b;font-weight:600}
-.charts{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}.charts img{background:#fff;box-shadow:0 1px 2px #0001;max-width:100%;height:auto}
+.charts{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}
+.charts img{background:#fff;box-shadow:0 1px 2px #0001;max-width:100%;height:auto}
 .note{color:#666;font-size:13px}.flag{color:#9a6700}
 """
 
@@ -187,7 +188,8 @@ def _badge(row) -> str:
         return '<span class="badge base" title="library baseline: shown, never ranked">base</span>'
     verdict = str(row["verdict"])
     if verdict == "AC" and (row["score"] is None or math.isnan(row["score"])):
-        return '<span class="badge AC" title="correct; graded without timing">AC</span> <span class="note">untimed</span>'
+        return ('<span class="badge AC" title="correct; graded without timing">AC</span> '
+                '<span class="note">untimed</span>')
     return f'<span class="badge {escape(verdict)}">{escape(verdict)}</span>'
 
 
@@ -204,7 +206,8 @@ def _problem_section(problem: str, rows: pd.DataFrame, recs: dict[str, dict]) ->
            f'<p class="lead">{len(rows[~rows["baseline"]])} people tried it; time is expected to grow as '
            f'{escape(_power(str(first.get("size_unit", "size")), expected))}.</p>' if expected is not None else "",
            '<table class="problem"><thead><tr><th>rank</th><th>author</th><th>verdict</th><th>score</th>'
-           '<th title="fitted exponent p in time ~ size^p">slope</th><th>attempts</th><th>graded</th><th>notes</th></tr></thead><tbody>']
+           '<th title="fitted exponent p in time ~ size^p">slope</th><th>attempts</th><th>graded</th><th>notes</th>'
+           '</tr></thead><tbody>']
     for _, r in rows.iterrows():
         score = r["score"]
         sc = "" if score is None or math.isnan(score) else (" faster" if score >= 1 else " slower")
@@ -248,13 +251,15 @@ def render(recs: list[dict], skipped: list[str] | None = None, known_problems: l
                                + [(f"p-{p}", p) for p in problems]) + "</nav>",
              '<section id="overall"><h2>Overall ranking</h2>']
     if overall.empty:
-        parts.append('<p class="note">No timed AC grades yet: grade something (<code>sparsebench grade ...</code>).</p>')
+        parts.append('<p class="note">No timed AC grades yet: grade something '
+                     '(<code>sparsebench grade ...</code>).</p>')
     else:
         parts.append('<table class="overall"><thead><tr><th>rank</th><th>author</th><th>solved</th>'
                      '<th>geomean score</th></tr></thead><tbody>')
         for _, r in overall.iterrows():
             parts.append(f"<tr>{_cell(int(r['rank']), '{}')}<td>{escape(str(r['author']))}</td>"
-                         f"{_cell(int(r['solved']), '{} / ' + str(len(problems)))}{_cell(r['geomean_score'], '{:.3g}x')}</tr>")
+                         f"{_cell(int(r['solved']), '{} / ' + str(len(problems)))}"
+                         f"{_cell(r['geomean_score'], '{:.3g}x')}</tr>")
         parts.append("</tbody></table>")
     parts.append("</section>")
     parts.append('<section id="solved"><h2>Solved with speedup ≥ p</h2>'

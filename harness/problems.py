@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 
@@ -49,7 +49,7 @@ def slugs() -> list[str]:
     return sorted(p.parent.name for p in PROBLEMS_DIR.glob("*/spec.py") if not p.parent.name.startswith("_"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def get(slug: str) -> Problem:
     """The problem called `slug`, with a clear error naming the fix when it is missing or broken."""
     path = PROBLEMS_DIR / slug / "spec.py"

@@ -40,7 +40,7 @@ import os
 import re
 import secrets
 import tempfile
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 
@@ -57,7 +57,7 @@ class RecordError(ValueError):
 
 def finish(record: dict, author: str) -> dict:
     """Stamp identity fields onto a grader's record."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     record = {"schema_version": SCHEMA_VERSION, "kind": "grade", "timestamp": now.isoformat(timespec="seconds"),
               "author": author, **record}
     tag = record.get("sha256", "")[:8] or record["kind"]

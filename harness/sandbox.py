@@ -121,7 +121,7 @@ class Child:
     extra_env: dict[str, str] = field(default_factory=dict)
     ready: dict = field(default_factory=dict)
 
-    def __enter__(self) -> "Child":
+    def __enter__(self) -> Child:
         self.workdir = Path(tempfile.mkdtemp(prefix="sparsebench-"))
         self.inbox = Path(tempfile.mkdtemp(prefix="sparsebench-in-"))  # the child may read, never write
         self.numba_dir = numba_cache(self.file, self.guard)

@@ -19,7 +19,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import numpy as np
@@ -118,7 +118,7 @@ def measure_here(threads: int, n_triad: int | None = None, gemm_n: int = GEMM_N)
             "triad_gbytes_per_s": triad_gbytes_per_s(n_triad, threads),
             "gemm_gflops": gemm_gflops(gemm_n),
             "triad_elements": n_triad, "gemm_n": gemm_n,
-            "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            "measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
 def measure(threads: int, n_triad: int | None = None, gemm_n: int = GEMM_N) -> dict:

@@ -28,7 +28,6 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from harness import ROOT
 from harness import record as records
 
 CARDS_DIR = Path(__file__).resolve().parent
@@ -89,7 +88,8 @@ class Deck:
         if topic is None:
             return [c for t in self.topics.values() for c in t.cards]
         if topic not in self.topics:
-            raise QuizError(f"no quiz topic {topic!r}; topics: {', '.join(self.topics)} (see `sparsebench quiz --list`)")
+            raise QuizError(f"no quiz topic {topic!r}; topics: {', '.join(self.topics)} "
+                            "(see `sparsebench quiz --list`)")
         return list(self.topics[topic].cards)
 
     def by_id(self) -> dict[str, Card]:
@@ -529,7 +529,8 @@ def explain(console: Console, outcome: Outcome, deck: Deck, slugs: Iterable[str]
              for s in card.sources]
     console.print(Text("source: " + "; ".join(cites), style="dim"))
     if card.problem:
-        where = f"sparsebench show {card.problem}" if card.problem in slugs else f"{card.problem} (not in this checkout yet)"
+        where = (f"sparsebench show {card.problem}" if card.problem in slugs
+                 else f"{card.problem} (not in this checkout yet)")
         console.print(Text(f"practise: {where}", style="dim"))
     console.print()
 

@@ -201,7 +201,7 @@ def _seed_note_product(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]
     out = [[0.0] * shape[1] for _ in range(shape[0])]
     for i, k, v in a:
         for j in range(shape[1]):
-            for m, col, w in b:
+            for m, col, w in b:  # noqa: B007 - the note never uses B's row m: that is its bug
                 if k == col:
                     out[int(i)][j] += v * w
     return out

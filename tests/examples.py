@@ -5,7 +5,7 @@ import re
 from dataclasses import fields, replace
 from pathlib import Path
 
-from harness import ROOT, problems
+from harness import problems
 from harness.spec import Limits
 
 HEADER = re.compile(r"^#\s*(expected-verdict|grade-plan|expected-flag|limits)\s*:\s*(\S+)\s*$")

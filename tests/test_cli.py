@@ -18,7 +18,8 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def test_list_shows_problems_and_my_best(tmp_path, capsys):
-    code, out, _ = run(capsys, "grade", "coo-to-csr", str(EXAMPLE), "--quick", "--author", "ada", "--results", str(tmp_path))
+    code, out, _ = run(capsys, "grade", "coo-to-csr", str(EXAMPLE), "--quick", "--author", "ada", "--results",
+                       str(tmp_path))
     assert code == 0
     code, out, _ = run(capsys, "list", "--author", "ada", "--results", str(tmp_path))
     assert code == 0 and "coo-to-csr" in out and "csr-transpose" in out and "easy" in out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness import ROOT, problems
+from harness import problems
 from harness.seeds import case_seed
 from harness.problems import load_module
 from problems._common import moe_lm

@@ -178,7 +178,8 @@ def fake_grader(monkeypatch):
 
     finish = records.finish
     monkeypatch.setattr(harness.grader, "grade", _fake_grade)
-    monkeypatch.setattr(records, "finish", lambda rec, author: {**finish(rec, author), "timestamp": "2026-01-02T00:00:00+00:00"})
+    monkeypatch.setattr(records, "finish", lambda rec, author: {**finish(rec, author),
+                                                                "timestamp": "2026-01-02T00:00:00+00:00"})
 
 
 @pytest.mark.parametrize("count", [2, 3, 7])
@@ -186,7 +187,8 @@ def test_shard_then_merge_gives_the_same_leaderboard_as_one_run(solutions, tmp_p
     one, merged = tmp_path / "one", tmp_path / "merged"
     cli.main(["grade", "--all", str(solutions), "--results", str(one)])
     for i in range(1, count + 1):
-        cli.main(["grade", "--all", str(solutions), "--shard", f"{i}/{count}", "--results", str(tmp_path / f"shard-{i}")])
+        cli.main(["grade", "--all", str(solutions), "--shard", f"{i}/{count}", "--results",
+                  str(tmp_path / f"shard-{i}")])
     assert cli.main(["merge", *[str(tmp_path / f"shard-{i}") for i in range(1, count + 1)],
                      "--out", str(merged / "runs")]) == 0
     assert len(list((merged / "runs").glob("*.json"))) == len(list((one / "runs").glob("*.json"))) == 9

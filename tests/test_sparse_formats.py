@@ -121,6 +121,7 @@ def test_checker_rejects_wrong_answers(bad, fragment):
 def test_checker_accepts_plain_tuples_rounding_and_dropped_zeros():
     assert sparse.check_csr_result(tuple(GOOD), GOOD, SCALE) is None
     assert sparse.check_csr_result(GOOD._replace(data=GOOD.data + 1e-15), GOOD, SCALE) is None
-    with_zero = CSR(np.array([0, 3, 4], np.int32), np.array([0, 1, 2, 1], np.int32), np.array([1.0, 0.0, 2.0, 3.0]), (2, 3))
+    with_zero = CSR(np.array([0, 3, 4], np.int32), np.array([0, 1, 2, 1], np.int32), np.array([1.0, 0.0, 2.0, 3.0]),
+                    (2, 3))
     assert sparse.check_csr_result(with_zero, GOOD, SCALE) is None  # an explicit zero may be kept
     assert sparse.check_csr_result(GOOD, with_zero, SCALE) is None  # or dropped

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -119,7 +118,8 @@ def test_route_capacity_fills_first_choices_first():
     logits = np.array([[2.0, 0.0], [2.0, 0.0], [2.0, 0.0], [0.0, 2.0]])
     r = M.route(logits, 2, 0.5)
     # 1st choices in token order: tokens 0, 1 fill expert 0, token 2 is dropped, token 3 takes expert 1;
-    # then 2nd choices: token 0 -> expert 1 (its 2nd and last slot), tokens 1, 2 -> expert 1 full, token 3 -> expert 0 full
+    # then 2nd choices: token 0 -> expert 1 (its 2nd and last slot), tokens 1, 2 -> expert 1 full,
+    # token 3 -> expert 0 full
     np.testing.assert_array_equal(r.kept, [[True, True], [True, False], [False, False], [True, False]])
     assert M.route(logits, 2, 100.0).kept.all()
 

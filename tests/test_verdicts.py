@@ -117,30 +117,35 @@ def test_huge_allocation_is_MLE(tmp_path, problem):
 
 
 def test_wrong_values_are_WA_with_a_diff(tmp_path, problem):
-    rec = run(tmp_path, problem, CORRECT + "\ndef coo_to_csr(A):\n    B = _solve(A)\n    return B._replace(data=B.data * 2)\n")
+    rec = run(tmp_path, problem,
+              CORRECT + "\ndef coo_to_csr(A):\n    B = _solve(A)\n    return B._replace(data=B.data * 2)\n")
     assert rec["verdict"] == "WA"
     assert "differ" in rec["reason"] and "expected" in rec["failure"]["diff"]
     assert rec["failure"]["inputs"]  # small inputs are printed
 
 
 def test_all_zeros_answer_never_passes(tmp_path, problem):
-    rec = run(tmp_path, problem, CORRECT + "\ndef coo_to_csr(A):\n    B = _solve(A)\n    return B._replace(data=B.data * 0)\n")
+    rec = run(tmp_path, problem,
+              CORRECT + "\ndef coo_to_csr(A):\n    B = _solve(A)\n    return B._replace(data=B.data * 0)\n")
     assert rec["verdict"] == "WA"
 
 
 def test_missing_value_error_is_WA(tmp_path, problem):
-    body = CORRECT + "\ndef coo_to_csr(A):\n    try:\n        return _solve(A)\n    except ValueError:\n        return _solve(A._replace(row=A.row[:0], col=A.col[:0], data=A.data[:0]))\n"
+    body = CORRECT + ("\ndef coo_to_csr(A):\n    try:\n        return _solve(A)\n    except ValueError:\n"
+                      "        return _solve(A._replace(row=A.row[:0], col=A.col[:0], data=A.data[:0]))\n")
     rec = run(tmp_path, problem, body)
     assert rec["verdict"] == "WA" and "expected ValueError" in rec["reason"]
 
 
 def test_mutating_the_input_is_WA(tmp_path, problem):
-    rec = run(tmp_path, problem, CORRECT + "\ndef coo_to_csr(A):\n    out = _solve(A)\n    A.data[:] = 0\n    return out\n")
+    rec = run(tmp_path, problem,
+              CORRECT + "\ndef coo_to_csr(A):\n    out = _solve(A)\n    A.data[:] = 0\n    return out\n")
     assert rec["verdict"] == "WA" and "modified its input" in rec["reason"]
 
 
 def test_returning_an_input_array_is_WA(tmp_path, problem):
-    body = CORRECT + "\ndef coo_to_csr(A):\n    B = _solve(A)\n    return B._replace(data=A.data) if B.data.size == A.data.size else B\n"
+    body = CORRECT + ("\ndef coo_to_csr(A):\n    B = _solve(A)\n"
+                      "    return B._replace(data=A.data) if B.data.size == A.data.size else B\n")
     rec = run(tmp_path, problem, body)
     assert rec["verdict"] == "WA" and "shares memory" in rec["reason"]
 

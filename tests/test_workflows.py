@@ -77,7 +77,8 @@ def test_the_linter_can_fail(tmp_path):
     if _actionlint() is None:
         pytest.skip("no actionlint")
     bad = tmp_path / "bad.yml"
-    bad.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nonsense }}\n")
+    bad.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n"
+                   "      - run: echo ${{ github.nonsense }}\n")
     run = subprocess.run([*_actionlint(), str(bad)], capture_output=True, text=True, timeout=120)
     assert run.returncode != 0
 
@@ -171,7 +172,8 @@ def repo(tmp_path: Path) -> tuple[Path, dict]:
     shim.write_text(f'#!/bin/sh\nif [ "$1" = grade ]; then set -- "$@" --no-timing; fi\n'
                     f'PYTHONPATH="{ROOT}" exec "{sys.executable}" -m harness.cli "$@"\n')
     shim.chmod(0o755)
-    env = {"PATH": f"{shim.parent}{os.pathsep}{os.environ['PATH']}", "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
+    env = {"PATH": f"{shim.parent}{os.pathsep}{os.environ['PATH']}",
+           "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
     return work, env
 
 
@@ -191,7 +193,8 @@ def test_pull_request_workflow_scripts_run(repo):
     assert (work / "changed.txt").read_text().split() == ["solutions/alice/coo_to_csr.py",
                                                           "solutions/examples/coo_to_csr.py"]
     for i in range(1, int(env["SHARDS"]) + 1):
-        run = _bash(_script(doc, "grade", "Grade this shard of the changed submissions"), work, {**env, "SHARD": str(i)})
+        run = _bash(_script(doc, "grade", "Grade this shard of the changed submissions"), work, {**env,
+                                                                                                 "SHARD": str(i)})
         assert run.returncode == 0, run.stdout + run.stderr
         _upload(work / "shard", work / "shards", i)
     run = _bash(_script(doc, "summary", "Merge the shards and summarise"), work, env)

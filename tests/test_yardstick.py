@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from harness import ROOT, cli, problems, yardstick
+from harness import cli, problems, yardstick
 from harness.grader import grade
 
 

@@ -42,7 +42,8 @@ def add_parser(sub, parents: list) -> None:
         p.add_argument("--resume", action="store_true",
                        help="continue from the run folder's checkpoint (its stored settings win)")
 
-    p = cmds.add_parser("train", parents=parents, help="train one model with a live progress bar; checkpoints as it goes")
+    p = cmds.add_parser("train", parents=parents,
+                        help="train one model with a live progress bar; checkpoints as it goes")
     model_args(p)
     p.add_argument("--dense", action="store_true", help="the dense baseline (one FFN, equal active parameters)")
     p.add_argument("--seed", type=int, default=0)

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -90,7 +90,7 @@ class Config:
         return json.dumps(asdict(self), indent=1)
 
     @classmethod
-    def from_json(cls, text: str) -> "Config":
+    def from_json(cls, text: str) -> Config:
         return cls(**json.loads(text))
 
 
@@ -391,7 +391,8 @@ def backward(params: dict[str, np.ndarray], cfg: Config, cache) -> dict[str, np.
     B, T = idx.shape
     grads: dict[str, np.ndarray] = {}
     dlogits = np.exp(log_softmax(logits))
-    np.put_along_axis(dlogits, targets[..., None], np.take_along_axis(dlogits, targets[..., None], axis=-1) - 1, axis=-1)
+    np.put_along_axis(dlogits, targets[..., None], np.take_along_axis(dlogits, targets[..., None], axis=-1) - 1,
+                      axis=-1)
     dlogits /= B * T
     grads["head"] = xf.reshape(-1, xf.shape[-1]).T @ dlogits.reshape(B * T, -1)
     dx, grads["ln_f.g"], grads["ln_f.b"] = layer_norm_backward(dlogits @ params["head"].T, c_lnf)

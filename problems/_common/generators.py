@@ -16,7 +16,7 @@ specs and the benchmarks name a structure instead of repeating its recipe.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

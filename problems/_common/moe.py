@@ -52,9 +52,9 @@ def expert_weights(rng: np.random.Generator, D: int, H: int, E: int) -> tuple[np
     """w1 (E, D, H) and w2 (E, H, D), float32, scaled so activations stay O(1).
 
     w1 sits on a binary grid fine enough to look Gaussian (about 2**18 / D levels per
-    standard deviation: 512 at D = 512) and coarse enough that x @ w1[e] is exact for grid x: every implementation then sees the same hidden
-    pre-activations, so relu's kink (where the gradient jumps from 0 to 1) cannot be
-    crossed by rounding; exact zeros do occur, and relu'(0) = 0 decides them."""
+    standard deviation: 512 at D = 512) and coarse enough that x @ w1[e] is exact for grid x:
+    every implementation then sees the same hidden pre-activations, so relu's kink (where the
+    gradient jumps from 0 to 1) cannot be crossed by rounding; exact zeros do occur, and relu'(0) = 0 decides them."""
     limit = 2**24 // (8 * max(D, 1))  # |numerator| bound that keeps sums of D products exact
     bits = int(math.floor(math.log2(limit * math.sqrt(max(D, 1)) / 4)))  # ~4 sigma fit in the limit
     w1 = np.clip(np.round(rng.standard_normal((E, D, H)) / math.sqrt(max(D, 1)) * 2.0**bits), -limit, limit)

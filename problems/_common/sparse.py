@@ -221,7 +221,8 @@ def compare_dense(got: np.ndarray, expected: np.ndarray, tol: np.ndarray) -> str
     for pos in idx[:5]:
         at = tuple(int(p) for p in pos)
         where = f"[{at[0]}]" if len(at) == 1 else f"[{at[0]}, {at[1]}]"
-        lines.append(f"  at {where}: got {float(got[at])!r}, expected {float(expected[at])!r} (tolerance {float(tol[at]):.3g})")
+        lines.append(f"  at {where}: got {float(got[at])!r}, expected {float(expected[at])!r} "
+                     f"(tolerance {float(tol[at]):.3g})")
     if np.all(got == 0) and np.any(expected != 0):
         lines.append("  (the result is all zeros)")
     return "\n".join(lines)

@@ -58,9 +58,11 @@ EDGE_CASES = [
     Case("5 x 0", lambda rng: _with_X(_csr({}, (5, 0)), rng, 2), "X has shape (0, 2), Y is (5, 2) zeros"),
     Case("k = 1", lambda rng: _with_X(_csr({0: [(1, 2.0)], 1: [(0, 1.0), (2, -1.0)]}, (2, 3)), rng, 1),
          "X is a single column, shape (cols, 1)"),
-    Case("empty rows", lambda rng: _with_X(_csr({1: [(0, 2.0), (3, -1.0)], 2: [(2, 4.0)], 5: [(1, 1.5)]}, (7, 4)), rng, 3),
+    Case("empty rows", lambda rng: _with_X(_csr({1: [(0, 2.0), (3, -1.0)], 2: [(2, 4.0)], 5: [(1, 1.5)]}, (7, 4)), rng,
+                                           3),
          "rows 0, 3, 4 and 6 are empty (the last one too)"),
-    Case("int64 index input", lambda rng: _with_X(_csr({0: [(1, 1.0)], 2: [(0, 2.0), (2, 3.0)]}, (3, 3), np.int64), rng, 4),
+    Case("int64 index input", lambda rng: _with_X(_csr({0: [(1, 1.0)], 2: [(0, 2.0), (2, 3.0)]}, (3, 3), np.int64),
+                                                  rng, 4),
          "indptr and indices are int64"),
     Case("huge entry and cancellation", _cancellation,
          "tolerance follows each entry's sum of |terms|: either rounding of Y[0, 0] passes"),
@@ -72,7 +74,8 @@ EDGE_CASES = [
     Case("laplacian-2d", lambda rng: _with_X(gen.make("laplacian-2d", rng, 400), rng, 8), "5-point stencil"),
     Case("laplacian-3d", lambda rng: _with_X(gen.make("laplacian-3d", rng, 512), rng, 8), "7-point stencil"),
     Case("block-diagonal", lambda rng: _with_X(gen.make("block-diagonal", rng, 256), rng, 8)),
-    Case("power-law rows", lambda rng: _with_X(gen.make("power-law", rng, 2000), rng, 8), "a few rows hold most entries"),
+    Case("power-law rows", lambda rng: _with_X(gen.make("power-law", rng, 2000), rng, 8),
+         "a few rows hold most entries"),
 ]
 
 
