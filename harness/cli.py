@@ -3,6 +3,7 @@ the `quiz` and `lm` groups are registered from quiz/cli.py and tinylm/cli.py."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import sys
@@ -56,8 +57,42 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     p = problems.get(args.problem)
+    if args.examples or args.example:
+        return _show_examples(p, args.example)
     page = p.folder / ("editorial.md" if args.editorial else "README.md")
     console.print(Markdown(page.read_text(encoding="utf-8")))
+    return 0
+
+
+def _show_examples(p: problems.Problem, name: str | None) -> int:
+    """The list of a problem's sample submissions, or one of them in full (with its change)."""
+    from rich.syntax import Syntax
+
+    from harness import examples
+
+    try:
+        if name is None:
+            table = Table(title=f"{p.slug}: sample submissions (`sparsebench show {p.slug} --example NAME`)",
+                          title_justify="left")
+            table.add_column("example", no_wrap=True)
+            table.add_column("verdict")
+            table.add_column("kind", no_wrap=True)
+            table.add_column("what it shows")
+            for e in examples.discover(p):
+                kind = f"{e.base_path().name} + change" if e.is_change else "whole file"
+                table.add_row(e.name, e.verdict, kind, (e.why.splitlines() or [""])[0])
+            console.print(table)
+            return 0
+        example = examples.get(p, name)
+        source = example.source()
+    except examples.ExampleError as exc:
+        raise UsageError(str(exc)) from None
+    console.print(f"[bold]{example.name}[/] must get [bold]{example.verdict}[/] "
+                  f"(problems/{p.slug}/examples/{example.path.name})", highlight=False)
+    if example.is_change:
+        console.print(Syntax(example.diff(), "diff", theme="ansi_dark"))
+        console.print("the whole file as graded:", style="bold")
+    console.print(Syntax(source, "python", theme="ansi_dark", line_numbers=True))
     return 0
 
 
@@ -94,9 +129,23 @@ def _targets(args: argparse.Namespace) -> list[tuple[problems.Problem, Path, str
         raise UsageError("usage: sparsebench grade PROBLEM FILE  (or FILE named after its problem, or --all DIR)")
     if not file.is_file():
         raise UsageError(f"no such file: {file}")
-    if file.suffix != ".py":
+    if file.suffix == ".toml" and file.parent.name == "examples":  # a reference with a named change
+        _example(problem, file)
+    elif file.suffix != ".py":
         raise UsageError(f"{file} is not a Python file (.py)")
     return [(problem, file, None)]
+
+
+def _example(problem: problems.Problem, file: Path):
+    """The example a problems/<slug>/examples/<name>.toml file describes."""
+    from harness import examples
+
+    if problems.for_file(file) != problem:
+        raise UsageError(f"{file} is not an example of {problem.slug} (they live in problems/{problem.slug}/examples/)")
+    try:
+        return examples.get(problem, file.stem)
+    except examples.ExampleError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _work(args: argparse.Namespace) -> list[tuple[problems.Problem, Path, str | None]]:
@@ -158,8 +207,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
             def progress(stage: str, done: int, total: int, bar=bar, task=task, slug=problem.slug) -> None:
                 bar.update(task, description=f"{slug}: {stage}", completed=done, total=max(total, 1))
 
-            rec = grade(problem, file, threads=args.threads, plan=plan, limits=limits,
-                        baseline=args.baseline, progress=progress)
+            with contextlib.ExitStack() as stack:
+                graded = stack.enter_context(_example(problem, file).file()) if file.suffix == ".toml" else file
+                rec = grade(problem, graded, threads=args.threads, plan=plan, limits=limits,
+                            baseline=args.baseline, progress=progress)
+            rec["file"] = _rel(file) if graded != file else rec["file"]
         rec = records.finish(rec, author)
         if not args.no_record:
             rec["record_path"] = _rel(records.write(rec, args.results / "runs"))
@@ -326,6 +378,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("show", help="a problem's statement, rendered in the terminal")
     p.add_argument("problem")
     p.add_argument("--editorial", action="store_true", help="show the worked solution instead")
+    p.add_argument("--examples", action="store_true", help="list the problem's sample submissions and their verdicts")
+    p.add_argument("--example", metavar="NAME", help="print one sample submission in full (a change of a reference "
+                                                     "is shown as its diff, then the whole file)")
     p.set_defaults(func=cmd_show)
 
     p = add("new", help="start a solution from the problem's starter file")

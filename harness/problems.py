@@ -101,6 +101,13 @@ def all_problems() -> list[Problem]:
 
 
 def for_file(path: Path) -> Problem | None:
-    """The problem a submission file belongs to, by its name (coo_to_csr.py -> coo-to-csr)."""
+    """The problem a submission file belongs to: by its name (coo_to_csr.py -> coo-to-csr), or
+    by its folder for a problem's own files (problems/spmv/examples/transposed.py -> spmv)."""
     slug = path.stem.replace("_", "-")
-    return get(slug) if slug in slugs() else None
+    if slug in slugs():
+        return get(slug)
+    try:
+        inside = Path(path).resolve().relative_to(PROBLEMS_DIR).parts
+    except ValueError:
+        return None
+    return get(inside[0]) if len(inside) > 1 and inside[0] in slugs() else None

@@ -6,9 +6,21 @@ import pytest
 
 from harness import ROOT, problems
 from harness.grader import grade
-from tests.examples import examples, headers, limits, references
+from harness import examples as sample_submissions
 
 SLUGS = problems.slugs()
+
+
+def references() -> list[tuple[str, str, object]]:
+    """(slug, name, path) for every reference and baseline of every problem."""
+    out = []
+    for p in problems.all_problems():
+        out += [(p.slug, f"reference:{name}", path) for name, path in p.references.items()]
+        out += [(p.slug, f"baseline:{name}", path) for name, path in p.baselines.items()]
+    return out
+
+
+EXAMPLES = [e for p in problems.all_problems() for e in sample_submissions.discover(p)]
 
 
 def test_there_are_problems():
@@ -38,15 +50,13 @@ def test_reference_passes_its_problem(slug, name, path):
     assert rec["verdict"] == "AC", rec["reason"]
 
 
-@pytest.mark.parametrize("slug,path", examples(), ids=[f"{s}-{p.stem}" for s, p in examples()])
-def test_example_gets_its_expected_verdict(slug, path):
-    h = headers(path)
-    assert "expected-verdict" in h, f"{path} needs a first line '# expected-verdict: ...'"
-    p = problems.get(slug)
-    rec = grade(p, path, plan=h.get("grade-plan", "off"), limits=limits(path, p.limits))
-    assert rec["verdict"] == h["expected-verdict"], rec["reason"]
-    if "expected-flag" in h:
-        assert any(f.startswith(h["expected-flag"]) for f in rec["flags"]), rec["flags"]
+@pytest.mark.parametrize("example", EXAMPLES, ids=[f"{e.problem.slug}-{e.name}" for e in EXAMPLES])
+def test_example_gets_its_expected_verdict(example):
+    with example.file() as path:
+        rec = grade(example.problem, path, plan=example.plan, limits=example.grade_limits(example.problem.limits))
+    assert rec["verdict"] == example.verdict, rec["reason"]
+    if example.flag:
+        assert any(f.startswith(example.flag) for f in rec["flags"]), rec["flags"]
 
 
 @pytest.mark.parametrize("slug", SLUGS)
