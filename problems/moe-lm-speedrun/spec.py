@@ -85,8 +85,8 @@ def score(driver: Driver, secret: str, plan: str) -> dict:
     bpc = total_nll / scored / math.log(2)
     return {"score": bpc, "metrics": {
         "total_params": declared["total_params"], "active_params": declared["active_params"],
-        "floor_bpc": round(floor / scored / math.log(2),
-                           4), "gap_pct": round(100 * (bpc * scored * math.log(2) / floor - 1), 2),
+        "floor_bpc": round(floor / scored / math.log(2), 4),
+        "gap_pct": round(100 * (bpc * scored * math.log(2) / floor - 1), 2),
         "train_seconds": seconds, "train_chars": n_train, "scored_chars": scored}}
 
 
