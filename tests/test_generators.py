@@ -64,8 +64,8 @@ def test_block_diagonal_stays_in_its_blocks():
 def test_assemble_sums_repeats_and_honours_the_index_dtype():
     A = gen.assemble([2, 0, 2, 0], [1, 3, 1, 0], [1.0, 2.0, 3.0, 4.0], (3, 4), idx_dtype=np.int64)
     assert A.indptr.dtype == A.indices.dtype == np.int64
-    np.testing.assert_array_equal(dense(A), sp.coo_array(([1.0, 2, 3, 4], ([2, 0, 2, 0], [1, 3, 1, 0])), (3,
-                                                                                                          4)).toarray())
+    expected = sp.coo_array(([1.0, 2, 3, 4], ([2, 0, 2, 0], [1, 3, 1, 0])), (3, 4)).toarray()
+    np.testing.assert_array_equal(dense(A), expected)
     assert canonical_problems(gen.assemble([0], [5], [1.0], (1, 2**33))) is None  # int64 when needed
 
 

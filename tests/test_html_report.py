@@ -21,8 +21,8 @@ PROBLEMS = ["coo-to-csr", "csr-transpose"]
 def demo_records() -> list[dict]:
     """Three people over two problems, with failures, an untimed AC and a baseline."""
     specs = [("alice", "coo-to-csr", dict(speedup=2.4)), ("alice", "coo-to-csr", dict(verdict="WA")),
-             ("bob", "coo-to-csr", dict(speedup=1.1, exponent=1.05)), ("carol", "coo-to-csr", dict(speedup=0.35,
-                                                                                                   exponent=1.4)),
+             ("bob", "coo-to-csr", dict(speedup=1.1, exponent=1.05)),
+             ("carol", "coo-to-csr", dict(speedup=0.35, exponent=1.4)),
              ("dave", "coo-to-csr", dict(verdict="TLE")), ("erin", "coo-to-csr", dict(speedup=None)),
              ("ci", "coo-to-csr", dict(speedup=0.8, baseline=True)), ("alice", "csr-transpose", dict(speedup=1.6)),
              ("bob", "csr-transpose", dict(speedup=0.6)), ("carol", "csr-transpose", dict(verdict="RE")),
