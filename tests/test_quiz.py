@@ -192,8 +192,8 @@ def test_mixtral_counts_match_the_published_figures():
 
 def test_routing_formulas_against_scipy():
     logits = np.array([[2.0, 0.0, -1.0], [10.0, 9.0, 8.0]])
-    assert math.isclose(FORMULAS["router_z_loss"](logits=logits.tolist()).value, np.mean(logsumexp(logits,
-                                                                                                   axis=1) ** 2))
+    expected = np.mean(logsumexp(logits, axis=1) ** 2)
+    assert math.isclose(FORMULAS["router_z_loss"](logits=logits.tolist()).value, expected)
     row = np.array([1.0, 2.0, 0.5, -1.0])
     p = softmax(row)
     assert math.isclose(FORMULAS["top1_gate"](logits=row.tolist()).value, p.max())

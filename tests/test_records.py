@@ -57,8 +57,8 @@ def test_leaderboard_keeps_best_ac_per_author_and_ranks(tmp_path):
     assert table.loc[1, "score"] == pytest.approx(2.0)
     assert "x@1,000" in table.columns
     overall = out["overall"].set_index("author")
-    assert overall.loc["bob", "solved"] == 2 and overall.loc["bob",
-                                                             "geomean_score"] == pytest.approx((3.0 * 0.5) ** 0.5)
+    assert overall.loc["bob", "solved"] == 2
+    assert overall.loc["bob", "geomean_score"] == pytest.approx((3.0 * 0.5) ** 0.5)
     assert out["skipped"] and "junk.json" in out["skipped"][0]
     md = (tmp_path / "leaderboard.md").read_text()
     assert "## coo-to-csr" in md and "junk.json" in md and "lib" not in md.split("## Skipped")[0]

@@ -193,8 +193,8 @@ def test_pull_request_workflow_scripts_run(repo):
     assert (work / "changed.txt").read_text().split() == ["solutions/alice/coo_to_csr.py",
                                                           "solutions/examples/coo_to_csr.py"]
     for i in range(1, int(env["SHARDS"]) + 1):
-        run = _bash(_script(doc, "grade", "Grade this shard of the changed submissions"), work, {**env,
-                                                                                                 "SHARD": str(i)})
+        script = _script(doc, "grade", "Grade this shard of the changed submissions")
+        run = _bash(script, work, {**env, "SHARD": str(i)})
         assert run.returncode == 0, run.stdout + run.stderr
         _upload(work / "shard", work / "shards", i)
     run = _bash(_script(doc, "summary", "Merge the shards and summarise"), work, env)
