@@ -115,7 +115,7 @@ def editorial(problem: Problem) -> list[Finding]:
     sections = len(re.findall(r"^##\s", text, flags=re.M))
     if not text.startswith("# ") or not sections:
         return [Finding(FAIL, "editorial", "editorial.md needs a '# ' title and at least one '## ' section")]
-    return [Finding(OK, "editorial", f"{sections} sections")]
+    return [Finding(OK, "editorial", f"{sections} sections")] + _placeholders("editorial", text)
 
 
 def _placeholders(what: str, text: str) -> list[Finding]:
@@ -143,9 +143,12 @@ def spec_shape(problem: Problem) -> list[Finding]:
             bad.append(f"{label}={key!r} is not a reference ({', '.join(problem.references) or 'none'})")
     if bad:
         return [Finding(FAIL, "spec", b) for b in bad]
-    return [Finding(OK, "spec", f"{len(names)} edge case(s), {len(problem.random_sizes)} random size(s), "
-                                f"bench sizes {sizes[0]:,}..{sizes[-1]:,} {problem.size_unit}; oracle "
-                                f"{problem.oracle}, timed against {problem.timing_reference}")]
+    out = [Finding(OK, "spec", f"{len(names)} edge case(s), {len(problem.random_sizes)} random size(s), "
+                               f"bench sizes {sizes[0]:,}..{sizes[-1]:,} {problem.size_unit}; oracle "
+                               f"{problem.oracle}, timed against {problem.timing_reference}")]
+    if "template" in problem.tags:
+        out.append(Finding(WARN, "spec", "still tagged 'template': give it its own title and tags"))
+    return out
 
 
 # -- grading --------------------------------------------------------------------------------
