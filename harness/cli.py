@@ -1,5 +1,5 @@
-"""The `sparsebench` command line: list, show, new, grade, merge, compare, leaderboard, yardstick;
-the `quiz` and `lm` groups are registered from quiz/cli.py and tinylm/cli.py."""
+"""The `sparsebench` command line: list, show, new, grade, merge, compare, leaderboard, yardstick,
+new-problem, check-problem; the `quiz` and `lm` groups are registered from quiz/cli.py and tinylm/cli.py."""
 from __future__ import annotations
 
 import argparse
@@ -324,6 +324,37 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- new-problem / check-problem (for problem authors) ----------------------------------------
+def cmd_new_problem(args: argparse.Namespace) -> int:
+    from harness import scaffold
+
+    try:
+        written = scaffold.create(args.slug, problems.PROBLEMS_DIR)
+    except scaffold.ScaffoldError as exc:
+        raise UsageError(str(exc)) from None
+    for path in written:
+        console.print(f"wrote {_rel(path)}", highlight=False)
+    console.print(f"a placeholder problem (sum a vector) that grades AC; make it yours (docs/adding-a-problem.md), "
+                  f"then [bold]sparsebench check-problem {args.slug}[/]", highlight=False)
+    return 0
+
+
+def cmd_check_problem(args: argparse.Namespace) -> int:
+    from harness import checkup
+
+    if not (problems.PROBLEMS_DIR / args.slug).is_dir() or args.slug.startswith("_"):
+        raise UsageError(f"no problem folder problems/{args.slug}; known problems: {', '.join(problems.slugs())} "
+                         f"(start one with `sparsebench new-problem {args.slug}`)")
+    counts: dict[str, int] = {}
+    for finding in checkup.check(args.slug):
+        print(finding.line(), flush=True)  # plain text, one line each: greppable, never re-wrapped
+        counts[finding.status] = counts.get(finding.status, 0) + 1
+    failed = counts.get(checkup.FAIL, 0)
+    print(f"{args.slug}: " + ", ".join(f"{n} {status}" for status, n in counts.items())
+          + ("" if failed else " (clean)"))
+    return 1 if failed else 0
+
+
 # -- plumbing ---------------------------------------------------------------------------
 def _rich_table(df, title: str) -> Table:
     table = Table(title=title, title_justify="left")
@@ -432,6 +463,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="smallest relative difference ever called a win (default 0.05, i.e. 5%%)")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
     p.set_defaults(func=cmd_compare)
+
+    p = add("new-problem", help="start a problem folder problems/SLUG/ from the template (it grades AC as written)")
+    p.add_argument("slug", help="lowercase letters, digits and dashes, e.g. sparse-softmax")
+    p.set_defaults(func=cmd_new_problem)
+
+    p = add("check-problem", help="check a problem folder as the test suite does; exit 1 on any FAIL")
+    p.add_argument("slug")
+    p.set_defaults(func=cmd_check_problem)
 
     p = add("leaderboard", help="rebuild results/leaderboard.md and .csv (and .html) from results/runs/")
     p.add_argument("--html", action="store_true",
