@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
-from harness import ROOT
+from harness import ROOT, known
 from harness.spec import Problem
 
 PROBLEMS_DIR = ROOT / "problems"
@@ -74,7 +74,23 @@ def get(slug: str) -> Problem:
             known = ", ".join(problem.references) or "none"
             raise ProblemError(f"problems/{slug}/spec.py: {label}={key!r} names no file "
                                f"problems/{slug}/reference/{key.replace('-', '_')}.py (references: {known})")
+    _check_known_answers(problem)
     return problem
+
+
+def _check_known_answers(problem: Problem) -> None:
+    """The oracle must give every known-answer case of cases.toml its written answer (harness.known)."""
+    if not any(isinstance(c, known.KnownCase) for c in problem.edge_cases) \
+            and not (problem.folder / known.FILE).is_file():
+        return
+    oracle = None
+    if problem.oracle:
+        oracle = getattr(load_module(problem.reference_path(problem.oracle)), problem.entry)
+    try:
+        known.verify(problem.edge_cases, problem.folder, oracle,
+                     f"reference/{problem.reference_path(problem.oracle).name}" if problem.oracle else "none")
+    except known.KnownCaseError as exc:
+        raise ProblemError(str(exc)) from exc
 
 
 def _keyed_files(folder: Path) -> dict[str, Path]:

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from harness import ROOT, cli
+from harness import ROOT, cli, examples, problems
 
 EXAMPLE = ROOT / "problems" / "coo-to-csr" / "examples" / "naive_dict.py"
 
@@ -59,7 +59,7 @@ def test_grade_json_prints_the_record_and_writes_it(tmp_path, capsys):
 
 
 def test_grade_wrong_submission_exits_1_and_explains(tmp_path, capsys):
-    wrong = ROOT / "problems/coo-to-csr/examples/forgets_duplicates.py"
+    wrong = ROOT / "problems/coo-to-csr/examples/forgets_duplicates.toml"  # a reference with a named change
     code, out, _ = run(capsys, "grade", "coo-to-csr", str(wrong), "--no-timing", "--results", str(tmp_path))
     assert code == 1 and "WA" in out and "duplicate" in out
 
@@ -76,7 +76,7 @@ def test_grade_all_grades_every_matching_file(tmp_path, capsys):
     folder = tmp_path / "handle"
     folder.mkdir()
     shutil.copy(ROOT / "problems/coo-to-csr/reference/numpy.py", folder / "coo_to_csr.py")
-    shutil.copy(ROOT / "problems/csr-transpose/examples/forgets_shape.py", folder / "csr_transpose.py")
+    (folder / "csr_transpose.py").write_text(examples.get(problems.get("csr-transpose"), "forgets_shape").source())
     (folder / "notes.py").write_text("x = 1\n")
     code, out, _ = run(capsys, "grade", "--all", str(folder), "--no-timing", "--json", "--results", str(tmp_path))
     recs = json.loads(out)

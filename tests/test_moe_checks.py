@@ -7,9 +7,8 @@ import collections
 import numpy as np
 import pytest
 
-from harness import problems
+from harness import examples, problems
 from harness.grader import grade
-from harness import ROOT
 from problems._common import moe
 from tests.moe_oracles import reference
 
@@ -124,7 +123,8 @@ def test_all_zero_expectations_accept_zeros():
 
 
 def test_naive_softmax_failure_is_reported_clearly():
-    rec = grade(problems.get("moe-router"), ROOT / "problems/moe-router/examples/naive_softmax.py", plan="off")
+    with examples.get(problems.get("moe-router"), "naive_softmax").file() as path:
+        rec = grade(problems.get("moe-router"), path, plan="off")
     assert rec["verdict"] == "WA"
     assert rec["failure"]["case"] == "logits of +-1e4, k = 2"
     assert "NaN in result: True" in rec["failure"]["diff"] and "subtract the row maximum" in rec["failure"]["diff"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import ROOT
+from harness import ROOT, examples, problems
 
 yaml = pytest.importorskip("yaml", reason="PyYAML is in the dev extra")
 
@@ -155,7 +155,7 @@ def repo(tmp_path: Path) -> tuple[Path, dict]:
     ref = ROOT / "problems" / "coo-to-csr" / "reference" / "numpy.py"
     files = {"solutions/alice/coo_to_csr.py": ref.read_text(),
              "solutions/bob/coo_to_csr.py": ref.read_text(),
-             "solutions/bob/csr_transpose.py": (ROOT / "problems/csr-transpose/examples/forgets_shape.py").read_text(),
+             "solutions/bob/csr_transpose.py": examples.get(problems.get("csr-transpose"), "forgets_shape").source(),
              "solutions/examples/coo_to_csr.py": "raise SystemExit('not a submission')\n"}
     for rel, text in files.items():
         (work / rel).parent.mkdir(parents=True, exist_ok=True)

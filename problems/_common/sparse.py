@@ -38,6 +38,18 @@ def random_coo(rng: np.random.Generator, nnz: int, shape: tuple[int, int], *, du
     return COO(r.astype(idx_dtype), c.astype(idx_dtype), data, (rows, cols))
 
 
+def csr_of(table: dict, idx_dtype=np.int32) -> CSR:
+    """A CSR written out in a cases.toml table: {indptr, indices, data, shape}."""
+    return CSR(np.array(table["indptr"], dtype=idx_dtype), np.array(table["indices"], dtype=idx_dtype),
+               np.array(table["data"], dtype=np.float64), (int(table["shape"][0]), int(table["shape"][1])))
+
+
+def coo_of(table: dict, idx_dtype=np.int32) -> COO:
+    """A COO written out in a cases.toml table: {row, col, data, shape}."""
+    return COO(np.array(table["row"], dtype=idx_dtype), np.array(table["col"], dtype=idx_dtype),
+               np.array(table["data"], dtype=np.float64), (int(table["shape"][0]), int(table["shape"][1])))
+
+
 def coo_shape_for(nnz: int, per_row: float = 8.0) -> tuple[int, int]:
     n = max(1, int(nnz / per_row))
     return (n, n)

@@ -1,6 +1,7 @@
 """moe-backward: gradients of a top-k Mixture-of-Experts FFN layer, routing held fixed."""
 import numpy as np
 
+from harness import known
 from harness.spec import Case, Limits, Problem
 from problems._common import moe
 
@@ -18,14 +19,15 @@ def _bench(rng: np.random.Generator, T: int) -> tuple:
     return moe.backward_args(rng, T, BENCH["D"], BENCH["H"], BENCH["E"], BENCH["k"], None)
 
 
-def worked_example() -> tuple:
-    """The statement's example: moe-forward's worked example with dy = 1 and no aux losses."""
-    x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype=np.float32)
-    w_router = np.array([[1.0, 0.0], [0.0, 2.0]], dtype=np.float32)
-    w1 = np.array([np.eye(2), [[1.0, -1.0], [0.0, 1.0]]], dtype=np.float32)
-    w2 = np.array([np.eye(2), 2 * np.eye(2)], dtype=np.float32)
-    dy = np.ones((3, 2), dtype=np.float32)
-    return x, w_router, w1, w2, 1, dy, 0.5, 0.0, 0.0
+def _known_args(d: dict) -> tuple:
+    """moe_backward's arguments from a case of cases.toml."""
+    x, w_router, w1, w2, dy = (np.array(d[name], dtype=np.float32) for name in ("x", "w_router", "w1", "w2", "dy"))
+    return x, w_router, w1, w2, d["k"], dy, d.get("capacity_factor"), d["aux_coef"], d["z_coef"]
+
+
+# written out with its answer in cases.toml: the statement's worked example (moe-forward's, with
+# dy = 1 and no aux losses)
+KNOWN = known.cases(__file__, args=_known_args, parts=("dx", "dw_router", "dw1", "dw2"))
 
 
 def _ties(rng):
@@ -39,7 +41,7 @@ def _case(name, T, D, H, E, k, cf, note="", aux_coef=0.01, z_coef=0.001, **optio
 
 
 EDGE_CASES = [
-    Case("worked example", lambda rng: worked_example(), "token 2 is dropped: no gradient through it"),
+    *KNOWN,
     _case("E = 1: a dense FFN", 16, 8, 16, 1, 1, None, "gate = 1 always: dw_router is the z-loss term alone"),
     _case("k = E: every expert", 12, 8, 8, 3, 3, None, "renormalised gates over all experts"),
     _case("T < E", 3, 8, 8, 8, 2, 1.0, "C = 1"),

@@ -1,6 +1,7 @@
 """moe-forward: a top-k Mixture-of-Experts FFN layer, forward pass."""
 import numpy as np
 
+from harness import known
 from harness.spec import Case, Limits, Problem
 from problems._common import moe
 
@@ -18,13 +19,15 @@ def _bench(rng: np.random.Generator, T: int) -> tuple:
     return moe.forward_args(rng, T, BENCH["D"], BENCH["H"], BENCH["E"], BENCH["k"], None)
 
 
-def worked_example() -> tuple:
-    """The statement's example: 3 tokens, D = H = 2, E = 2 experts, k = 1, capacity factor 0.5."""
-    x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype=np.float32)
-    w_router = np.array([[1.0, 0.0], [0.0, 2.0]], dtype=np.float32)  # logits: [1,0], [0,2], [1,2]
-    w1 = np.array([np.eye(2), [[1.0, -1.0], [0.0, 1.0]]], dtype=np.float32)
-    w2 = np.array([np.eye(2), 2 * np.eye(2)], dtype=np.float32)
-    return x, w_router, w1, w2, 1, 0.5
+def _known_args(d: dict) -> tuple:
+    """moe_forward's arguments from a case of cases.toml."""
+    x, w_router, w1, w2 = (np.array(d[name], dtype=np.float32) for name in ("x", "w_router", "w1", "w2"))
+    return x, w_router, w1, w2, d["k"], d.get("capacity_factor")
+
+
+# written out with its answer in cases.toml: the statement's worked example (3 tokens, D = H = 2,
+# E = 2 experts, k = 1, capacity factor 0.5)
+KNOWN = known.cases(__file__, args=_known_args)
 
 
 def _ties(rng):
@@ -38,7 +41,7 @@ def _case(name, T, D, H, E, k, cf, note="", **options):
 
 
 EDGE_CASES = [
-    Case("worked example", lambda rng: worked_example(), "C = ceil(0.5 * 3 * 1 / 2) = 1: token 2 finds expert 1 full"),
+    *KNOWN,
     _case("E = 1: a dense FFN", 16, 8, 16, 1, 1, None, "one expert, gate 1: relu(x @ w1[0]) @ w2[0]"),
     _case("k = E: every expert", 12, 8, 8, 3, 3, None, "gates are the whole softmax"),
     _case("T < E", 3, 8, 8, 8, 2, 1.0, "C = 1"),

@@ -1,14 +1,9 @@
 """moe-router: top-k gating with capacity, dropping, and the load-balancing and z losses."""
 import numpy as np
 
+from harness import known
 from harness.spec import Case, Problem
 from problems._common import moe
-
-WORKED_EXAMPLE = np.array([[2.0, 1.0, 0.0, -1.0],
-                           [2.0, 0.0, 1.0, -1.0],
-                           [1.0, 3.0, 0.0, 0.0],
-                           [0.0, 0.0, 0.0, 0.0]])
-
 
 def _random(rng: np.random.Generator, T: int) -> tuple:
     """Random E, k and capacity; logits on a 1/16 grid, so ties turn up at every size."""
@@ -46,9 +41,12 @@ def _skewed(rng):
     return z, 2, 1.0
 
 
+# written out with its answer in cases.toml: the statement's worked example
+KNOWN = known.cases(__file__, args=lambda d: (np.array(d["logits"], dtype=np.float64), d["k"],
+                                              d.get("capacity_factor")))
+
 EDGE_CASES = [
-    Case("worked example", lambda rng: (WORKED_EXAMPLE.copy(), 2, 1.0),
-         "the statement's example: C = 2, token 3's 1st choice and two 2nd choices are dropped"),
+    *KNOWN,
     Case("ties", _ties, "equal logits: the lower expert index wins (and -0.0 == 0.0)"),
     Case("all logits equal", lambda rng: (np.zeros((6, 4)), 2, None), "every token picks experts 0 and 1"),
     Case("logits of +-1e4, k = 2", _huge(2, None),

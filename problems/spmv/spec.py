@@ -1,6 +1,7 @@
 """spmv: y = A·x for a canonical CSR matrix A and a dense vector x (float64)."""
 import numpy as np
 
+from harness import known
 from harness.spec import Case, Limits, Problem
 from harness.types import CSR
 from problems._common import generators as gen
@@ -44,9 +45,11 @@ def _nan_inf(rng):
     return (A, np.array([1.0, 2.0, np.inf]))
 
 
+# written out with its answer in cases.toml: the seed note's 4x4 example (the statement's example)
+KNOWN = known.cases(__file__, args=lambda d: (sparse.csr_of(d["A"]), np.array(d["x"], dtype=np.float64)))
+
 EDGE_CASES = [
-    Case("seed-note 4x4 example", lambda rng: (_csr({1: [(1, 5.0)], 2: [(3, 7.0)]}, (4, 4)), np.arange(1.0, 5.0)),
-         "5 at (1, 1) and 7 at (2, 3), x = [1, 2, 3, 4]: y = [0, 10, 28, 0]"),
+    *KNOWN,
     Case("empty matrix", lambda rng: _with_x(_csr({}, (3, 4)), rng), "no entries: y is all zeros"),
     Case("0 x 0", lambda rng: _with_x(_csr({}, (0, 0)), rng)),
     Case("0 x 5", lambda rng: _with_x(_csr({}, (0, 5)), rng), "y has length 0"),
