@@ -188,19 +188,23 @@ def compression_ratio(products: int, nnz_c: int) -> Worked:
 
 
 @formula
-def seed_loop_vs_gustavson(rows: int, a_per_row: int, b_per_row: int) -> Worked:
-    """The seed note's triple loop (nnz(A)·cols(B)·nnz(B) steps) over Gustavson's products, n×n matrices."""
-    seed = (rows * a_per_row) * rows * (rows * b_per_row)
-    gus = rows * a_per_row * b_per_row
-    return Worked(seed // gus, f"note: nnz(A)·cols·nnz(B) = {n(rows * a_per_row)}·{n(rows)}·{n(rows * b_per_row)} = "
-                               f"{n(seed)}; Gustavson: {n(gus)} products; ratio {n(seed // gus)} (= n²)")
+def seed_loop_vs_gustavson(rows: int, a_per_row: int, b_per_row: int, j_steps: int) -> Worked:
+    """The seed note's triple loop as written (nnz(A)·len(B[0])·nnz(B) pair tests, len(B[0]) = 3,
+    the length of a triplet) over Gustavson's products, for n×n matrices."""
+    nnz_a, nnz_b = rows * a_per_row, rows * b_per_row
+    seed = nnz_a * j_steps * nnz_b
+    gus = nnz_a * b_per_row
+    return Worked(seed // gus, f"note: nnz(A)·{j_steps}·nnz(B) = {n(nnz_a)}·{j_steps}·{n(nnz_b)} = {n(seed)} pair "
+                               f"tests; Gustavson: {n(nnz_a)}·{b_per_row} = {n(gus)} products; ratio "
+                               f"{n(seed // gus)} (= {j_steps}·n)")
 
 
 def _seed_note_product(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]], shape: Sequence[int]):
-    """The seed note's Q3, transcribed: match A's column with B's *column*, add into every column j."""
+    """The seed note's Q3, transcribed (as problems/spgemm/examples/seed_note.py): match A's
+    column with B's *column*, add into every j below len(B[0]), the length of a triplet (3)."""
     out = [[0.0] * shape[1] for _ in range(shape[0])]
     for i, k, v in a:
-        for j in range(shape[1]):
+        for j in range(len(b[0])):
             for m, col, w in b:  # noqa: B007 - the note never uses B's row m: that is its bug
                 if k == col:
                     out[int(i)][j] += v * w
@@ -367,6 +371,17 @@ def topk_renormalised_gate(logits: Sequence[float], top_k: int) -> Worked:
     g = p[order[0]] / s
     return Worked(g, f"softmax = [{', '.join(f'{x:.4g}' for x in p)}]; top-{top_k} experts {order} hold {s:.4g}; "
                      f"first gate {p[order[0]]:.4g}/{s:.4g} = {g:.4g}")
+
+
+@formula
+def experts_touched(experts: int, top_k: int, batch: int) -> Worked:
+    """Expected distinct experts one MoE layer reads in a decode step of `batch` tokens, each
+    choosing top_k of the experts uniformly and independently: E·(1 − (1 − k/E)^B)."""
+    miss = (1 - top_k / experts) ** batch
+    touched = experts * (1 - miss)
+    return Worked(touched, f"an expert is missed by one token with probability 1 − {top_k}/{experts}, by all "
+                           f"{batch} with (1 − {top_k}/{experts})^{batch} = {miss:.4g}; {experts}·(1 − {miss:.4g}) "
+                           f"= {touched:.4g} of {experts} experts")
 
 
 @formula

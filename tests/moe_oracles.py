@@ -25,8 +25,12 @@ def softmax_row(z: list[float]) -> tuple[list[float], float]:
     return [math.exp(v - m) / s for v in z], m + math.log(s)
 
 
-def route_py(logits: np.ndarray, k: int, capacity_factor: float | None):
-    """(expert, gate, kept, aux_loss, z_loss) straight from the moe-router statement."""
+def route_py(logits: np.ndarray, k: int, capacity_factor: float | None, rank: str = "logit"):
+    """(expert, gate, kept, aux_loss, z_loss) straight from the moe-router statement.
+
+    rank="probability" ranks the computed float64 probabilities instead (equal ones to the
+    lower index): the rule the statement rejects, kept here to show the graded cases tell the
+    two apart."""
     T, E = logits.shape
     expert = np.zeros((T, k), dtype=np.int64)
     gate = np.zeros((T, k))
@@ -36,7 +40,8 @@ def route_py(logits: np.ndarray, k: int, capacity_factor: float | None):
         row = [float(v) for v in logits[t]]
         p, lse[t] = softmax_row(row)
         probs[t] = p
-        order = sorted(range(E), key=lambda e: (-row[e], e))[:k]
+        key = row if rank == "logit" else p
+        order = sorted(range(E), key=lambda e: (-key[e], e))[:k]
         expert[t] = order
         total = math.fsum(p[e] for e in order)
         gate[t] = [p[e] if k == 1 else p[e] / total for e in order]
@@ -63,9 +68,9 @@ def expert_outputs(x: np.ndarray, w1: np.ndarray, w2: np.ndarray) -> np.ndarray:
                      for e in range(w1.shape[0])])
 
 
-def forward_dense(x, w_router, w1, w2, k, capacity_factor=None) -> np.ndarray:
+def forward_dense(x, w_router, w1, w2, k, capacity_factor=None, rank: str = "logit") -> np.ndarray:
     """y in float64: all experts densely, then the routing's gates and kept mask applied."""
-    expert, gate, kept, _, _ = route_py((x @ w_router).astype(np.float64), k, capacity_factor)
+    expert, gate, kept, _, _ = route_py((x @ w_router).astype(np.float64), k, capacity_factor, rank)
     outs = expert_outputs(x, w1, w2)
     y = np.zeros(x.shape)
     for t in range(x.shape[0]):

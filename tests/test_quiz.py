@@ -157,16 +157,49 @@ def test_gustavson_products_match_a_brute_force_count():
     assert FORMULAS["gustavson_products"](a_col_counts=col_counts, b_row_counts=row_counts).value == brute
 
 
-def test_seed_counterexample_against_numpy():
+def test_seed_counterexample_against_numpy_and_the_transcription():
+    """One reading of the note everywhere: j runs below len(B[0]) = 3 (a triplet's length), as
+    in problems/spgemm/examples/seed_note.py and the spgemm editorial."""
     a = np.array(EXAMPLE, dtype=float)
     note = np.zeros((4, 4))
-    for i, k in zip(*np.nonzero(a)):  # the note's loop: k matched against B's *column*, added to every j
+    for i, k in zip(*np.nonzero(a)):  # the note's loop: k matched against B's *column*, added to j < 3
         for m, n in zip(*np.nonzero(a)):
             if k == n:
-                note[i, :] += a[i, k] * a[m, n]
+                note[i, :3] += a[i, k] * a[m, n]
     trips = [[int(i), int(j), a[i, j]] for i, j in zip(*np.nonzero(a))]
     worked = FORMULAS["seed_q3_wrong_entries"](a=trips, b=trips, shape=[4, 4])
-    assert worked.value == np.count_nonzero(note != a @ a) == 7
+    assert worked.value == np.count_nonzero(note != a @ a) == 5
+    from harness import ROOT
+    from harness.problems import load_module
+    from harness.types import CSR
+    seed_note = load_module(ROOT / "problems/spgemm/examples/seed_note.py")
+    m = sp.csr_array(a)
+    A = CSR(m.indptr.astype(np.int32), m.indices.astype(np.int32), m.data, (4, 4))
+    got = seed_note.spgemm(A, A)
+    dense = sp.csr_array((got.data, got.indices, got.indptr), shape=got.shape).toarray()
+    np.testing.assert_array_equal(dense, note)
+
+
+def test_seed_loop_count_matches_counting_the_loops():
+    rng = np.random.default_rng(2)
+    rows, a_per_row, b_per_row = 30, 3, 4
+    a = [(i, int(j)) for i in range(rows) for j in rng.choice(rows, a_per_row, replace=False)]
+    b = [(i, int(j)) for i in range(rows) for j in rng.choice(rows, b_per_row, replace=False)]
+    tests = sum(1 for _ in a for _ in range(3) for _ in b)  # the note's three loops, j < len(B[0]) = 3
+    products = sum(b_per_row for _ in a)  # Gustavson: each A[i,k] meets the b_per_row entries of row k
+    worked = FORMULAS["seed_loop_vs_gustavson"](rows=rows, a_per_row=a_per_row, b_per_row=b_per_row, j_steps=3)
+    assert worked.value == tests // products == 3 * rows
+
+
+def test_experts_touched_matches_exact_enumeration():
+    """E·(1 − (1 − k/E)^B) against the mean number of distinct experts over every way B tokens
+    can each pick k of E experts (all equally likely)."""
+    import itertools
+    for E, k, B in [(4, 2, 3), (5, 1, 4), (6, 3, 2), (8, 2, 1)]:
+        choices = list(itertools.combinations(range(E), k))
+        counts = [len(set().union(*picks)) for picks in itertools.product(choices, repeat=B)]
+        assert FORMULAS["experts_touched"](experts=E, top_k=k, batch=B).value == pytest.approx(np.mean(counts))
+    assert round(FORMULAS["experts_touched"](experts=8, top_k=2, batch=8).value, 1) == 7.2  # Mixtral, batch 8
 
 
 def test_moe_parameter_counts_against_numpy_shapes():

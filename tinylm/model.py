@@ -145,9 +145,11 @@ def softmax64(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return e / s, (m + np.log(s))[:, 0]
 
 
-def top_k(probs: np.ndarray, k: int) -> np.ndarray:
-    """(T, k) expert ids by descending probability; ties go to the lower expert index."""
-    return np.argsort(-probs, axis=1, kind="stable")[:, :k]
+def top_k(logits: np.ndarray, k: int) -> np.ndarray:
+    """(T, k) expert ids by descending logit, equal logits to the lower expert index (the
+    moe-router rule). Softmax is strictly increasing, so this is the order of the exact
+    probabilities; the computed ones can round to equal values (underflow to 0.0) that are not ties."""
+    return np.argsort(-np.asarray(logits), axis=1, kind="stable")[:, :k]
 
 
 def capacity_mask(expert: np.ndarray, n_expert: int, capacity_factor: float | None) -> np.ndarray:
@@ -185,8 +187,7 @@ def gates_and_losses(logits: np.ndarray, expert: np.ndarray, first_choice_frac: 
 
 def route(logits: np.ndarray, k: int, capacity_factor: float | None) -> Routing:
     """The moe-router contract: softmax over experts, top-k, gates, capacity, aux and z losses."""
-    probs, _ = softmax64(logits)
-    expert = top_k(probs, k)
+    expert = top_k(logits, k)
     kept = capacity_mask(expert, logits.shape[1], capacity_factor)
     _, _, gate, _, aux, z = gates_and_losses(logits, expert)
     return Routing(expert, gate, kept, aux, z)

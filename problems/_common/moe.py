@@ -64,11 +64,16 @@ def expert_weights(rng: np.random.Generator, D: int, H: int, E: int) -> tuple[np
 
 
 def layer(rng: np.random.Generator, T: int, D: int, H: int, E: int, *, skew: bool = False,
-          tied_columns: bool = False, router_scale: float = 1.0) -> tuple[np.ndarray, ...]:
+          tied_columns: bool = False, router_scale: float = 1.0,
+          saturated: bool = False) -> tuple[np.ndarray, ...]:
     """(x, w_router, w1, w2) for one layer.
 
     skew: feature 0 is a constant 1 with a large router weight for expert 0, so expert 0 is
     every token's first choice (half of all assignments when k = 2).
+    saturated: feature 0 is +1 on even tokens and -1 on odd ones and feeds only expert 0, with
+    weight 1024: expert 0's logit is +-1024 exactly. On even tokens every other probability
+    underflows to 0.0 although their logits differ, so ranking computed probabilities (ties to
+    the lower index) picks expert 1 second where ranking logits picks the true runner-up.
     tied_columns: w_router's last column copies its first, so experts 0 and E-1 tie on
     every token (the lower index must win).
     router_scale: a power of two that multiplies w_router: values and grid scale together,
@@ -82,6 +87,11 @@ def layer(rng: np.random.Generator, T: int, D: int, H: int, E: int, *, skew: boo
         x[:, 0] = 1.0
         w_router[0, :] = 0.0
         w_router[0, 0] = 16.0
+    if saturated and T and D and E > 1:
+        x[:, 0] = np.where(np.arange(T) % 2 == 0, 1.0, -1.0)
+        w_router[0, :] = 0.0
+        w_router[1:, 0] = 0.0
+        w_router[0, 0] = 1024.0
     if tied_columns and E > 1:
         w_router[:, -1] = w_router[:, 0]
     w1, w2 = expert_weights(rng, D, H, E)

@@ -15,8 +15,12 @@ from harness.spec import Case
 
 
 def make_params(rng: np.random.Generator, *, V: int = 11, D: int = 8, L: int = 1, E: int = 4, H: int = 6,
-                T_max: int = 16, dense: bool = False, router_scale: float = 1.0) -> dict[str, np.ndarray]:
-    """Weights in the layout of the statement; `router_scale` multiplies the router (0: all ties)."""
+                T_max: int = 16, dense: bool = False, router_scale: float = 1.0,
+                saturate: float = 0.0) -> dict[str, np.ndarray]:
+    """Weights in the layout of the statement; `router_scale` multiplies the router (0: all ties).
+    `saturate` > 0 replaces expert 0's router column by `saturate` times a unit vector: tokens on
+    one side of it give expert 0 a logit so far ahead that every other probability underflows
+    to 0.0 (unequal logits, equal probabilities); tokens on the other side route normally."""
     def normal(shape, std):
         return rng.standard_normal(shape) * std
 
@@ -32,6 +36,9 @@ def make_params(rng: np.random.Generator, *, V: int = 11, D: int = 8, L: int = 1
             p[b + "ffn.w2"] = normal((H, D), 0.5 / math.sqrt(H))
         else:
             p[b + "moe.router"] = normal((D, E), router_scale / math.sqrt(D))
+            if saturate:
+                v = rng.standard_normal(D)
+                p[b + "moe.router"][:, 0] = saturate * v / np.linalg.norm(v)
             p[b + "moe.w1"] = normal((E, D, H), 1 / math.sqrt(D))
             p[b + "moe.w2"] = normal((E, H, D), 0.5 / math.sqrt(H))
     p["ln_f.g"], p["ln_f.b"] = 1 + normal(D, 0.2), normal(D, 0.2)
@@ -86,6 +93,11 @@ def edge_cases(extra: list[Case] | None = None) -> list[Case]:
         case("capacity is plenty", "capacity_factor 100: nothing is dropped", capacity_factor=100.0, k=2),
         case("huge router logits", "logits of order 1e4: a softmax without max-subtraction overflows",
              router_scale=1e4, k=2),
+        case("rounded probabilities with capacity", "expert 0's router column is 4,000 times a unit vector: "
+             "for many tokens every other probability underflows to 0.0 although the logits differ; ranked "
+             "by logit (moe-router rule 2), not by probability, their 2nd choices differ, and with "
+             "capacity_factor 0.5 so do other tokens' kept assignments", saturate=4000.0, k=2,
+             capacity_factor=0.5, B=4, T=8),
         case("dense blocks", "blocks with ffn.* instead of moe.*: no router, aux = z = 0", dense=True),
         case("shorter than the position table", "T = 5 < T_max = 16: use wpe[:T]", T=5, T_max=16),
         case("several layers and heads", "3 blocks, 4 heads, full 24-token context", L=3, n_head=4, D=16,

@@ -60,6 +60,9 @@ EDGE_CASES = [
           "the raw top-1 probability is the gate, so the router learns from the task loss"),
     _case("large router logits", 24, 8, 8, 4, 2, 1.25, "a stable softmax and logsumexp",
           router_scale=2.0**12),
+    _case("rounded probabilities with capacity", 24, 8, 8, 4, 2, 0.5,
+          "expert 0's logit is +-1024: even tokens' other probabilities underflow to 0.0; rank by "
+          "logit, or the kept mask (C = 6) and so the gradients differ", saturated=True),
 ]
 
 

@@ -56,6 +56,10 @@ EDGE_CASES = [
     _case("Switch: top-1 with capacity", 48, 8, 16, 4, 1, 1.25, "the gate is the raw top-1 probability"),
     _case("large router logits", 24, 8, 8, 4, 2, 1.25, "logits in the thousands: a stable softmax",
           router_scale=2.0**12),
+    _case("rounded probabilities with capacity", 24, 8, 8, 4, 2, 0.5,
+          "expert 0's logit is +-1024: on even tokens the other probabilities underflow to 0.0, so "
+          "only ranking by logit finds their true 2nd choice; with C = 6 that changes which odd "
+          "tokens keep their 2nd choice", saturated=True),
 ]
 
 

@@ -35,6 +35,18 @@ def _huge(k, cf):
     return make
 
 
+def _rounded_ties(rng):
+    """Probabilities that round to equal values although the logits differ, with capacity, so
+    ranking the computed probabilities (ties to the lower index) keeps different assignments:
+    by probability token 0's 2nd choice is expert 1 (exp(-790) == 0.0: p = 0.0 for experts 1-3)
+    and token 1's 1st is expert 0 (exp(-1e-17) == 1.0: p = [0.5, 0.5, ...]); by logit they are
+    2 and 1. No logit is large enough to overflow a softmax without max-subtraction."""
+    return np.array([[0.0, -800.0, -790.0, -795.0],
+                     [0.0, 1e-17, -30.0, -40.0],
+                     [-1.0, -2.0, 3.0, 0.0],
+                     [0.0, 4.0, 1.0, -3.0]]), 2, 0.5
+
+
 def _skewed(rng):
     z = rng.standard_normal((32, 4))
     z[:, 2] += 10.0  # every token's 1st choice is expert 2
@@ -52,6 +64,10 @@ EDGE_CASES = [
     Case("logits of +-1e4, k = 2", _huge(2, None),
          "exp(1e4) overflows: subtract each row's maximum before exp; rank by logit, since "
          "probabilities that underflow to 0.0 are not ties"),
+    Case("rounded probabilities with capacity", _rounded_ties,
+         "C = 1; exp(-1e-17) == 1.0 and exp(-790) == 0.0 make unequal logits equal probabilities: "
+         "ranked by logit, kept = [[T, F], [T, F], [T, T], [F, F]]; ranked by probability, "
+         "[[T, F], [F, F], [T, T], [T, F]]"),
     Case("logits of +-1e4, k = 1 with capacity", _huge(1, 1.0),
          "exp(1e4) overflows; the raw top-1 probability is the gate"),
     Case("T < E", lambda rng: (rng.standard_normal((3, 8)), 2, 1.0), "C = ceil(1.0 * 3 * 2 / 8) = 1"),

@@ -29,8 +29,7 @@ def _moe(x, wr, w1, w2, k, capacity_factor):
     logits = x @ wr
     probs = torch.softmax(logits.double(), dim=1)  # router probabilities in float64
     with torch.no_grad():
-        p = probs.detach().cpu().numpy()
-        expert = np.argsort(-p, axis=1, kind="stable")[:, :k]
+        expert = np.argsort(-logits.detach().double().cpu().numpy(), axis=1, kind="stable")[:, :k]  # by logit
         kept = np.ones((N, k), dtype=bool)
         if capacity_factor is not None:
             capacity = math.ceil(capacity_factor * N * k / E)

@@ -63,7 +63,7 @@ def moe_forward(x, wr, w1, w2, k, capacity_factor):
     ex = np.exp(logits - m)
     probs = ex / ex.sum(axis=1, keepdims=True)
     lse = m[:, 0] + np.log(ex.sum(axis=1))
-    expert = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+    expert = np.argsort(-logits, axis=1, kind="stable")[:, :k]  # by logit (moe-router rule 2)
     chosen = np.take_along_axis(probs, expert, axis=1)
     gate = chosen if k == 1 else chosen / chosen.sum(axis=1, keepdims=True)
     kept = np.ones((N, k), dtype=bool)

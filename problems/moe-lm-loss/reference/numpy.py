@@ -33,7 +33,7 @@ def route(logits, k, capacity_factor):
     e = np.exp(logits - m)
     probs = e / e.sum(axis=1, keepdims=True)
     lse = m[:, 0] + np.log(e.sum(axis=1))
-    expert = np.argsort(-probs, axis=1, kind="stable")[:, :k]  # ties: lower index first
+    expert = np.argsort(-logits, axis=1, kind="stable")[:, :k]  # moe-router rule 2: by logit, ties -> lower index
     chosen = np.take_along_axis(probs, expert, axis=1)
     gate = chosen if k == 1 else chosen / chosen.sum(axis=1, keepdims=True)
     kept = np.ones((N, k), dtype=bool)
