@@ -22,7 +22,7 @@ from harness import ROOT, integrity, scored, timing
 from harness.judge import (VERDICTS, Correctness, Loaded, Outcome, Progress, Verdict, check_cases, correctness_cases,
                            no_progress, sha256_file, static_scan)
 from harness.problems import load_module
-from harness.record import Record, SandboxReport, Scored, Seeds
+from harness.schema import Record, SandboxReport, Scored, Seeds
 from harness.sandbox import Child
 from harness.seeds import SECRET_ENV, case_seed
 from harness.spec import Args, Limits, Problem

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from harness.record import SandboxReport, TimerCheck, TimingRow
+from harness.schema import SandboxReport, TimerCheck, TimingRow
 from harness.timing import Speed, TimedCall
 
 SLOPE_TOLERANCE = 0.3  # slope above expected + this is flagged as worse scaling

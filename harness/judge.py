@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.record import CaseOutcome
+from harness.schema import CaseOutcome
 from harness.sandbox import Child, ChildDied
 from harness.seeds import case_seed
 from harness.spec import Args, Problem, Rejected

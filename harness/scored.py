@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from harness.judge import call, check_returned, check_violations
-from harness.record import CaseOutcome
+from harness.schema import CaseOutcome
 from harness.sandbox import Child
 from harness.spec import Problem
 

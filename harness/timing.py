@@ -18,7 +18,7 @@ import numpy as np
 
 from harness import stats
 from harness.judge import Call, Expected, Progress, call, digest, judge_reply, no_progress
-from harness.record import TimingRow
+from harness.schema import TimingRow
 from harness.sandbox import Child
 from harness.seeds import case_seed
 from harness.spec import Problem

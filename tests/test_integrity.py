@@ -7,7 +7,7 @@ import math
 import pytest
 
 from harness import integrity
-from harness.record import SandboxReport
+from harness.schema import SandboxReport
 from harness.timing import Speed, TimedCall, size_row
 
 HONEST = [TimedCall(0.010, 0.011, 0.010, 0.011)] * 10

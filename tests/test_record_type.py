@@ -7,7 +7,7 @@ import json
 from dataclasses import replace
 
 from harness import record as records
-from harness.record import CaseOutcome, Record, SandboxReport, Scored, Seeds, TimerCheck
+from harness.schema import CaseOutcome, Record, SandboxReport, Scored, Seeds, TimerCheck
 from harness.spec import Limits
 from harness.timing import TimedCall, size_row
 
