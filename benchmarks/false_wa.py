@@ -15,6 +15,7 @@ import time
 
 from harness import ROOT, problems
 from harness.grader import Grader, Verdict
+from harness.judge import check_cases, correctness_cases
 
 
 def run(seeds: int = 200, slugs: list[str] | None = None, echo=print) -> list[str]:
@@ -30,12 +31,11 @@ def run(seeds: int = 200, slugs: list[str] | None = None, echo=print) -> list[st
             started, cases = time.perf_counter(), 0
             g = Grader(p, ROOT / path, plan="off", baseline=baseline)
             arity = len(g.correctness_cases()[0][1])
-            with g._child(ROOT / path, guard=not baseline, arity=arity) as child:
+            with g.child(ROOT / path, arity=arity, guard=not baseline) as child:
                 for i in range(seeds):
-                    g.secret, g.cases = f"false-wa-{i}", []
-                    batch = g.correctness_cases()
+                    batch = correctness_cases(p, f"false-wa-{i}")
                     try:
-                        g.check_correctness(child, batch)
+                        check_cases(p, g.oracle, child, batch)
                     except Verdict as v:
                         failures.append(f"{p.slug} {name} seed {i}: {v.verdict} {v.reason}")
                     cases += len(batch)

@@ -1,36 +1,50 @@
 """Grade records: one JSON file per grade under results/runs/, written once, atomically.
 
+The grader builds a record as a typed value (harness/schema.py: `Record` and its parts) in
+one place, `Grader.record`; `Record.to_dict()` is the JSON object below, and `finish` stamps
+who, when and the id onto it. Readers (leaderboard, merge, compare, the HTML page) take the
+JSON objects as they are, so records written by any earlier grader of schema version 1 still
+load. This module stays light to import (no numpy, no dataclasses): every writer and reader
+of records imports it.
+
 Schema (version 1), every record a JSON object with at least:
   schema_version  int, 1
-  kind            "grade" (a graded submission) or another producer's kind (e.g. "quiz");
-                  leaderboards rank only "grade" records
+  kind            "grade" (a graded submission), "score" (a problem graded by a scoring hook)
+                  or another producer's kind (e.g. "quiz"); leaderboards rank "grade" records
+                  by speed and "score" records apart, in their own direction
   id              str, unique (timestamp-author-problem-sha8-pid+random); the file name
   timestamp       str, ISO 8601 UTC
   author          str, path-safe handle
   problem         str, slug
   file, sha256    submission path (relative to the repo when inside it) and content hash
   verdict         "AC" | "WA" | "RE" | "TLE" | "MLE" | "CE";  reason: one line
-  failure         null, or {case, size, inputs?, diff?, traceback?, output?}
-  cases           [{name, size, status ("pass" or a verdict), seconds?, message?}]
+  failure         null, or {case?, size?, line?, inputs?, diff?, traceback?, output?}
+  cases           [{name, size, status ("pass" or a verdict), seconds?, message?, wall_s?}]
+                  in the order run, up to the first failure; wall_s: the grader's clock (scored)
   timings         [{size, measure, reps, sub_median_s, sub_spread, ref_median_s, ref_spread,
                     speedup, sub_overhead_s, ref_overhead_s, sub_times_s?, ref_times_s?,
-                    gbytes_per_s?, gflops?, bandwidth_pct?}]
+                    gbytes_per_s?, bandwidth_pct?, gflops?}]
                   sub_times_s, ref_times_s: the `reps` timed calls of the submission and of the
                   reference, in call order; element i of both timed the same input, back to back.
                   Older records lack them (`sparsebench compare` then asks for a regrade).
-  score           geometric mean of speedups (reference time / submission time), null unless timed AC
-  slope, reference_slope, expected_exponent   log-log scaling exponents
+  score           geometric mean of speedups (reference time / submission time), null unless timed AC;
+                  for kind "score", the hook's measured score, null unless AC
+  slope, reference_slope, expected_exponent   log-log scaling exponents (null for kind "score")
   flags           [str]: scaling, timer, threads, review (and grader) warnings
   timer_check     null, or the timing phase on the grader's clock: {calls, phase_wall_s,
                   sub_reported_s, sub_seen_s, ref_reported_s, ref_seen_s, unexplained_s}
+                  (absent for kind "score")
   sandbox         {network, filesystem, processes: how the submission was isolated ("isolated ..." or
                   "audit-hook only: <why>"), output: {bytes, kept_bytes, cut_bytes}, calls,
-                  background_cpu_s, between_calls_s, processes_started}
-  first_call_s    {submission, reference}: first call, JIT compilation included (not ranked)
-  threads, plan, baseline, limits, seeds, size_unit, machine{cpu, cores, libraries, git_commit, ...}
+                  background_cpu_s, between_calls_s, processes_started, children}, or {note} when
+                  no child was started
+  first_call_s    {submission?, reference?}: first call, JIT compilation included (not ranked)
+  threads, plan, baseline, limits, seeds{hidden, derivation, secret_id}, size_unit,
+  machine{cpu, cores, libraries, git_commit, ...}
   yardstick       null, or {threads, triad_gbytes_per_s, gemm_gflops, measured_at, cached, ...}
                   (harness.yardstick; only when the problem has a bytes model and speed is timed),
                   or {threads, error}
+  score_unit, lower_is_better, metrics{name: scalar}   kind "score" only
   grade_seconds   float
 """
 from __future__ import annotations
@@ -42,7 +56,6 @@ import secrets
 import tempfile
 from datetime import datetime, UTC
 from pathlib import Path
-
 
 from harness import ROOT
 

@@ -9,13 +9,13 @@ import subprocess
 import sys
 import textwrap
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from harness import ROOT, problems
+from harness import ROOT, integrity, problems
 from harness.grader import Grader, grade
 from harness.sandbox import Child, _sane, numba_cache
 from harness.spec import Limits
@@ -272,27 +272,19 @@ def test_patching_perf_counter_fools_nobody():
     assert not any(f.startswith("timer") for f in rec["flags"]), rec["flags"]
 
 
-def _grader_with(calls: list[tuple[float, float, float, float]]) -> Grader:
-    g = Grader(COO_TO_CSR, EXAMPLES / "naive_dict.py")
-    g.timed_calls = calls
-    return g
-
-
 def test_timer_cross_check_over_the_whole_phase():
-    honest = _grader_with([(0.010, 0.013, 0.005, 0.008)] * 20)
-    honest._check_timer_phase()
-    assert honest.flags == []
-    slow_and_noisy = _grader_with([(0.030, 0.040, 0.005, 0.008)] * 20)  # 7 ms more bookkeeping: not a lie
-    slow_and_noisy._check_timer_phase()
-    assert slow_and_noisy.flags == []
+    # timed calls: (submission reported, grader saw around it, reference reported, grader saw)
+    honest = [(0.010, 0.013, 0.005, 0.008)] * 20
+    assert integrity.timer_phase(honest) == []
+    slow_and_noisy = [(0.030, 0.040, 0.005, 0.008)] * 20  # 7 ms more bookkeeping: not a lie
+    assert integrity.timer_phase(slow_and_noisy) == []
     # every other call claims 1 ms for 30 ms of work: the per-size medians can look clean
-    sneaky = _grader_with(([(0.030, 0.033, 0.005, 0.008)] + [(0.001, 0.033, 0.005, 0.008)]) * 10)
-    sneaky._check_timer_phase()
-    assert len(sneaky.flags) == 1 and sneaky.flags[0].startswith("timer:"), sneaky.flags
-    assert sneaky._timer_totals()["unexplained_s"] == pytest.approx(10 * 0.029)
-    impossible = _grader_with([(0.050, 0.013, 0.005, 0.008)])
-    impossible._check_timer_phase()
-    assert impossible.flags and "contradicts" in impossible.flags[0]
+    sneaky = ([(0.030, 0.033, 0.005, 0.008)] + [(0.001, 0.033, 0.005, 0.008)]) * 10
+    flags = integrity.timer_phase(sneaky)
+    assert len(flags) == 1 and flags[0].startswith("timer:"), flags
+    assert integrity.timer_totals(sneaky, 0.0).unexplained_s == pytest.approx(10 * 0.029)
+    flags = integrity.timer_phase([(0.050, 0.013, 0.005, 0.008)])
+    assert flags and "contradicts" in flags[0]
 
 
 # -- seeds and grader robustness ------------------------------------------------------------
@@ -304,9 +296,9 @@ def test_hidden_seeds_change_the_cases_and_stay_reproducible():
     public, again, hidden = randoms(""), randoms(""), randoms("s3cret")
     assert all(np.array_equal(a, b) for a, b in zip(public, again))
     assert not any(np.array_equal(a, b) for a, b in zip(public, hidden))
-    seeds = Grader(COO_TO_CSR, EXAMPLES / "naive_dict.py", secret="s3cret")._base_record()["seeds"]
+    seeds = asdict(Grader(COO_TO_CSR, EXAMPLES / "naive_dict.py", secret="s3cret").seeds)
     assert seeds["hidden"] is True and seeds["secret_id"] and "s3cret" not in json.dumps(seeds)
-    assert Grader(COO_TO_CSR, EXAMPLES / "naive_dict.py", secret="")._base_record()["seeds"]["secret_id"] is None
+    assert asdict(Grader(COO_TO_CSR, EXAMPLES / "naive_dict.py", secret="").seeds)["secret_id"] is None
 
 
 def test_a_grader_failure_still_ends_in_a_record(monkeypatch):
