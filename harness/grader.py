@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import ROOT, integrity, scored, timing
+from harness import ROOT, integrity, scored, text, timing
 from harness.judge import (VERDICTS, Correctness, Loaded, Outcome, Progress, Verdict, check_cases, correctness_cases,
                            no_progress, sha256_file, static_scan)
 from harness.problems import load_module
@@ -81,7 +81,9 @@ class Grader:
                 outcome = self.accepted(cases, found)
         except Exception as exc:  # noqa: BLE001 - a Verdict, a Rejected, or a bug in the grader
             outcome = Outcome.of(exc)
-        return self.record(outcome, found, started).to_dict()  # 4. the record
+        # 4. the record; every string in it made inert (messages, tracebacks, output, file names
+        # and anything the child reported are the submission's to choose: harness/text.py)
+        return text.clean_tree(self.record(outcome, found, started).to_dict())
 
     # -- the steps -------------------------------------------------------------------------
     def load(self) -> None:

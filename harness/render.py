@@ -4,9 +4,12 @@ from __future__ import annotations
 import math
 
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
+
+from harness.text import clean
 
 COLOURS = {"AC": "bold green", "WA": "bold red", "RE": "bold magenta", "TLE": "bold yellow",
            "MLE": "bold yellow", "CE": "bold red"}
@@ -22,33 +25,41 @@ def _fmt_time(seconds: float | None) -> str:
 
 
 def grade_panel(record: dict) -> Panel:
-    verdict = record["verdict"]
+    """The grade as a panel. Every string from the record is cleaned again here (harness/text.py):
+    the record may come from anywhere, and rich's Text shows it literally, markup and all."""
+    verdict = clean(record.get("verdict"), limit=8)
     head = Text.assemble((f" {verdict} ", COLOURS.get(verdict, "bold")), "  ",
-                         (f"{record['problem']}", "bold"), f"  {record['file']}  by {record['author']}")
-    parts: list = [head, Text(record["reason"])]
-    failure = record.get("failure") or {}
+                         (clean(record.get("problem"), limit=80), "bold"),
+                         f"  {clean(record.get('file'), limit=200)}  by {clean(record.get('author'), limit=80)}")
+    parts: list = [head, Text(clean(record.get("reason", ""), limit=2000))]
+    failure = record.get("failure") if isinstance(record.get("failure"), dict) else {}
     for key, title in (("inputs", "input"), ("diff", "difference"), ("traceback", "traceback"),
                        ("output", "output of the submission")):
         if failure.get(key):
             parts.append(Text(f"\n{title}:", style="bold"))
-            parts.append(Text(str(failure[key]).rstrip()))
+            parts.append(Text(clean(failure[key], block=True).rstrip()))
+    score = record.get("score")
     if record.get("timings"):
         parts.append(speed_table(record))
         parts.append(_summary_line(record))
-    elif record.get("score_unit") and record.get("score") is not None:  # a scored problem
-        parts.append(Text.assemble(("score ", "bold"), (f"{record['score']:.4g} {record['score_unit']}", "bold cyan"),
+    elif record.get("score_unit") and isinstance(score, (int, float)):  # a scored problem
+        unit = clean(record["score_unit"], limit=30)
+        parts.append(Text.assemble(("score ", "bold"), (f"{score:.4g} {unit}", "bold cyan"),
                                    f" ({'lower' if record.get('lower_is_better') else 'higher'} is better)"))
-        if record.get("metrics"):
-            parts.append(Text("  ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}"
-                                        for k, v in record["metrics"].items())))
+        metrics = record.get("metrics")
+        if isinstance(metrics, dict) and metrics:
+            parts.append(Text("  ".join(f"{clean(k, limit=40)} {v:,}" if isinstance(v, int) and not isinstance(v, bool)
+                                        else f"{clean(k, limit=40)} {clean(v, limit=60)}"
+                                        for k, v in metrics.items())))
     for flag in record.get("flags") or []:
-        parts.append(Text(f"⚠ {flag}", style="yellow"))
+        parts.append(Text(f"⚠ {clean(flag, limit=500)}", style="yellow"))
     return Panel(Group(*parts), title="sparsebench grade", expand=False)
 
 
 def speed_table(record: dict) -> Table:
-    unit = record.get("size_unit", "size")
-    table = Table(title=f"speed (threads={record.get('threads')}, plan={record.get('plan')})", title_justify="left")
+    unit = escape(clean(record.get("size_unit", "size"), limit=30))
+    title = f"speed (threads={clean(record.get('threads'), limit=8)}, plan={clean(record.get('plan'), limit=12)})"
+    table = Table(title=escape(title), title_justify="left")  # rich reads markup in titles and headers
     for col in (unit, "reps", "submission", "± spread", "reference", "speedup"):
         table.add_column(col, justify="right")
     extra = [k for k in ("gbytes_per_s", "gflops", "bandwidth_pct") if any(k in t for t in record["timings"])]
