@@ -232,9 +232,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     from harness.leaderboard import build
 
-    out = build(args.results / "runs", args.results)
+    out = build(args.results / "runs", args.results, include_flagged=args.include_flagged)
     for message in out["skipped"]:
-        err_console.print(f"[yellow]skipped[/] {message}")
+        err_console.print(f"[yellow]skipped[/] {escape(message)}", highlight=False)
     if out["overall"].empty:
         console.print("no AC records yet: grade something first (`sparsebench grade ...`)")
     else:
@@ -243,12 +243,17 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
             console.print(_rich_table(table, slug))
     for slug, table in out["scored"].items():
         console.print(_rich_table(table, slug))
+    if not out["review"].empty:
+        console.print(_rich_table(out["review"], "needs review (never ranked"
+                                  + ("" if args.include_flagged else "; --include-flagged ranks the flagged ones")
+                                  + ")"))
     console.print(f"wrote {_rel(args.results / 'leaderboard.md')} and {_rel(args.results / 'leaderboard.csv')}")
     if args.html:
         from harness import html_report
 
         timed = [s for s in problems.slugs() if problems.get(s).scoring is None]  # the page shows speed only
-        page = html_report.write(out["records"], args.results / "leaderboard.html", out["skipped"], timed)
+        page = html_report.write(out["records"], args.results / "leaderboard.html", out["skipped"], timed,
+                                 include_flagged=args.include_flagged)
         console.print(f"wrote {_rel(page)}")
     return 0
 
@@ -305,7 +310,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0
     what = "per-call time" if args.raw else "per-call speedup (reference / submission, same input)"
-    table = Table(title=f"{result.problem}: A = {result.a}, B = {result.b}; samples: {what}", title_justify="left")
+    table = Table(title=escape(f"{result.problem}: A = {result.a}, B = {result.b}; samples: {what}"),
+                  title_justify="left")  # names from records: cleaned by compare, escaped for rich here
     for col in ("size", "calls A/B", "A", "B", "A vs B", "p (Mann-Whitney)", "verdict"):
         table.add_column(col, justify="right")
     show = _fmt_time if args.raw else (lambda v: f"{v:.3g}x")
@@ -357,11 +363,15 @@ def cmd_check_problem(args: argparse.Namespace) -> int:
 
 # -- plumbing ---------------------------------------------------------------------------
 def _rich_table(df, title: str) -> Table:
-    table = Table(title=title, title_justify="left")
+    """A table for the terminal. rich reads markup in every string it is given, so record text is
+    cleaned (harness/text.py) and escaped: an author named "[/]" or "\\x1b[2J" shows as itself."""
+    from harness.text import clean
+
+    table = Table(title=escape(clean(title, limit=200)), title_justify="left")
     for col in df.columns:
-        table.add_column(str(col), justify="right" if df[col].dtype.kind in "if" else "left")
+        table.add_column(escape(clean(col, limit=60)), justify="right" if df[col].dtype.kind in "if" else "left")
     for row in df.itertuples(index=False):
-        table.add_row(*[f"{v:.3g}" if isinstance(v, float) else str(v) for v in row])
+        table.add_row(*[f"{v:.3g}" if isinstance(v, float) else escape(clean(v, limit=200)) for v in row])
     return table
 
 
@@ -475,6 +485,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("leaderboard", help="rebuild results/leaderboard.md and .csv (and .html) from results/runs/")
     p.add_argument("--html", action="store_true",
                    help="also write results/leaderboard.html: one self-contained page with tables and charts")
+    p.add_argument("--include-flagged", action="store_true", help=(
+        "maintainers: rank flagged records and implausible (but finite) scores after checking them, "
+        "their flags shown; without it they wait in the 'needs review' table. Non-finite scores and "
+        "malformed records are never ranked"))
     p.set_defaults(func=cmd_leaderboard)
 
     from quiz.cli import add_parser as add_quiz  # argparse only: the engine loads on use
