@@ -258,7 +258,7 @@ def markdown(table: pd.DataFrame, floatfmt: str) -> str:
     shown = table.copy()
     shown.columns = [text.cell(c, limit=60) for c in shown.columns]
     for col in shown.columns:
-        if shown[col].dtype == object:
+        if not pd.api.types.is_numeric_dtype(shown[col]):  # object or string columns (pandas 3: "str")
             shown[col] = shown[col].map(lambda v: v if _real(v) is not None else text.cell("" if v is None else v))
     return shown.to_markdown(index=False, floatfmt=floatfmt)
 
@@ -267,7 +267,7 @@ def _csv_safe(table: pd.DataFrame) -> pd.DataFrame:
     """String cells cleaned, and those a spreadsheet would run as a formula (= + - @) quoted."""
     out = table.copy()
     for col in out.columns:
-        if out[col].dtype == object:
+        if not pd.api.types.is_numeric_dtype(out[col]):
             out[col] = out[col].map(lambda v: _csv_cell(v) if isinstance(v, str) else v)
     out.columns = [_csv_cell(str(c)) for c in out.columns]
     return out
