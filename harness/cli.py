@@ -18,6 +18,7 @@ from rich.table import Table
 
 from harness import ROOT, identity, problems
 from harness import record as records
+from harness.text import clean
 
 console = Console()
 err_console = Console(stderr=True)
@@ -189,7 +190,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if args.dry_run or not targets:
         for problem, file, who in targets:
             # one line each, never wrapped
-            print(f"{problem.slug}\t{_rel(file)}\t{who or identity.author(args.author)}")
+            print(f"{problem.slug}\t{clean(_rel(file))}\t{who or identity.author(args.author)}")
         if not targets:
             print("[]") if args.json else console.print("nothing to grade")
         return 0
@@ -264,10 +265,10 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
     out = args.out or args.results / "runs"
     report = merge(args.sources, out)
-    for message in report.bad:
-        err_console.print(f"[bold red]bad record[/] {escape(message)}", highlight=False, soft_wrap=True)
+    for message in report.bad:  # paths and ids from the sources: cleaned, then escaped for rich
+        err_console.print(f"[bold red]bad record[/] {escape(clean(message))}", highlight=False, soft_wrap=True)
     for message in report.conflicts:
-        err_console.print(f"[bold red]conflict[/] {escape(message)}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]conflict[/] {escape(clean(message))}", highlight=False, soft_wrap=True)
     console.print(f"read {report.files} record file(s) from {len(args.sources)} source(s): wrote {len(report.written)} "
                   f"new to {_rel(out)}, {report.already} already there, {report.duplicates} repeated, "
                   f"{len(report.bad)} bad, {len(report.conflicts)} conflicting", highlight=False, soft_wrap=True)
@@ -365,8 +366,6 @@ def cmd_check_problem(args: argparse.Namespace) -> int:
 def _rich_table(df, title: str) -> Table:
     """A table for the terminal. rich reads markup in every string it is given, so record text is
     cleaned (harness/text.py) and escaped: an author named "[/]" or "\\x1b[2J" shows as itself."""
-    from harness.text import clean
-
     table = Table(title=escape(clean(title, limit=200)), title_justify="left")
     for col in df.columns:
         table.add_column(escape(clean(col, limit=60)), justify="right" if df[col].dtype.kind in "if" else "left")
@@ -510,7 +509,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (UsageError, problems.ProblemError) as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)  # one line, even in narrow CI logs
+        err_console.print(f"[bold red]error:[/] {escape(clean(exc))}", soft_wrap=True)  # one line, even in CI logs
         return 2
 
 
