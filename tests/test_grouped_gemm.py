@@ -164,3 +164,21 @@ def test_checker_rejects_garbage_in_an_empty_group():
     dw[1] = 1e-3  # group 1 is empty: its gradient must be 0
     assert "dw" in BACKWARD.check(args, want, (dx, dw))
     assert "all zeros" in BACKWARD.check(args, want, (np.zeros_like(dx), np.zeros_like(dw)))
+
+
+@pytest.mark.parametrize("slug", ["grouped-gemm", "grouped-gemm-backward", "moe-dropless", "moe-dropless-backward"])
+def test_dense_comparison_benchmark_runs_and_reports_ratios(slug):
+    """benchmarks/grouped_gemm_vs_dense.py on a tiny case: it checks every implementation's answer,
+    sizes the dense GEMM to equal FLOPs and reports the ratios (their values are the lead's to measure)."""
+    from benchmarks.grouped_gemm_vs_dense import measure, report
+
+    result = measure(slug, "skewed", rows=64, D=8, H=16, E=4, k=2, rounds=3, impls=["numba", "numpy", "torch"])
+    rows, D, N = result["dense_shape"]
+    assert 2 * rows * D * N == result["flops"]
+    assert {"dense", "numba", "numpy"} <= set(result["impls"])
+    for name, row in result["impls"].items():
+        assert row["median_s"] > 0 and (name == "dense" or row["vs_dense"] > 0)
+        if name != "dense":
+            lo, hi = row["vs_dense_ci"]
+            assert lo <= hi
+    assert slug in report(result)
