@@ -445,3 +445,99 @@ def l1_prox_zeros(weights: Sequence[float], threshold: float) -> Worked:
     return Worked(zeros, f"soft-threshold sign(w)·max(|w| − {threshold:g}, 0): "
                          f"[{', '.join(f'{w:g}' for w in after)}] → {zeros} exact zeros")
 
+
+
+# -- MoE systems: dropless dispatch, grouped GEMM, padding, load (moe-systems cards) ------
+@formula
+def block_padding_fraction(counts: Sequence[int], block: int) -> Worked:
+    """Each expert's rows rounded up to a multiple of `block` (MegaBlocks); the padded share."""
+    padded = [math.ceil(c / block) * block for c in counts]
+    real, total = sum(counts), sum(padded)
+    frac = (total - real) / total
+    return Worked(frac, f"rows rounded up to multiples of {block}: {', '.join(n(p) for p in padded)} = {n(total)} "
+                        f"for {n(real)} real rows; padding {n(total - real)} / {n(total)} = {frac:.4g}")
+
+
+@formula
+def expected_block_padding_rows(experts: int, block: int) -> Worked:
+    """Padding (-count) mod block is uniform on 0..block-1 when counts are spread: mean (block-1)/2 per expert."""
+    rows = experts * (block - 1) / 2
+    return Worked(rows, f"{experts} experts × ({block} − 1)/2 rows each = {n(rows)} padding rows on average")
+
+
+@formula
+def worst_case_padded_rows(tokens: int, top_k: int, experts: int, block: int) -> Worked:
+    """The buffer a kernel must allocate before it knows the counts (vLLM's moe_align_block_size)."""
+    rows = tokens * top_k + experts * (block - 1)
+    return Worked(rows, f"{n(tokens)}·{top_k} = {n(tokens * top_k)} assignments + {experts}·({block} − 1) = "
+                        f"{n(experts * (block - 1))} worst-case padding = {n(rows)} rows")
+
+
+@formula
+def max_over_mean_load(counts: Sequence[int]) -> Worked:
+    """max load / mean load: padded-batched FLOPs over grouped FLOPs, or an EP step's slowdown."""
+    mean = sum(counts) / len(counts)
+    ratio = max(counts) / mean
+    return Worked(ratio, f"max {n(max(counts))} / mean {n(sum(counts))}/{len(counts)} = {n(mean)} → {ratio:.4g}×")
+
+
+@formula
+def permute_traffic_bytes(tokens: int, top_k: int, d_model: int, bytes_per_value: int) -> Worked:
+    """Gather (read and write T·k rows) + combine (read T·k rows, write T rows)."""
+    rows = (3 * top_k + 1) * tokens
+    total = rows * d_model * bytes_per_value
+    return Worked(total, f"gather {n(tokens)}·{top_k} rows read + written, combine {n(tokens)}·{top_k} read + "
+                         f"{n(tokens)} written = (3·{top_k} + 1)·{n(tokens)} = {n(rows)} rows × {d_model}·"
+                         f"{bytes_per_value} B = {n(total)} B")
+
+
+@formula
+def uniform_load_std(tokens: int, top_k: int, experts: int) -> Worked:
+    """One expert's load under uniform top-k routing: Binomial(T, k/E)."""
+    p = top_k / experts
+    mean, var = tokens * p, tokens * p * (1 - p)
+    std = math.sqrt(var)
+    return Worked(std, f"each token picks a given expert with p = {top_k}/{experts} = {p:.4g}: load ~ Binomial("
+                       f"{n(tokens)}, {p:.4g}), mean {n(mean)}, variance {n(tokens)}·{p:.4g}·{1 - p:.4g} = {var:.4g}, "
+                       f"std {std:.4g}")
+
+
+def _binomial_pmf(trials: int, p: float, i: int) -> float:
+    log = (math.lgamma(trials + 1) - math.lgamma(i + 1) - math.lgamma(trials - i + 1)
+           + i * math.log(p) + (trials - i) * math.log1p(-p))
+    return math.exp(log)
+
+
+@formula
+def uniform_drop_fraction(tokens: int, top_k: int, experts: int, capacity_factor: float) -> Worked:
+    """Expected share of assignments dropped by capacity C = ceil(cf·T·k/E) when each expert's load is
+    Binomial(T, k/E) (uniform routing); a dropless layer drops none."""
+    p = top_k / experts
+    C = math.ceil(capacity_factor * tokens * top_k / experts)
+    over = sum((i - C) * _binomial_pmf(tokens, p, i) for i in range(C + 1, tokens + 1))
+    frac = experts * over / (tokens * top_k)
+    return Worked(frac, f"C = ceil({capacity_factor}·{n(tokens)}·{top_k}/{experts}) = {C}; per expert "
+                        f"E[max(L − C, 0)] = {over:.4g} with L ~ Binomial({n(tokens)}, {p:.4g}); "
+                        f"{experts}·{over:.4g}/({n(tokens)}·{top_k}) = {frac:.4g} of the assignments dropped")
+
+
+@formula
+def grouped_gemm_intensity(rows: int, d_model: int, d_ff: int, bytes_per_value: int) -> Worked:
+    """FLOPs per byte of one expert GEMM (rows × d_model) @ (d_model × d_ff): inputs, weights, outputs once."""
+    flops = 2 * rows * d_model * d_ff
+    moved = bytes_per_value * (rows * d_model + d_model * d_ff + rows * d_ff)
+    return Worked(flops / moved, f"2·{rows}·{d_model}·{d_ff} = {n(flops)} FLOPs / {bytes_per_value}·({rows}·{d_model}"
+                                 f" + {d_model}·{d_ff} + {rows}·{d_ff}) = {n(moved)} B = {flops / moved:.4g} FLOP/B")
+
+
+@formula
+def rows_for_compute_bound(d_model: int, d_ff: int, bytes_per_value: int, flops_per_byte: float) -> Worked:
+    """Rows n at which grouped_gemm_intensity reaches the machine balance B: n = B·s·D·H / (2·D·H − B·s·(D + H))."""
+    B, s = flops_per_byte, bytes_per_value
+    denom = 2 * d_model * d_ff - B * s * (d_model + d_ff)
+    if denom <= 0:
+        raise ValueError("the weights alone are below the balance: no row count is enough")
+    rows = B * s * d_model * d_ff / denom
+    return Worked(rows, f"2·n·{d_model}·{d_ff} = {B:g}·{s}·(n·{d_model} + {d_model}·{d_ff} + n·{d_ff}) → n = "
+                        f"{B:g}·{s}·{d_model}·{d_ff} / (2·{d_model}·{d_ff} − {B:g}·{s}·{d_model + d_ff}) = "
+                        f"{rows:.4g} rows")
