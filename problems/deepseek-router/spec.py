@@ -118,7 +118,7 @@ EDGE_CASES = [
 
 
 def _check(args, expected, got):
-    logits, bias, k = args[0], args[1], args[2]
+    logits, k = args[0], args[2]
     T, E = np.shape(logits)
     if not isinstance(got, (tuple, list)) or len(got) != 5:
         return (f"returned {type(got).__name__}; expected DeepSeekRouting(expert, gate, load, new_bias, "
