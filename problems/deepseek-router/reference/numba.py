@@ -95,8 +95,9 @@ def _route(z, b, k, G, M, S, alpha, expert, gate, load):
             m = _insert(z[t], top, m, k, z[t, e], e)
         for j in range(k):
             count[top[j]] += 1.0
+        inv = 1.0 / total  # one division per token, not E (P only enters the loss: 1e-9 relative)
         for e in range(E):
-            psum[e] += s[e] / total
+            psum[e] += s[e] * inv
         if (t + 1) % S == 0:  # the sequence ends: alpha * sum_i f_i * P_i
             acc = 0.0
             for e in range(E):
