@@ -177,3 +177,17 @@ def test_flop_model_counts_the_assignments():
     T, D = args[0].shape
     E, _, H = args[4][0].shape
     assert PROBLEM.flops_of(args) == 2 * T * D * E + 6 * D * H * T * (args[3][0].shape[0] + args[5])
+
+
+def test_editorial_numbers():
+    text = (PROBLEM.folder / "editorial.md").read_text(encoding="utf-8")
+    b = dict(D=256, H=64, E=64, n_shared=2, k=6)
+    assert f"{math.comb(64, 8) / 1e9:.1f}" == "4.4" and "4.4·10⁹" in text
+    assert 8 * 1408 == 2 * 5632 == 11_264 and "11,264" in text
+    per_token = deepseek.forward_flops(1, b["D"], b["H"], b["E"], b["n_shared"], b["k"])
+    assert f"{per_token / 1e6:.2f}" == "0.82" and "0.82 MFLOP" in text
+    n = 8192 * 6 / 64
+    intensity = 2 * n * b["D"] * b["H"] / (4 * (n * b["D"] + b["D"] * b["H"] + n * b["H"]))
+    assert round(intensity) == 24 and "about 24 FLOP/byte" in text
+    assert round((b["E"] + b["n_shared"]) * 3 * b["D"] * b["H"] * 4 / 1e6) == 13 and "13 MB" in text
+    assert 512 * 6 / 64 == 48 and "about 48 tokens" in text

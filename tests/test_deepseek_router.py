@@ -209,3 +209,14 @@ def test_checker_accepts_the_oracle_and_rejects_each_field():
     assert "new_bias" in PROBLEM.check(args, want, want._replace(new_bias=want.new_bias + 1e-3)).splitlines()[0]
     assert "balance_loss" in PROBLEM.check(args, want, want._replace(balance_loss=0.0))
     assert "float64" in PROBLEM.check(args, want, want._replace(gate=want.gate.astype(np.float32)))
+
+
+def test_editorial_numbers_at_deepseek_v3_sizes():
+    text = (PROBLEM.folder / "editorial.md").read_text(encoding="utf-8")
+    assert 3 * 7168 * 2048 == 44_040_192 and "44.04M" in text and 61 - 3 == 58
+    assert f"{math.comb(256, 8):.1e}" == "4.1e+14" and f"{math.comb(128, 8):.1e}" == "1.4e+12"
+    miss = math.comb(224, 8) / math.comb(256, 8)
+    assert f"{8 * (1 - miss):.2f}" == "5.29" and "5.29" in text
+    router, experts = 2 * 7168 * 256, 9 * 3 * 2 * 7168 * 2048
+    assert f"{router / 1e6:.2f}" == "3.67" and f"{experts / 1e6:.1f}" == "792.7"
+    assert f"{100 * router / experts:.2f}" == "0.46" and "0.46%" in text
