@@ -541,3 +541,127 @@ def rows_for_compute_bound(d_model: int, d_ff: int, bytes_per_value: int, flops_
     return Worked(rows, f"2·n·{d_model}·{d_ff} = {B:g}·{s}·(n·{d_model} + {d_model}·{d_ff} + n·{d_ff}) → n = "
                         f"{B:g}·{s}·{d_model}·{d_ff} / (2·{d_model}·{d_ff} − {B:g}·{s}·{d_model + d_ff}) = "
                         f"{rows:.4g} rows")
+
+# -- DeepSeek-style MoE, expert choice and expert-parallel serving (issue 15; cards/deepseek-ep.toml) --
+@formula
+def ep_step_all_to_all_bytes(tokens_per_device: int, top_k: int, d_model: int, bytes_per_value: int, devices: int,
+                             moe_layers: int) -> Worked:
+    one = tokens_per_device * top_k * d_model * bytes_per_value * (devices - 1) / devices
+    total = 4 * one * moe_layers
+    return Worked(total, f"one exchange: {n(tokens_per_device)}·{top_k} rows × {d_model}·{bytes_per_value} B × "
+                         f"({devices}−1)/{devices} leave the device = {n(one)} B; 4 exchanges per MoE layer per step "
+                         f"(dispatch and combine, forward and backward) × {moe_layers} layers = {n(total)} B")
+
+
+@formula
+def all_to_all_time_us(bytes_per_device: float, devices: int, latency_us: float, gbytes_per_s: float) -> Worked:
+    latency = (devices - 1) * latency_us
+    transfer = bytes_per_device / (gbytes_per_s * 1e3)  # GB/s = 1e3 bytes per microsecond
+    total = latency + transfer
+    return Worked(total, f"α–β model: ({devices}−1) messages × {latency_us:g} µs = {latency:.4g} µs, plus "
+                         f"{n(bytes_per_device)} B ÷ {gbytes_per_s:g} GB/s = {n(transfer)} µs; total {n(total)} µs")
+
+
+@formula
+def ep_tp_dp_bytes_per_device(expert_params: int, dense_params: int, ep: int, tp: int, dp: int,
+                              bytes_weights_grads: int, bytes_optimizer: int) -> Worked:
+    share = expert_params / ep + dense_params / tp
+    states = share * bytes_weights_grads
+    optim = share * bytes_optimizer / dp
+    total = states + optim
+    return Worked(total, f"parameters on a device: {n(expert_params)}/{ep} (experts, EP) + {n(dense_params)}/{tp} "
+                         f"(the rest, TP) = {n(share)}; weights + gradients {bytes_weights_grads} B each = "
+                         f"{n(states)} B; optimizer state {bytes_optimizer} B each, sharded {dp} ways (ZeRO-1) = "
+                         f"{n(optim)} B; total {n(total)} B")
+
+
+@formula
+def expected_distinct_experts(experts: int, top_k: int, batch: int) -> Worked:
+    value = experts * (1 - (1 - top_k / experts) ** batch)
+    return Worked(value, f"each expert is missed by one token with probability 1 − {top_k}/{experts}, by all {batch}: "
+                         f"(1 − {top_k}/{experts})^{batch}; expected experts touched {experts}·(1 − "
+                         f"{(1 - top_k / experts) ** batch:.4g}) = {value:.4g}")
+
+
+@formula
+def decode_step_expert_bytes(experts: int, top_k: int, batch: int, d_model: int, d_ff: int, matrices: int,
+                             bytes_per_param: int, moe_layers: int) -> Worked:
+    touched = experts * (1 - (1 - top_k / experts) ** batch)
+    per = _ffn_matrices(matrices) * d_model * d_ff * bytes_per_param
+    total = touched * per * moe_layers
+    return Worked(total, f"{touched:.4g} distinct experts per layer (of {experts}) × {matrices}·{d_model}·{d_ff}·"
+                         f"{bytes_per_param} B = {n(per)} B each × {moe_layers} layers = {n(total)} B per decode step")
+
+
+@formula
+def moe_decode_compute_bound_batch(experts: int, top_k: int, peak_tflops: float, bandwidth_tbps: float,
+                                   bytes_per_param: int) -> Worked:
+    ridge = peak_tflops / bandwidth_tbps  # FLOPs per byte at which compute and memory take equal time
+    tokens = ridge * bytes_per_param / 2  # an expert's GEMM does 2 FLOPs per weight per token
+    batch = tokens * experts / top_k
+    return Worked(batch, f"ridge point {peak_tflops:g} TFLOP/s ÷ {bandwidth_tbps:g} TB/s = {ridge:.4g} FLOP/B; an "
+                         f"expert reading {bytes_per_param} B per weight and doing 2 FLOPs per weight per token needs "
+                         f"{tokens:.4g} tokens; each token brings {top_k}/{experts} of an expert's load: batch "
+                         f"{tokens:.4g}·{experts}/{top_k} = {n(batch)}")
+
+
+@formula
+def expert_choice_capacity(tokens: int, experts: int, capacity_factor: float) -> Worked:
+    raw = tokens * capacity_factor / experts
+    c = min(tokens, math.ceil(raw))
+    return Worked(c, f"ceil({tokens} · {capacity_factor:g} / {experts}) = ceil({raw:.6g}) = {math.ceil(raw)}"
+                     + (f", capped at T = {tokens}" if c < math.ceil(raw) else "") + f": {c} tokens per expert")
+
+
+@formula
+def expert_choice_decode_experts(experts: int, capacity_factor: float, top_k: int) -> Worked:
+    c = min(1, math.ceil(1 * capacity_factor / experts))
+    ran = experts * c
+    return Worked(ran, f"one token: C = min(1, ceil(1 · {capacity_factor:g} / {experts})) = {c}, so every one of "
+                       f"the {experts} experts takes it: {ran} expert FFNs for one token, {ran / top_k:.4g}× the "
+                       f"{top_k} of top-{top_k} token choice")
+
+
+def _deepseek(layers, dense_layers, d_model, d_ff, moe_d_ff, experts, shared, top_k, heads, q_lora, kv_lora,
+              nope, rope, v_dim, vocab):
+    q = d_model * q_lora + q_lora + q_lora * heads * (nope + rope)  # MLA: low-rank queries, their norm
+    kv = d_model * (kv_lora + rope) + kv_lora + kv_lora * heads * (nope + v_dim)  # compressed keys/values, norm
+    attn = q + kv + heads * v_dim * d_model
+    expert = 3 * d_model * moe_d_ff
+    rest = layers * (attn + 2 * d_model) + dense_layers * 3 * d_model * d_ff + 2 * vocab * d_model + d_model
+    moe = layers - dense_layers
+    total = rest + moe * ((experts + shared) * expert + experts * d_model)
+    active = rest + moe * ((top_k + shared) * expert + experts * d_model)
+    why = (f"MLA attention {n(attn)} and norms {n(2 * d_model)} per layer × {layers}; {dense_layers} dense FFNs of "
+           f"{n(3 * d_model * d_ff)}; {moe} MoE layers of {experts} routed + {shared} shared experts × {n(expert)} "
+           f"and a {n(experts * d_model)} router; embeddings + head {n(2 * vocab * d_model)}")
+    return total, active, why
+
+
+@formula
+def deepseek_total_params(layers: int, dense_layers: int, d_model: int, d_ff: int, moe_d_ff: int, experts: int,
+                          shared: int, top_k: int, heads: int, q_lora: int, kv_lora: int, nope: int, rope: int,
+                          v_dim: int, vocab: int) -> Worked:
+    total, _, why = _deepseek(layers, dense_layers, d_model, d_ff, moe_d_ff, experts, shared, top_k, heads, q_lora,
+                              kv_lora, nope, rope, v_dim, vocab)
+    return Worked(total, f"{why}: total {n(total)} ({total / 1e9:.1f} B)")
+
+
+@formula
+def deepseek_active_params(layers: int, dense_layers: int, d_model: int, d_ff: int, moe_d_ff: int, experts: int,
+                           shared: int, top_k: int, heads: int, q_lora: int, kv_lora: int, nope: int, rope: int,
+                           v_dim: int, vocab: int) -> Worked:
+    total, active, why = _deepseek(layers, dense_layers, d_model, d_ff, moe_d_ff, experts, shared, top_k, heads,
+                                   q_lora, kv_lora, nope, rope, v_dim, vocab)
+    return Worked(active, f"{why}; a token runs {shared} shared + {top_k} routed experts per MoE layer: active "
+                          f"{n(active)} ({active / 1e9:.1f} B, {100 * active / total:.1f}% of the total)")
+
+
+@formula
+def cross_node_copies(nodes: int, experts: int, top_k: int) -> Worked:
+    per_node = experts // nodes
+    miss = math.comb(experts - per_node, top_k) / math.comb(experts, top_k)
+    value = (nodes - 1) * (1 - miss)
+    return Worked(value, f"another node holds none of the token's {top_k} experts with probability "
+                         f"C({experts - per_node}, {top_k}) / C({experts}, {top_k}) = {miss:.4g}; expected other nodes "
+                         f"reached ({nodes}−1)·(1 − {miss:.4g}) = {value:.4g}")
