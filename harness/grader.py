@@ -275,6 +275,11 @@ class Grader:
                 row["bandwidth_pct"] = 100.0 * row["gbytes_per_s"] / self.yardstick["triad_gbytes_per_s"]
         if self.problem.flops_of:
             row["gflops"] = self.problem.flops_of(args) / sub_med / 1e9
+            from harness.yardstick import gemm_key
+
+            rate = (self.yardstick or {}).get(gemm_key(self.problem.gemm_dtype)) if self.problem.gemm_dtype else None
+            if rate:
+                row["gemm_pct"] = 100.0 * row["gflops"] / rate
         return row
 
     def run(self) -> dict:
@@ -438,8 +443,10 @@ class Grader:
     def _base_record(self) -> dict:
         from harness import machine, yardstick  # local: reading versions imports libraries
 
-        if self.problem.bytes_of and self.plan.max_reps:  # timed against a bytes model: % of bandwidth
-            self.yardstick = yardstick.lookup(self.threads)
+        p = self.problem
+        gemm = yardstick.gemm_key(p.gemm_dtype) if p.flops_of and p.gemm_dtype else None
+        if (p.bytes_of or gemm) and self.plan.max_reps:  # timed against a model: % of bandwidth / GEMM rate
+            self.yardstick = yardstick.lookup(self.threads, need=(gemm,) if gemm else ())
         return {"problem": self.problem.slug, "file": _relpath(self.file), "sha256": sha256_file(self.file),
                 "threads": self.threads, "plan": self.plan.name, "baseline": self.baseline,
                 "limits": asdict(self.limits),

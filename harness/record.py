@@ -14,7 +14,9 @@ Schema (version 1), every record a JSON object with at least:
   cases           [{name, size, status ("pass" or a verdict), seconds?, message?}]
   timings         [{size, measure, reps, sub_median_s, sub_spread, ref_median_s, ref_spread,
                     speedup, sub_overhead_s, ref_overhead_s, sub_times_s?, ref_times_s?,
-                    gbytes_per_s?, gflops?, bandwidth_pct?}]
+                    gbytes_per_s?, gflops?, bandwidth_pct?, gemm_pct?}]
+                  bandwidth_pct: GB/s over the yardstick's STREAM triad; gemm_pct: GFLOP/s over its
+                  dense GEMM rate in the problem's gemm_dtype
                   sub_times_s, ref_times_s: the `reps` timed calls of the submission and of the
                   reference, in call order; element i of both timed the same input, back to back.
                   Older records lack them (`sparsebench compare` then asks for a regrade).
@@ -29,7 +31,8 @@ Schema (version 1), every record a JSON object with at least:
   first_call_s    {submission, reference}: first call, JIT compilation included (not ranked)
   threads, plan, baseline, limits, seeds, size_unit, machine{cpu, cores, libraries, git_commit, ...}
   yardstick       null, or {threads, triad_gbytes_per_s, gemm_gflops, measured_at, cached, ...}
-                  (harness.yardstick; only when the problem has a bytes model and speed is timed),
+                  (harness.yardstick; only when the problem has a bytes model or a gemm_dtype and speed
+                  is timed; gemm_gflops_float32 in records from after it was added),
                   or {threads, error}
   grade_seconds   float
 """
