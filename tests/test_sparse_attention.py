@@ -241,3 +241,29 @@ def test_models_and_bench_inputs():
         assert Qb.shape == (L, 64) and Vb.shape == (L, 64) and Qb.dtype == np.float32
         assert np.array_equal(Pb.indptr, ap.sliding_window(L, 128).indptr)
         assert SPEC.scores_are_exact(Qb, Kb)
+
+
+# -- the drill cards' formulas against the problems' own models ------------------------------
+def test_card_formulas_agree_with_the_generators_and_the_models():
+    from quiz.formulas import FORMULAS as F
+
+    for L, w in [(8192, 128), (1000, 128), (50, 128), (7, 2), (1, 4)]:
+        P = ap.sliding_window(L, w)
+        assert F["window_density"](seq_len=L, window=w).value == pytest.approx(ap.density(P))
+        args = (np.zeros((L, 64), np.float32), np.zeros((L, 64), np.float32), np.zeros((L, 32), np.float32), P)
+        assert F["window_attention_flops"](seq_len=L, window=w, d=64, dv=32).value == PROBLEM.flops_of(args)
+        assert F["window_scores_bytes"](seq_len=L, window=w, heads=3, value_bytes=2).value == 3 * 2 * P.indices.size
+        assert F["three_pass_extra_bytes"](seq_len=L, window=w, value_bytes=4).value == 16 * P.indices.size
+    scores = np.zeros((2, 300, 300), np.float16)
+    assert F["dense_scores_bytes"](seq_len=300, heads=2, value_bytes=2).value == scores.nbytes
+    sddmm = problems.get("sddmm")
+    rng = np.random.default_rng(0)
+    from problems._common import generators as gen
+
+    S = gen.uniform(rng, 300, 200, per_row=7)
+    args = (S, np.zeros((300, 16)), np.zeros((200, 16)), False)
+    assert F["sddmm_bytes"](rows=300, cols=200, nnz=S.indices.size, d=16, index_bytes=4, value_bytes=8).value \
+        == sddmm.bytes_of(args)
+    assert F["sddmm_flops"](nnz=S.indices.size, d=16).value == sddmm.flops_of(args)
+    assert F["sddmm_vs_dense_flops"](rows=300, cols=200, nnz=S.indices.size).value == pytest.approx(
+        2 * 300 * 200 * 16 / sddmm.flops_of(args))
