@@ -174,7 +174,7 @@ PROBLEM = Problem(
     edge_cases=EDGE_CASES,
     make_random=_random,
     random_sizes=[10, 300, 3_000, 100_000, 1_000_000],
-    bench_sizes=[100_000, 1_000_000, 10_000_000, 100_000_000],
+    bench_sizes=[1_000_000, 10_000_000, 30_000_000, 100_000_000],
     make_bench=_bench,
     size_of=lambda args: args[0].indices.size * (args[1].shape[1] if args[1].ndim == 2 else 1),
     size_unit="nnz·d",
