@@ -267,3 +267,16 @@ def test_card_formulas_agree_with_the_generators_and_the_models():
     assert F["sddmm_flops"](nnz=S.indices.size, d=16).value == sddmm.flops_of(args)
     assert F["sddmm_vs_dense_flops"](rows=300, cols=200, nnz=S.indices.size).value == pytest.approx(
         2 * 300 * 200 * 16 / sddmm.flops_of(args))
+
+
+@pytest.mark.parametrize("L, block, width", [(16, 4, 3), (17, 4, 5), (5, 8, 3), (0, 3, 3), (30, 1, 1)])
+def test_block_band_is_the_block_local_layout(L, block, width):
+    nb = -(-L // block) if L else 0
+    assert np.array_equal(mask_of(ap.block_band(L, block, width)),
+                          mask_of(ap.block_sparse(L, block, ap.block_local(nb, width))))
+
+
+def test_bigbird_scales_to_many_blocks():
+    P = ap.bigbird(np.random.default_rng(0), 200_000, block=2, window_blocks=3, global_blocks=1, random_blocks=2)
+    assert P.shape == (200_000, 200_000) and canonical_problems(P) is None
+    assert np.diff(P.indptr.astype(np.int64))[2:].max() <= 2 * (3 + 1 + 2)  # window, global, random blocks

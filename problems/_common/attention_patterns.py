@@ -14,7 +14,7 @@ The patterns are the ones the long-context papers combine, each with its convent
   that every query attends to (symmetric global attention).
 - `block_sparse` (Sparse Transformer, Child et al. 2019; Triton/FlexAttention block masks): the
   sequence cut into blocks of `block` tokens and a boolean block layout; `block_local` makes the
-  layout of a band of `width` blocks.
+  layout of a band of `width` blocks, and `block_band` builds that band without a dense layout.
 - `bigbird` (Zaheer et al. 2020, the ITC variant): blocks again; each query block attends the
   `window_blocks` blocks centred on it, `global_blocks` leading blocks that attend and are attended
   by all, and `random_blocks` other blocks drawn at random per query block.
@@ -94,40 +94,73 @@ def window_global(L: int, window: int, global_tokens: tuple[int, ...] | np.ndarr
 
 
 def block_local(n_blocks: int, width: int) -> np.ndarray:
-    """Boolean block layout: block row a attends block columns b with |a - b| <= width // 2."""
+    """Boolean block layout (n_blocks x n_blocks, for small n_blocks): block row a attends block
+    columns b with |a - b| <= width // 2. `block_band` builds the same pattern without the layout."""
     a = np.arange(n_blocks)
     return np.abs(a[:, None] - a[None, :]) <= width // 2
 
 
-def block_sparse(L: int, block: int, layout: np.ndarray) -> CSR:
-    """Query block a attends every key of block b where layout[a, b]; the last block may be
-    short when block does not divide L."""
-    layout = np.asarray(layout, dtype=bool)
-    nb = -(-L // block) if L else 0
-    assert layout.shape == (nb, nb), f"layout must be {nb}x{nb} for L={L}, block={block}"
-    qa, kb = np.nonzero(layout)
-    # every (query in block a) x (key in block b) pair, block pairs in row-major order
-    q = (qa[:, None] * block + np.arange(block)[None, :])  # (pairs, block)
-    k = (kb[:, None] * block + np.arange(block)[None, :])
+def _expand_blocks(L: int, block: int, qa: np.ndarray, kb: np.ndarray) -> CSR:
+    """Every (query in block qa[t]) x (key in block kb[t]) pair; the last block may be short."""
+    qa, kb = np.asarray(qa, dtype=np.int64), np.asarray(kb, dtype=np.int64)
+    q = qa[:, None] * block + np.arange(block)[None, :]  # (pairs, block)
+    k = kb[:, None] * block + np.arange(block)[None, :]
     rows = np.repeat(q, block, axis=1).reshape(-1)
     cols = np.tile(k, (1, block)).reshape(-1)
     keep = (rows < L) & (cols < L)
     return from_mask_rows(rows[keep], cols[keep], (L, L))
 
 
+def _n_blocks(L: int, block: int) -> int:
+    return -(-L // block) if L else 0
+
+
+def block_sparse(L: int, block: int, layout: np.ndarray) -> CSR:
+    """Query block a attends every key of block b where layout[a, b] (a dense boolean layout of
+    ceil(L / block) squared blocks); the last block may be short when block does not divide L."""
+    layout = np.asarray(layout, dtype=bool)
+    nb = _n_blocks(L, block)
+    assert layout.shape == (nb, nb), f"layout must be {nb}x{nb} for L={L}, block={block}"
+    qa, kb = np.nonzero(layout)
+    return _expand_blocks(L, block, qa, kb)
+
+
+def _band_pairs(nb: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    a = np.arange(nb, dtype=np.int64)
+    h = width // 2
+    qa = np.concatenate([a for o in range(-h, h + 1)])
+    kb = np.concatenate([a + o for o in range(-h, h + 1)])
+    keep = (kb >= 0) & (kb < nb)
+    return qa[keep], kb[keep]
+
+
+def block_band(L: int, block: int, width: int) -> CSR:
+    """block_sparse with the band layout block_local(n_blocks, width), built from the band's pairs
+    (memory O(entries), not O(n_blocks²))."""
+    return _expand_blocks(L, block, *_band_pairs(_n_blocks(L, block), width))
+
+
 def bigbird(rng: np.random.Generator, L: int, block: int = 64, window_blocks: int = 3, global_blocks: int = 2,
             random_blocks: int = 3) -> CSR:
-    """BigBird's ITC block pattern: window, global and random blocks (see the module docstring)."""
-    nb = -(-L // block) if L else 0
-    layout = block_local(nb, window_blocks)
+    """BigBird's ITC block pattern: window, global and random blocks (see the module docstring). The
+    random blocks of a query block are drawn among those neither in its window nor global."""
+    nb = _n_blocks(L, block)
     g = min(global_blocks, nb)
-    layout[:g, :] = True
-    layout[:, :g] = True
+    h = window_blocks // 2
+    qa, kb = _band_pairs(nb, window_blocks)
+    every = np.arange(nb, dtype=np.int64)
+    parts_q = [qa, np.repeat(every[:g], nb), every.repeat(g)]
+    parts_k = [kb, np.tile(every, g), np.tile(every[:g], nb)]
     for a in range(g, nb):
-        free = np.flatnonzero(~layout[a])
-        if free.size:
-            layout[a, rng.choice(free, size=min(random_blocks, free.size), replace=False)] = True
-    return block_sparse(L, block, layout)
+        lo, hi = max(a - h, 0), min(a + h, nb - 1)
+        c1 = max(lo - g, 0)  # free blocks g .. lo-1, then s2 .. nb-1
+        s2 = max(hi + 1, g)
+        free = c1 + max(nb - s2, 0)
+        if free and random_blocks:
+            t = rng.choice(free, size=min(random_blocks, free), replace=False)
+            parts_q.append(np.full(t.size, a, dtype=np.int64))
+            parts_k.append(np.where(t < c1, g + t, s2 + (t - c1)))
+    return _expand_blocks(L, block, np.concatenate(parts_q), np.concatenate(parts_k))
 
 
 def random_keys(rng: np.random.Generator, L: int, n_keys: int, per_row: int) -> CSR:
@@ -159,7 +192,7 @@ PATTERNS: dict[str, Callable[[np.random.Generator, int], CSR]] = {
     "sliding-window": lambda rng, L: sliding_window(L, 128),
     "causal-window": lambda rng, L: sliding_window(L, 128, causal=True),
     "window-global": lambda rng, L: window_global(L, 128, global_tokens=(0, 1, L // 2)),
-    "block-sparse": lambda rng, L: block_sparse(L, 32, block_local(-(-L // 32), 3)),
+    "block-sparse": lambda rng, L: block_band(L, 32, 3),
     "bigbird": lambda rng, L: bigbird(rng, L, block=32),
     "random": lambda rng, L: random_keys(rng, L, L, 64),
 }

@@ -52,10 +52,9 @@ def random_pattern(rng: np.random.Generator, kind: str, L: int, w: int) -> CSR:
     if kind == "window-global":
         return ap.window_global(L, w, global_tokens=rng.choice(L, size=min(2, L), replace=False))
     if kind == "block-sparse":
-        b = max(1, w // 3)
-        return ap.block_sparse(L, b, ap.block_local(-(-L // b), 3))
+        return ap.block_band(L, max(1, w // 3), 3)
     if kind == "bigbird":
-        return ap.bigbird(rng, L, block=max(1, w // 8), window_blocks=3, global_blocks=1, random_blocks=2)
+        return ap.bigbird(rng, L, block=max(2, w // 8), window_blocks=3, global_blocks=1, random_blocks=2)
     return ap.random_keys(rng, L, L * 3 // 2 + 1, w)  # rectangular: more keys than queries
 
 
