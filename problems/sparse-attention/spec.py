@@ -20,6 +20,7 @@ BENCH_L = (1024, 2048, 4096, 8192)
 ROW_LEN = BENCH_WINDOW + 1  # keys per interior row of the bench pattern
 D_CHOICES = (1, 4, 16, 64)
 DV_CHOICES = (1, 3, 8, 64)
+MAX_RANDOM_L = 2048  # random cases stay within reach of dense masked attention (L x n scores)
 KINDS = ("sliding-window", "causal-window", "window-global", "block-sparse", "bigbird", "random")
 
 
@@ -66,6 +67,9 @@ def _random(rng: np.random.Generator, size: int) -> tuple:
     w = int(rng.choice([4, 16, 64, 128]))
     w = max(2, min(w, int(math.sqrt(entries))))
     L = max(1, entries // (w + 1))
+    if L > MAX_RANDOM_L:  # longer rows instead of a longer sequence: the dense peer must fit in memory
+        L = MAX_RANDOM_L
+        w = max(2, min(L, entries // L))
     return inputs(rng, random_pattern(rng, kind, L, w), d, dv)
 
 
