@@ -65,8 +65,8 @@ def _nan_inf(rng, scaled):
 
 
 def _cancellation(rng):
-    # entry (0, 0): 1e16·1 + 1·1 + (-1e16)·1 is 0 or 1 depending on the summation order; entry (0, 1)
-    # is ordinary and must be exact
+    # entry (0, 0): 1e16·1 + 1·1 + (-1e16)·1 is 0 or 1 depending on the summation order: both are
+    # within rounding of a dot product whose terms are 1e16 in size
     S = _csr({0: [(0, 1.0), (1, 1.0)]}, (1, 2))
     return (S, np.array([[1e16, 1.0, -1e16]]), np.array([[1.0, 1.0, 1.0], [0.5, 0.25, 0.0]]), False)
 
@@ -97,7 +97,7 @@ EDGE_CASES = [
     Case("NaN and inf, pattern only", lambda rng: _nan_inf(rng, False),
          "S's values (one of them NaN) are not used; only the inf in A reaches the answer"),
     Case("huge entry and cancellation", _cancellation,
-         "tolerance follows each entry's sum of |terms|: either rounding of out[0] passes"),
+         "tolerance follows each entry's ‖A[i]‖·‖B[j]‖: either rounding of out[0] passes"),
     Case("A has the wrong number of rows", lambda rng: (_csr({0: [(0, 1.0)]}, (2, 3)), np.ones((3, 2)),
                                                         np.ones((3, 2)), True), "must raise ValueError"),
     Case("B has the wrong number of rows", lambda rng: (_csr({0: [(0, 1.0)]}, (2, 3)), np.ones((2, 2)),
