@@ -51,10 +51,10 @@ def speed_table(record: dict) -> Table:
     table = Table(title=f"speed (threads={record.get('threads')}, plan={record.get('plan')})", title_justify="left")
     for col in (unit, "reps", "submission", "± spread", "reference", "speedup"):
         table.add_column(col, justify="right")
-    extra = [k for k in ("gbytes_per_s", "gflops", "bandwidth_pct") if any(k in t for t in record["timings"])]
+    names = {"gbytes_per_s": "GB/s", "gflops": "GFLOP/s", "bandwidth_pct": "% of bandwidth", "gemm_pct": "% of GEMM"}
+    extra = [k for k in names if any(k in t for t in record["timings"])]
     for k in extra:
-        table.add_column({"gbytes_per_s": "GB/s", "gflops": "GFLOP/s", "bandwidth_pct": "% of bandwidth"}[k],
-                         justify="right")
+        table.add_column(names[k], justify="right")
     for t in record["timings"]:
         sp = t["speedup"]
         style = "green" if sp >= 1 else ("yellow" if sp >= 0.5 else "red")

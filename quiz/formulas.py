@@ -665,3 +665,72 @@ def cross_node_copies(nodes: int, experts: int, top_k: int) -> Worked:
     return Worked(value, f"another node holds none of the token's {top_k} experts with probability "
                          f"C({experts - per_node}, {top_k}) / C({experts}, {top_k}) = {miss:.4g}; expected other nodes "
                          f"reached ({nodes}−1)·(1 − {miss:.4g}) = {value:.4g}")
+
+# -- SDDMM and sparse attention ------------------------------------------------------------
+def _window_nnz(seq_len: int, window: int) -> int:
+    """Allowed pairs of a non-causal sliding window |i - j| <= window // 2 over seq_len tokens
+    (border rows are shorter): seq_len·(2h + 1) - h·(h + 1) when seq_len > 2h."""
+    h = window // 2
+    return sum(min(i + h, seq_len - 1) - max(i - h, 0) + 1 for i in range(seq_len))
+
+
+@formula
+def sddmm_flops(nnz: int, d: int) -> Worked:
+    total = 2 * nnz * d
+    return Worked(total, f"one d-long dot product per stored entry: 2·{n(nnz)}·{d} = {n(total)} FLOPs")
+
+
+@formula
+def sddmm_vs_dense_flops(rows: int, cols: int, nnz: int) -> Worked:
+    ratio = rows * cols / nnz
+    return Worked(ratio, f"dense-then-sample does 2·{n(rows)}·{n(cols)}·d, SDDMM 2·{n(nnz)}·d: "
+                         f"{n(rows * cols)}/{n(nnz)} = {n(ratio)}× the arithmetic")
+
+
+@formula
+def sddmm_bytes(rows: int, cols: int, nnz: int, d: int, index_bytes: int, value_bytes: int) -> Worked:
+    pattern = index_bytes * (nnz + rows + 1)
+    dense_in = value_bytes * d * (rows + cols)
+    out = value_bytes * nnz
+    total = pattern + dense_in + out
+    return Worked(total, f"pattern {index_bytes}·({n(nnz)} + {n(rows)} + 1) = {n(pattern)} B; A and B once "
+                         f"{value_bytes}·{d}·({n(rows)} + {n(cols)}) = {n(dense_in)} B; out {value_bytes}·{n(nnz)} = "
+                         f"{n(out)} B; total {n(total)} B")
+
+
+@formula
+def window_attention_flops(seq_len: int, window: int, d: int, dv: int) -> Worked:
+    nnz = _window_nnz(seq_len, window)
+    total = 2 * nnz * (d + dv)
+    return Worked(total, f"{n(nnz)} allowed pairs (|i − j| ≤ {window // 2}, border rows shorter) × "
+                         f"2·({d} + {dv}) = {n(total)} FLOPs")
+
+
+@formula
+def dense_scores_bytes(seq_len: int, heads: int, value_bytes: int) -> Worked:
+    total = seq_len * seq_len * heads * value_bytes
+    return Worked(total, f"{n(seq_len)}² scores × {heads} heads × {value_bytes} B = {n(total)} B "
+                         f"({total / 2**30:.4g} GiB)")
+
+
+@formula
+def window_scores_bytes(seq_len: int, window: int, heads: int, value_bytes: int) -> Worked:
+    nnz = _window_nnz(seq_len, window)
+    total = nnz * heads * value_bytes
+    return Worked(total, f"{n(nnz)} allowed pairs × {heads} heads × {value_bytes} B = {n(total)} B "
+                         f"(dense: {n(seq_len * seq_len * heads * value_bytes)} B)")
+
+
+@formula
+def window_density(seq_len: int, window: int) -> Worked:
+    nnz = _window_nnz(seq_len, window)
+    frac = nnz / seq_len**2
+    return Worked(frac, f"{n(nnz)} allowed pairs / {n(seq_len)}² = {frac:.4g}")
+
+
+@formula
+def three_pass_extra_bytes(seq_len: int, window: int, value_bytes: int) -> Worked:
+    nnz = _window_nnz(seq_len, window)
+    total = 4 * nnz * value_bytes
+    return Worked(total, f"scores written and read back, probabilities written and read back: "
+                         f"4 × {n(nnz)} pairs × {value_bytes} B = {n(total)} B that a fused kernel never moves")
