@@ -465,24 +465,24 @@ def sell_padding(lengths: Sequence[int], C: int, sigma: int) -> Worked:
 
 
 @formula
-def format_bytes(lengths: Sequence[int], fmt: str, C: int, sigma: int, index_bytes: int, value_bytes: int) -> Worked:
-    """Bytes of CSR, ELL or SELL-C-sigma (values, column indices and pointers; SELL also its perm)."""
-    rows, nnz, entry = len(lengths), sum(lengths), index_bytes + value_bytes
-    if fmt == "csr":
-        total = nnz * entry + (rows + 1) * index_bytes
-        why = f"{nnz} entries × {entry} B + ({rows}+1) × {index_bytes} B of indptr"
-    elif fmt == "ell":
-        total = rows * max(lengths) * entry
-        why = f"{rows} rows × the longest row {max(lengths)} × {entry} B"
-    elif fmt == "sell":
-        slots, widths = _sell_slots(lengths, C, sigma)
-        chunks = len(widths)
-        total = slots * entry + (2 * chunks + 1) * index_bytes + rows * index_bytes
-        why = (f"{slots} slots × {entry} B + chunk_ptr and chunk_len (2·{chunks}+1) × {index_bytes} B "
-               f"+ perm {rows} × {index_bytes} B")
-    else:
-        raise ValueError("fmt must be csr, ell or sell")
-    return Worked(total, f"{why} = {n(total)} B")
+def ell_bytes_of_lengths(lengths: Sequence[int], index_bytes: int, value_bytes: int) -> Worked:
+    """Bytes of ELLPACK for rows of these lengths: every row padded to the longest."""
+    rows, width, entry = len(lengths), max(lengths), index_bytes + value_bytes
+    total = rows * width * entry
+    csr = sum(lengths) * entry + (rows + 1) * index_bytes
+    return Worked(total, f"{rows} rows × the longest row {width} × {entry} B = {n(total)} B "
+                         f"(CSR: {sum(lengths)} × {entry} B + ({rows}+1) × {index_bytes} B = {n(csr)} B)")
+
+
+@formula
+def sell_bytes(lengths: Sequence[int], C: int, sigma: int, index_bytes: int, value_bytes: int) -> Worked:
+    """Bytes of SELL-C-sigma: slots (values and columns), chunk_ptr, chunk_len and the row permutation."""
+    rows, entry = len(lengths), index_bytes + value_bytes
+    slots, widths = _sell_slots(lengths, C, sigma)
+    chunks = len(widths)
+    total = slots * entry + (2 * chunks + 1) * index_bytes + rows * index_bytes
+    return Worked(total, f"chunks {widths} wide: {slots} slots × {entry} B + chunk_ptr and chunk_len "
+                         f"(2·{chunks}+1) × {index_bytes} B + perm {rows} × {index_bytes} B = {n(total)} B")
 
 
 @formula
