@@ -17,6 +17,13 @@ BLOCK_SIZES = (2, 4, 8, 16, 32)
 
 
 # -- BSR ---------------------------------------------------------------------------------
+def distinct_sorted(rng: np.random.Generator, rows: int, n: int, per_row: int) -> np.ndarray:
+    """(rows, per_row) strictly increasing values in [0, n) per row, without an O(rows·n) draw:
+    sorted draws from [0, n − per_row] plus 0, 1, 2, ... are distinct and in range."""
+    u = np.sort(rng.integers(0, n - per_row + 1, size=(rows, per_row)), axis=1)
+    return u + np.arange(per_row)[None, :]
+
+
 def block_sparse_bsr(rng: np.random.Generator, n_brow: int, n_bcol: int, b: int, per_row: int) -> BSR:
     """A BSR whose every block row holds `per_row` distinct random block columns (sorted), each
     block a dense b x b of standard normals: the shape block-sparse weights and MoE expert
@@ -26,20 +33,23 @@ def block_sparse_bsr(rng: np.random.Generator, n_brow: int, n_bcol: int, b: int,
         dt = index_dtype(n_brow, n_bcol, 0)
         return BSR(np.zeros(n_brow + 1, dtype=dt), np.zeros(0, dtype=dt), np.zeros((0, b, b)),
                    (n_brow * b, n_bcol * b))
-    cols = np.sort(np.argsort(rng.random((n_brow, n_bcol)), axis=1)[:, :per_row], axis=1)
+    cols = distinct_sorted(rng, n_brow, n_bcol, per_row)
     nblocks = n_brow * per_row
     dt = index_dtype(n_brow, n_bcol, nblocks)
     indptr = (np.arange(n_brow + 1, dtype=np.int64) * per_row).astype(dt)
     return BSR(indptr, cols.reshape(-1).astype(dt), rng.standard_normal((nblocks, b, b)), (n_brow * b, n_bcol * b))
 
 
-def block_sparse_csr(rng: np.random.Generator, n_brow: int, n_bcol: int, b: int, density: float,
+def block_sparse_csr(rng: np.random.Generator, n_brow: int, n_bcol: int, b: int, per_row: int,
                      fill: float) -> CSR:
-    """A CSR whose entries lie in a random set of b x b blocks (each block present with
-    probability `density`), each position of a present block stored with probability `fill`:
-    what a BSR of block size b stores with padding 1/fill."""
-    present = rng.random((n_brow, n_bcol)) < density
-    bi, bj = np.nonzero(present)
+    """A CSR whose entries lie in `per_row` random b x b blocks of every block row, each position
+    of those blocks stored with probability `fill` (a block left empty is not stored): what a BSR
+    of block size b stores with padding about 1/fill."""
+    per_row = min(per_row, n_bcol)
+    if n_brow == 0 or per_row == 0:
+        return gen.assemble(np.zeros(0), np.zeros(0), np.zeros(0), (n_brow * b, n_bcol * b))
+    bj = distinct_sorted(rng, n_brow, n_bcol, per_row).reshape(-1)
+    bi = np.repeat(np.arange(n_brow), per_row)
     r, c = np.meshgrid(np.arange(b), np.arange(b), indexing="ij")  # the b x b positions of a block
     rows = (bi[:, None, None] * b + r[None]).reshape(-1)
     cols = (bj[:, None, None] * b + c[None]).reshape(-1)
