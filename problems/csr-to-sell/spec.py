@@ -34,7 +34,7 @@ def _random(rng: np.random.Generator, size: int) -> tuple:
 
 
 def _bench(rng: np.random.Generator, size: int) -> tuple:
-    rows = max(1, size // 14)  # power-law, 10 entries per row, padding about 4 at C = 8, sigma = 256
+    rows = max(1, size // 40)  # power-law, 10 entries per row: padding 2 to 5 at C = 8, sigma = 256
     return (gen.make(BENCH_STRUCTURE, rng, rows), BENCH_C, BENCH_SIGMA)
 
 
