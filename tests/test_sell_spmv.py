@@ -120,3 +120,16 @@ def test_bench_inputs_are_the_stated_structure():
     assert S.C == SPEC.BENCH_C and S.sigma == SPEC.BENCH_SIGMA
     assert np.array_equal(A.indptr, gen.make("laplacian-3d", None, A.shape[0]).indptr)
     assert 0.7 < PROBLEM.size_of((A, S, x)) / 300_000 < 1.3
+
+
+def test_csr_baseline_runs_the_spmv_reference_kernel():
+    """baselines/csr.py copies the spmv reference's kernel (importing it would share Numba cache
+    entries under a second module name): the copy must stay identical."""
+    import ast
+
+    def kernel(path):
+        tree = ast.parse((ROOT / path).read_text())
+        return [ast.dump(node) for node in tree.body
+                if isinstance(node, ast.FunctionDef) and node.name in ("_spmv", "unsigned")]
+
+    assert kernel("problems/sell-spmv/baselines/csr.py") == kernel("problems/spmv/reference/numba.py")
