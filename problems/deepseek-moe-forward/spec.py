@@ -98,6 +98,7 @@ PROBLEM = Problem(
     forbidden_imports=("torch",),
     describe=_describe,
     make_bench=_bench,
+    gemm_dtype="float32",  # the grade shows % of this machine's float32 GEMM rate
     flops_of=lambda a: deepseek.forward_flops(a[0].shape[0], a[0].shape[1], a[4][0].shape[2], a[4][0].shape[0],
                                               a[3][0].shape[0], a[5]),
     limits=Limits(wall_s=30.0, mem_mb=8192),

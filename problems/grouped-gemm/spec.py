@@ -73,6 +73,7 @@ PROBLEM = Problem(
     allowed_errors=(ValueError,),
     describe=dropless.describe_grouped,
     make_bench=_bench,
+    gemm_dtype="float32",  # the grade shows % of this machine's float32 GEMM rate
     flops_of=lambda a: dropless.grouped_flops(a[0].shape[0], a[0].shape[1], a[2].shape[2]),
     limits=Limits(wall_s=30.0, mem_mb=8192),
     tags=("mixture of experts", "dropless", "grouped GEMM"),

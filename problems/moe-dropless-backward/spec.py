@@ -66,6 +66,7 @@ PROBLEM = Problem(
     forbidden_imports=("torch",),
     describe=dropless.describe_dropless,
     make_bench=_bench,
+    gemm_dtype="float32",  # the grade shows % of this machine's float32 GEMM rate
     flops_of=lambda a: dropless.dropless_backward_flops(a[1].size, a[0].shape[1], a[3].shape[2]),
     limits=Limits(wall_s=30.0, mem_mb=8192),
     tags=("mixture of experts", "dropless", "grouped GEMM", "backward"),
