@@ -189,13 +189,13 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if args.dry_run or not targets:
         for problem, file, who in targets:
             # one line each, never wrapped
-            print(f"{problem.slug}\t{_rel(file)}\t{who or identity.author(args.author)}")
+            print(f"{problem.slug}\t{_rel(file)}\t{who or identity.author(args.author, file)}")
         if not targets:
             print("[]") if args.json else console.print("nothing to grade")
         return 0
     outcomes = []
     for problem, file, who in targets:
-        author = who or identity.author(args.author)
+        author = who or identity.author(args.author, file)
         limits = problem.limits
         overrides = {k: v for k, v in (("wall_s", args.wall), ("cpu_s", args.cpu), ("mem_mb", args.mem)) if v}
         limits = replace(limits, **overrides) if overrides else limits
@@ -435,7 +435,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true",
                    help="print what would be graded (problem, file, author), grade nothing")
     p.add_argument("--json", action="store_true", help="print the record as JSON on stdout")
-    p.add_argument("--author", help="handle recorded with the grade (default: git user.name, else login)")
+    p.add_argument("--author", help="handle recorded with the grade (default: HANDLE for a file in "
+                                    "solutions/HANDLE/, else git user.name, else login)")
     p.add_argument("--threads", type=_positive_int, default=1, help="BLAS/Numba threads (default 1)")
     p.add_argument("--quick", action="store_true", help="two sizes, few repetitions: a fast, rough score")
     p.add_argument("--no-timing", action="store_true", help="correctness only")
