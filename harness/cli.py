@@ -24,7 +24,11 @@ err_console = Console(stderr=True)
 
 
 class UsageError(Exception):
-    """A bad command line: one clear message, exit status 2."""
+    """A bad command line: one clear message, exit status 2; `usage` adds the command's usage line."""
+
+    def __init__(self, message: str, *, usage: bool = False):
+        super().__init__(message)
+        self.usage = usage
 
 
 # -- list / show / new ------------------------------------------------------------------
@@ -118,15 +122,26 @@ def _targets(args: argparse.Namespace) -> list[tuple[problems.Problem, Path, str
     if args.shard is not None or args.files_from:
         raise UsageError("--shard and --files-from split the work of --all ROOT; add --all")
     if len(args.target) == 2:
-        problem, file = problems.get(args.target[0]), Path(args.target[1])
+        first, second = args.target
+        if first not in problems.slugs() and second in problems.slugs() and Path(first).is_file():
+            raise UsageError(f"the problem comes first: sparsebench grade {second} {first}", usage=True)
+        problem, file = problems.get(first), Path(second)
     elif len(args.target) == 1:
         file = Path(args.target[0])
-        problem = problems.for_file(file)
-        if problem is None:
+        if not file.exists() and args.target[0] in problems.slugs():
+            slug = args.target[0]
+            raise UsageError(f"grade {slug}: which file? give the solution file after the problem, "
+                             f"`sparsebench grade {slug} FILE` (`sparsebench new {slug}` starts one in "
+                             f"solutions/<handle>/{problems.get(slug).module_name}.py)", usage=True)
+        problem = None if file.is_dir() else problems.for_file(file)
+        if problem is None and not file.is_dir():
             raise UsageError(f"cannot tell the problem from the file name {file.name!r}; "
                              f"use `sparsebench grade PROBLEM {file}`")
     else:
-        raise UsageError("usage: sparsebench grade PROBLEM FILE  (or FILE named after its problem, or --all DIR)")
+        raise UsageError("grade what? give PROBLEM FILE, a FILE named after its problem (coo_to_csr.py), "
+                         "or --all DIR", usage=True)
+    if file.is_dir():
+        raise UsageError(f"{file} is a folder: to grade every submission in it, use `sparsebench grade --all {file}`")
     if not file.is_file():
         raise UsageError(f"no such file: {file}")
     if file.suffix == ".toml" and file.parent.name == "examples":  # a reference with a named change
@@ -180,6 +195,20 @@ def _work(args: argparse.Namespace) -> list[tuple[problems.Problem, Path, str | 
     return [(problems.get(w.problem), w.file, w.author) for w in items]
 
 
+def _limits(problem: problems.Problem, args: argparse.Namespace):
+    """The problem's limits with --wall/--cpu/--mem applied; a --mem too small for the child to
+    start is a usage error (harness/memfloor.py), not a fatal Python error in a panel."""
+    from harness import memfloor
+
+    overrides = {k: v for k, v in (("wall_s", args.wall), ("cpu_s", args.cpu), ("mem_mb", args.mem)) if v}
+    if args.mem:
+        try:
+            memfloor.check(args.mem, args.threads)
+        except memfloor.MemoryTooSmall as exc:
+            raise UsageError(str(exc)) from None
+    return replace(problem.limits, **overrides) if overrides else problem.limits
+
+
 def cmd_grade(args: argparse.Namespace) -> int:
     from harness.grader import grade
     from harness.render import print_grade
@@ -196,9 +225,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     outcomes = []
     for problem, file, who in targets:
         author = who or identity.author(args.author, file)
-        limits = problem.limits
-        overrides = {k: v for k, v in (("wall_s", args.wall), ("cpu_s", args.cpu), ("mem_mb", args.mem)) if v}
-        limits = replace(limits, **overrides) if overrides else limits
+        limits = _limits(problem, args)
         show_progress = not args.json and console.is_terminal
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                       TimeElapsedColumn(), console=err_console, transient=True, disable=not show_progress) as bar:
@@ -445,7 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wall", type=_positive_float, help="wall-clock seconds per call (default: the problem's)")
     p.add_argument("--cpu", type=_positive_float, help="CPU seconds for the whole child (default: the problem's)")
     p.add_argument("--mem", type=_positive_int, help="address-space limit in MiB (default: the problem's)")
-    p.set_defaults(func=cmd_grade)
+    p.set_defaults(func=cmd_grade, parser=p)
 
     p = add("merge", help="combine the records of many runs (e.g. CI shards) into one runs folder")
     p.add_argument("sources", nargs="+", type=Path, metavar="DIR",
@@ -498,6 +525,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (UsageError, problems.ProblemError) as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)  # one line, even in narrow CI logs
+        if getattr(exc, "usage", False) and getattr(args, "parser", None) is not None:
+            err_console.print(escape(args.parser.format_usage().rstrip()), highlight=False)
         return 2
 
 
