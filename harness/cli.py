@@ -1,4 +1,4 @@
-"""The `sparsebench` command line: list, show, new, grade, merge, compare, leaderboard, yardstick,
+"""The `sparsebench` command line: list, show, hint, new, grade, merge, compare, leaderboard, yardstick,
 new-problem, check-problem; the `quiz` and `lm` groups are registered from quiz/cli.py and tinylm/cli.py."""
 from __future__ import annotations
 
@@ -63,8 +63,37 @@ def cmd_show(args: argparse.Namespace) -> int:
     p = problems.get(args.problem)
     if args.examples or args.example:
         return _show_examples(p, args.example)
-    page = p.folder / ("editorial.md" if args.editorial else "README.md")
-    console.print(Markdown(page.read_text(encoding="utf-8")))
+    from harness import statement
+
+    if args.editorial:
+        console.print(Markdown((p.folder / "editorial.md").read_text(encoding="utf-8")))
+        return 0
+    text = (p.folder / "README.md").read_text(encoding="utf-8")
+    console.print(Markdown(statement.render(text, show_hints=not args.no_hints, slug=p.slug)))
+    return 0
+
+
+def cmd_hint(args: argparse.Namespace) -> int:
+    """One hint of a statement, never the editorial: a nudge without the worked solution."""
+    from rich.panel import Panel
+
+    from harness import statement
+
+    p = problems.get(args.problem)
+    found = statement.hints((p.folder / "README.md").read_text(encoding="utf-8"))
+    if not found:
+        raise UsageError(f"{p.slug} has no hints; its worked solution is `sparsebench show {p.slug} --editorial`")
+    if args.number > len(found):
+        raise UsageError(f"{p.slug} has {len(found)} hint{'s' if len(found) != 1 else ''} (1-{len(found)}); "
+                         f"there is no hint {args.number}")
+    hint = found[args.number - 1]
+    console.print(Panel(Markdown(hint.text), title=f"{p.slug} · {hint.title.lower()} of {len(found)}",
+                        title_align="left", expand=False))
+    if hint.number < len(found):
+        console.print(f"next: sparsebench hint {p.slug} {hint.number + 1}", highlight=False)
+    else:
+        console.print(f"that was the last hint; the worked solution: sparsebench show {p.slug} --editorial",
+                      highlight=False)
     return 0
 
 
@@ -436,10 +465,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("show", help="a problem's statement, rendered in the terminal")
     p.add_argument("problem")
     p.add_argument("--editorial", action="store_true", help="show the worked solution instead")
+    p.add_argument("--no-hints", action="store_true",
+                   help="leave the hints out (reveal them one at a time with `sparsebench hint SLUG N`)")
     p.add_argument("--examples", action="store_true", help="list the problem's sample submissions and their verdicts")
     p.add_argument("--example", metavar="NAME", help="print one sample submission in full (a change of a reference "
                                                      "is shown as its diff, then the whole file)")
     p.set_defaults(func=cmd_show)
+
+    p = add("hint", help="one hint of a problem's statement, without the worked solution")
+    p.add_argument("problem")
+    p.add_argument("number", nargs="?", type=_positive_int, default=1, metavar="N",
+                   help="which hint (default: 1; the output names the next one)")
+    p.set_defaults(func=cmd_hint)
 
     p = add("new", help="start a solution from the problem's starter file")
     p.add_argument("problem")
