@@ -46,8 +46,8 @@ def cmd_list(args: argparse.Namespace) -> int:
             if r["problem"] not in best or sign * r["score"] > sign * best[r["problem"]]:
                 best[r["problem"]] = r["score"]
     table = Table(title=f"sparsebench problems (scores for {me})", title_justify="left")
-    for col in ("problem", "title", "difficulty", "topic", "your best score"):
-        table.add_column(col)
+    for col in ("problem", "title", "difficulty", "topic", "your best score"):  # slugs and scores never cut
+        table.add_column(col, no_wrap=col in ("problem", "difficulty", "your best score"), overflow="fold")
     for p in problems.all_problems():
         unit = f" {p.scoring.unit}" if p.scoring else "x"
         mine = f"{best[p.slug]:.3g}{unit}" if p.slug in best else ("tried" if p.slug in tried else "-")
@@ -275,8 +275,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
             outcomes.append(rec)
         else:
             print_grade(rec, console)
-            if rec.get("record_path"):
-                console.print(f"record: {rec['record_path']}")
+            if rec.get("record_path"):  # whole, on one line, however narrow the log: it is copied and pasted
+                console.print(f"record: {escape(rec['record_path'])}", soft_wrap=True, highlight=False)
             outcomes.append(rec)
     if args.json:
         json.dump(outcomes[0] if len(outcomes) == 1 and not args.all else outcomes, sys.stdout, indent=1)
@@ -348,7 +348,7 @@ def _compared(path: Path, slug: str | None, plan: str) -> dict:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from harness.compare import CompareError, compare
-    from harness.render import _fmt_time
+    from harness.render import FitTable, _fmt_time
 
     plan = "quick" if args.quick else "full"
     a, b = (_compared(p, args.problem, plan) for p in (args.a, args.b))
@@ -361,23 +361,32 @@ def cmd_compare(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0
     what = "per-call time" if args.raw else "per-call speedup (reference / submission, same input)"
-    table = Table(title=f"{result.problem}: A = {result.a}, B = {result.b}; samples: {what}", title_justify="left")
-    for col in ("size", "calls A/B", "A", "B", "A vs B", "p (Mann-Whitney)", "verdict"):
-        table.add_column(col, justify="right")
-    show = _fmt_time if args.raw else (lambda v: f"{v:.3g}x")
-    for r in result.sizes:
-        table.add_row(f"{r.size:,}", f"{r.calls_a}/{r.calls_b}", show(r.median_a), show(r.median_b),
-                      f"{r.ratio:.3f}x", "-" if r.p_value != r.p_value else f"{r.p_value:.2g}", r.verdict)
-    console.print(table)
+    console.print(f"[bold]{escape(result.problem)}[/]: {what}", highlight=False)
+    console.print(f"  A  {escape(result.a)}", highlight=False, soft_wrap=True)  # whole, however narrow the log
+    console.print(f"  B  {escape(result.b)}", highlight=False, soft_wrap=True)
+    show = _fmt_time if args.raw else (lambda v: _num(v, "{:.3g}x"))
+    rows = [[f"{r.size:,}", f"{r.calls_a}/{r.calls_b}", show(r.median_a), show(r.median_b), _num(r.ratio, "{:.3f}x"),
+             _num(r.p_value, "{:.2g}"), r.verdict] for r in result.sizes]
+    console.print(FitTable(None, ["size", "calls A/B", "A", "B", "A vs B", "p", "verdict"], rows,
+                           numeric=set(range(6)), keys=1))
+    console.print("p: two-sided Mann-Whitney U test of A's and B's calls at that size", style="dim", highlight=False)
     if result.left_out:
         console.print(f"sizes only one side has, left out: {', '.join(f'{n:,}' for n in result.left_out)}")
     lo, hi = result.ci
     head = {"A": "A is faster", "B": "B is faster", "tie": "tie", "undecided": "undecided"}[result.verdict]
-    console.print(f"[bold]{head}[/]: A/B = {result.ratio:.3f}x, 95% bootstrap interval {lo:.3f}-{hi:.3f}; "
-                  f"{escape(result.reason)}", highlight=False)
+    measured = "" if _num(result.ratio) == "-" else (
+        f"A/B = {result.ratio:.3f}x, 95% bootstrap interval {_num(lo, '{:.3f}')}-{_num(hi, '{:.3f}')}; ")
+    console.print(f"[bold]{head}[/]: {measured}{escape(result.reason)}", highlight=False)
     console.print(f"noise floor {100 * result.noise_floor:.1f}% = the larger of {100 * args.min_effect:.0f}% "
                   "(--min-effect) and half the per-call spread (interquartile range / median)", highlight=False)
     return 0
+
+
+def _num(value: float | None, fmt: str = "{:.3g}") -> str:
+    """A number for a table, or '-' for one that was not measured (None, NaN): never 'nan'."""
+    if value is None or value != value:
+        return "-"
+    return fmt.format(value)
 
 
 # -- new-problem / check-problem (for problem authors) ----------------------------------------
@@ -412,13 +421,17 @@ def cmd_check_problem(args: argparse.Namespace) -> int:
 
 
 # -- plumbing ---------------------------------------------------------------------------
-def _rich_table(df, title: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    for col in df.columns:
-        table.add_column(str(col), justify="right" if df[col].dtype.kind in "if" else "left")
-    for row in df.itertuples(index=False):
-        table.add_row(*[f"{v:.3g}" if isinstance(v, float) else str(v) for v in row])
-    return table
+def _rich_table(df, title: str):
+    """A leaderboard table for the terminal: numbers never cut at 80 columns, '-' where a value
+    is missing (never 'nan'); rank and author repeat when the size columns need a second table."""
+    from harness.render import FitTable
+
+    headers = [str(c) for c in df.columns]
+    numeric = {i for i, c in enumerate(df.columns) if df[c].dtype.kind in "if"}
+    rows = [[_num(v) if isinstance(v, float) else ("-" if v is None else str(v)) for v in row]
+            for row in df.itertuples(index=False)]
+    keys = sum(1 for h in headers[:2] if h in ("rank", "author")) or 1
+    return FitTable(title, headers, rows, numeric=numeric, keys=keys)
 
 
 def _rel(path: Path) -> str:
