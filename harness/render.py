@@ -48,7 +48,8 @@ def grade_panel(record: dict) -> Panel:
     return Panel(Group(*parts), title="sparsebench grade", expand=False)
 
 
-EXTRA_COLUMNS = {"gbytes_per_s": "GB/s", "gflops": "GFLOP/s", "bandwidth_pct": "% of bandwidth"}
+EXTRA_COLUMNS = {"gbytes_per_s": "GB/s", "gflops": "GFLOP/s", "bandwidth_pct": "% of bandwidth",
+                 "gemm_pct": "% of GEMM"}
 GAP = 2  # spaces between columns
 
 

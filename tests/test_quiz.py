@@ -49,7 +49,8 @@ def wrong(card: quiz.Card):
 # -- the cards --------------------------------------------------------------------------
 def test_deck_covers_the_topics_with_enough_cards():
     assert list(DECK.topics) == ["formats", "matmul", "routing", "tradeoffs", "expert-parallel",
-                                 "weight-sparsity", "seed-note"]
+                                 "deepseek-ep", "weight-sparsity", "seed-note", "moe-systems", "sparse-attention",
+                                 "structured-sparsity"]
     assert len(CARDS) >= 40
     assert all(len(t.cards) >= 5 for t in DECK.topics.values())
     assert set(Counter(c.kind for c in CARDS)) == set(quiz.KINDS)
