@@ -238,11 +238,77 @@ def _limits(problem: problems.Problem, args: argparse.Namespace):
     return replace(problem.limits, **overrides) if overrides else problem.limits
 
 
-def cmd_grade(args: argparse.Namespace) -> int:
+def _grade_one(problem: problems.Problem, file: Path, args: argparse.Namespace, plan: str) -> dict:
+    """One grade with the command line's options and a progress bar on a terminal; the record
+    is not yet stamped or written."""
     from harness.grader import grade
+
+    limits = _limits(problem, args)
+    show_progress = not args.json and console.is_terminal
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=err_console, transient=True, disable=not show_progress) as bar:
+        task = bar.add_task(f"{problem.slug}", total=1)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=f"{problem.slug}: {stage}", completed=done, total=max(total, 1))
+
+        with contextlib.ExitStack() as stack:
+            graded = stack.enter_context(_example(problem, file).file()) if file.suffix == ".toml" else file
+            rec = grade(problem, graded, threads=args.threads, plan=plan, limits=limits,
+                        baseline=args.baseline, progress=progress)
+        rec["file"] = _rel(file) if graded != file else rec["file"]
+    return rec
+
+
+def _watch(args: argparse.Namespace, targets: list) -> int:
+    """`grade FILE --watch`: the verdict (correctness only, about a second), then quick timing
+    when it is AC, again on every save of FILE, until Ctrl-C. Nothing is recorded: a watch
+    run is practice, and dozens of rough quick scores an hour would crowd the leaderboard."""
+    from datetime import datetime
+
+    from harness import watch
+    from harness.render import print_grade, speed_panel
+
+    if args.json or args.dry_run:
+        raise UsageError("--watch prints for a person; it does not combine with --json or --dry-run")
+    (problem, file, _), = targets
+    author = identity.author(args.author, file)
+    _limits(problem, args)  # a bad --mem is an error now, not at every save
+
+    def run(n: int) -> None:
+        if console.is_terminal:
+            console.clear()
+        console.print(f"[bold]watching {escape(_rel(file))}[/] · grade {n} at {datetime.now():%H:%M:%S} · "
+                      "Ctrl-C stops · nothing is recorded", highlight=False, soft_wrap=True)
+        verdict = records.finish(_grade_one(problem, file, args, "off"), author)
+        timing_follows = verdict["verdict"] == "AC" and not args.no_timing
+        if timing_follows:
+            verdict["reason"] = verdict["reason"].removesuffix("; speed not measured")
+        print_grade(verdict, console)
+        if timing_follows:
+            timed = records.finish(_grade_one(problem, file, args, "quick"), author)
+            if timed["verdict"] == "AC":
+                console.print(speed_panel(timed))
+            else:  # e.g. a wrong output or a time limit at a benchmark size: the whole story
+                print_grade(timed, console)
+        console.print(f"waiting for the next save of {escape(_rel(file))}", style="dim", highlight=False,
+                      soft_wrap=True)
+
+    def gone() -> None:
+        console.print(f"{escape(_rel(file))} is missing; waiting for it to come back", style="yellow",
+                      highlight=False, soft_wrap=True)
+
+    stats = watch.loop(file, run, on_missing=gone)
+    console.print(f"stopped after {stats.runs} grade{'s' if stats.runs != 1 else ''}", highlight=False)
+    return 0
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
     from harness.render import print_grade
 
     plan = "off" if args.no_timing else ("quick" if args.quick else "full")
+    if args.watch and args.all:
+        raise UsageError("--watch follows one file: sparsebench grade [PROBLEM] FILE --watch")
     targets = _targets(args)
     if args.dry_run or not targets:
         for problem, file, who in targets:
@@ -251,24 +317,12 @@ def cmd_grade(args: argparse.Namespace) -> int:
         if not targets:
             print("[]") if args.json else console.print("nothing to grade")
         return 0
+    if args.watch:
+        return _watch(args, targets)
     outcomes = []
     for problem, file, who in targets:
         author = who or identity.author(args.author, file)
-        limits = _limits(problem, args)
-        show_progress = not args.json and console.is_terminal
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                      TimeElapsedColumn(), console=err_console, transient=True, disable=not show_progress) as bar:
-            task = bar.add_task(f"{problem.slug}", total=1)
-
-            def progress(stage: str, done: int, total: int, bar=bar, task=task, slug=problem.slug) -> None:
-                bar.update(task, description=f"{slug}: {stage}", completed=done, total=max(total, 1))
-
-            with contextlib.ExitStack() as stack:
-                graded = stack.enter_context(_example(problem, file).file()) if file.suffix == ".toml" else file
-                rec = grade(problem, graded, threads=args.threads, plan=plan, limits=limits,
-                            baseline=args.baseline, progress=progress)
-            rec["file"] = _rel(file) if graded != file else rec["file"]
-        rec = records.finish(rec, author)
+        rec = records.finish(_grade_one(problem, file, args, plan), author)
         if not args.no_record:
             rec["record_path"] = _rel(records.write(rec, args.results / "runs"))
         if args.json:
@@ -511,6 +565,9 @@ def build_parser() -> argparse.ArgumentParser:
         "'-' reads standard input"))
     p.add_argument("--dry-run", action="store_true",
                    help="print what would be graded (problem, file, author), grade nothing")
+    p.add_argument("--watch", action="store_true", help=(
+        "grade FILE again on every save until Ctrl-C: the verdict first (correctness only), then quick timing "
+        "when it is AC; records nothing"))
     p.add_argument("--json", action="store_true", help="print the record as JSON on stdout")
     p.add_argument("--author", help="handle recorded with the grade (default: HANDLE for a file in "
                                     "solutions/HANDLE/, else git user.name, else login)")

@@ -34,6 +34,13 @@ def grade_panel(record: dict) -> Panel:
         if failure.get(key):
             parts.append(Text(f"\n{title}:", style="bold"))
             parts.append(Text(str(failure[key]).rstrip()))
+    return Panel(Group(*parts, *_measured(record)), title="sparsebench grade", expand=False)
+
+
+def _measured(record: dict) -> list:
+    """What a record measured: the speed table and its summary, or a scored problem's score,
+    then the flags."""
+    parts: list = []
     if record.get("timings"):
         parts.append(speed_table(record))
         parts.append(_summary_line(record))
@@ -45,7 +52,13 @@ def grade_panel(record: dict) -> Panel:
                                         for k, v in record["metrics"].items())))
     for flag in record.get("flags") or []:
         parts.append(Text(f"⚠ {flag}", style="yellow"))
-    return Panel(Group(*parts), title="sparsebench grade", expand=False)
+    return parts
+
+
+def speed_panel(record: dict, title: str = "quick timing") -> Panel:
+    """Only what a timed AC grade measured, for `grade --watch`, which has shown the verdict already."""
+    parts = _measured(record) or [Text("speed not measured")]
+    return Panel(Group(*parts), title=title, expand=False)
 
 
 EXTRA_COLUMNS = {"gbytes_per_s": "GB/s", "gflops": "GFLOP/s", "bandwidth_pct": "% of bandwidth",
@@ -117,9 +130,10 @@ class FitTable:
         return [keys + g for g in [*groups, current]]
 
     def table(self, keep: list[int], title: str | None, max_width: int = 10_000) -> Table:
+        widths = self.widths(keep, max_width)
         table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
-                      collapse_padding=True)
-        for i, width in zip(keep, self.widths(keep, max_width)):
+                      collapse_padding=True, min_width=min(len(title or ""), max_width))  # the title on one line
+        for i, width in zip(keep, widths):
             table.add_column(self.headers[i], justify="right" if i in self.numeric else "left", width=width,
                              overflow="fold")
         for row in self.rows:

@@ -83,7 +83,7 @@ def test_list_at_80_columns_keeps_slugs_and_scores(tmp_path, capsys, monkeypatch
     records.write(rec, tmp_path / "runs")
     assert cli.main(["list", "--author", "ada", "--results", str(tmp_path)]) == 0
     text = cli.console.file.getvalue()
-    row = next(line for line in text.splitlines() if "spmv" in line)
+    row = next(line for line in text.splitlines() if line.startswith("│ spmv "))
     assert f"{rec['score']:.3g}x" in row and "moe-lm-speedrun" in text and "…" not in text
 
 
