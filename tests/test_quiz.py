@@ -451,7 +451,7 @@ def test_list_shows_topics_and_best_quiz_scores(tmp_path, monkeypatch):
     out = screen.getvalue()
     assert "quiz topics (best scores for tester)" in out
     row = next(line for line in out.splitlines() if line.startswith("│ matmul "))
-    assert [cell.strip() for cell in row.strip("│").split("│")][-2:] == [f"100% of {len(cards)} cards", "3"]
+    assert [cell.strip() for cell in row.strip("│").split("│")][-2:] == [f"{len(cards)} / {len(cards)} (100%)", "3"]
     row = next(line for line in out.splitlines() if line.startswith("│ formats "))
     assert [cell.strip() for cell in row.strip("│").split("│")][-2:] == ["-", "0"]
 
