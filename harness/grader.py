@@ -153,13 +153,16 @@ class Grader:
 
     # -- helpers ---------------------------------------------------------------------------
     def lookup_yardstick(self) -> dict | None:
-        """The machine's bandwidth, looked up before anything runs, when the problem has a
-        bytes model and speed is timed (the rows then say '% of bandwidth')."""
-        if not (self.problem.bytes_of and self.plan.max_reps):
-            return None
+        """The machine's bandwidth and GEMM rate, looked up before anything runs, when the problem
+        has a bytes model or a gemm_dtype and speed is timed (rows then say '% of bandwidth' or
+        '% of GEMM')."""
         from harness import yardstick  # local: a lookup may measure, in a fresh interpreter
 
-        return yardstick.lookup(self.threads)
+        p = self.problem
+        gemm = yardstick.gemm_key(p.gemm_dtype) if p.flops_of and p.gemm_dtype else None
+        if not ((p.bytes_of or gemm) and self.plan.max_reps):
+            return None
+        return yardstick.lookup(self.threads, need=(gemm,) if gemm else ())
 
     def child(self, file: Path, *, arity: int, guard: bool, found: Findings | None = None) -> Loaded:
         """A child for `file` with this grade's limits; a submission's child (`found` given)

@@ -23,7 +23,9 @@ Schema (version 1), every record a JSON object with at least:
                   in the order run, up to the first failure; wall_s: the grader's clock (scored)
   timings         [{size, measure, reps, sub_median_s, sub_spread, ref_median_s, ref_spread,
                     speedup, sub_overhead_s, ref_overhead_s, sub_times_s?, ref_times_s?,
-                    gbytes_per_s?, bandwidth_pct?, gflops?}]
+                    gbytes_per_s?, bandwidth_pct?, gflops?, gemm_pct?}]
+                  bandwidth_pct: GB/s over the yardstick's STREAM triad; gemm_pct: GFLOP/s over its
+                  dense GEMM rate in the problem's gemm_dtype
                   sub_times_s, ref_times_s: the `reps` timed calls of the submission and of the
                   reference, in call order; element i of both timed the same input, back to back.
                   Older records lack them (`sparsebench compare` then asks for a regrade).
@@ -42,7 +44,8 @@ Schema (version 1), every record a JSON object with at least:
   threads, plan, baseline, limits, seeds{hidden, derivation, secret_id}, size_unit,
   machine{cpu, cores, libraries, git_commit, ...}
   yardstick       null, or {threads, triad_gbytes_per_s, gemm_gflops, measured_at, cached, ...}
-                  (harness.yardstick; only when the problem has a bytes model and speed is timed),
+                  (harness.yardstick; only when the problem has a bytes model or a gemm_dtype and speed
+                  is timed; gemm_gflops_float32 in records from after it was added),
                   or {threads, error}
   score_unit, lower_is_better, metrics{name: scalar}   kind "score" only
   grade_seconds   float

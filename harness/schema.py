@@ -54,9 +54,10 @@ class TimingRow:
     gbytes_per_s: float | None = None
     bandwidth_pct: float | None = None
     gflops: float | None = None
+    gemm_pct: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return _present(asdict(self), ("gbytes_per_s", "bandwidth_pct", "gflops"))
+        return _present(asdict(self), ("gbytes_per_s", "bandwidth_pct", "gflops", "gemm_pct"))
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,9 @@ class Problem:
     make_bench: Callable[[np.random.Generator, int], Args] | None = None  # default: make_random
     bytes_of: Callable[[Args], float] | None = None  # memory traffic model: reports GB/s
     flops_of: Callable[[Args], float] | None = None  # arithmetic model: reports GFLOP/s
+    # the dtype ("float64", "float32") whose dense GEMM rate is the ceiling for flops_of: set it and
+    # the grade also reports % of this machine's GEMM rate (harness.yardstick) next to GFLOP/s
+    gemm_dtype: str | None = None
     tags: tuple[str, ...] = ()
     limits: Limits = Limits()
     scoring: Scoring | None = None  # graded by a measured score instead (see Scoring)

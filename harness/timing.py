@@ -19,6 +19,7 @@ import numpy as np
 from harness import stats
 from harness.judge import Call, Expected, Progress, call, digest, judge_reply, no_progress
 from harness.schema import TimingRow
+from harness.yardstick import gemm_key
 from harness.sandbox import Child
 from harness.seeds import case_seed
 from harness.spec import Problem
@@ -114,26 +115,32 @@ def measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secre
                 break
         out.rows.append(size_row(n, measures, calls, yardstick=yardstick,
                                  bytes_moved=problem.bytes_of(args) if problem.bytes_of else None,
-                                 flops=problem.flops_of(args) if problem.flops_of else None))
+                                 flops=problem.flops_of(args) if problem.flops_of else None,
+                                 gemm_dtype=problem.gemm_dtype))
         out.wall_s = time.perf_counter() - phase_start
     progress("timing", len(sizes), len(sizes))
     return out
 
 
 def size_row(size: int, measures: list[float], calls: list[TimedCall], *, yardstick: dict | None = None,
-             bytes_moved: float | None = None, flops: float | None = None) -> TimingRow:
+             bytes_moved: float | None = None, flops: float | None = None,
+             gemm_dtype: str | None = None) -> TimingRow:
     """One size's row from its timed calls: medians, spreads, speedup, the time the grader saw
     around the calls that the children did not report, and the rates of the problem's models
-    (`bytes_moved`, `flops`: of one input, the last one timed)."""
+    (`bytes_moved`, `flops`: of one input, the last one timed; `gemm_dtype`: the precision whose
+    measured GEMM rate the GFLOP/s are a share of)."""
     sub_t, ref_t = [c.sub_s for c in calls], [c.ref_s for c in calls]
     sub_med, ref_med = stats.median(sub_t), stats.median(ref_t)
-    gbytes = bandwidth = gflops = None
+    gbytes = bandwidth = gflops = gemm = None
     if bytes_moved is not None:
         gbytes = bytes_moved / sub_med / 1e9
         if yardstick and "triad_gbytes_per_s" in yardstick:
             bandwidth = 100.0 * gbytes / yardstick["triad_gbytes_per_s"]
     if flops is not None:
         gflops = flops / sub_med / 1e9
+        rate = (yardstick or {}).get(gemm_key(gemm_dtype)) if gemm_dtype else None
+        if rate:
+            gemm = 100.0 * gflops / rate
     return TimingRow(size=size, measure=stats.median(measures), reps=len(calls),
                      sub_median_s=sub_med, sub_spread=stats.spread(sub_t),
                      ref_median_s=ref_med, ref_spread=stats.spread(ref_t),
@@ -142,7 +149,7 @@ def size_row(size: int, measures: list[float], calls: list[TimedCall], *, yardst
                      ref_overhead_s=stats.median([c.ref_wall_s - c.ref_s for c in calls]),
                      # every timed call, in order (pairs share an input): `sparsebench compare` tests these
                      sub_times_s=sub_t, ref_times_s=ref_t,
-                     gbytes_per_s=gbytes, bandwidth_pct=bandwidth, gflops=gflops)
+                     gbytes_per_s=gbytes, bandwidth_pct=bandwidth, gflops=gflops, gemm_pct=gemm)
 
 
 def summarise(rows: list[TimingRow]) -> Speed:

@@ -98,10 +98,20 @@ def triad_gbytes_per_s(n: int, threads: int, reps: int = 10) -> float:
     return 24.0 * n / best / 1e9
 
 
-def gemm_gflops(n: int, reps: int = 3) -> float:
-    """Best-of-`reps` rate of C = A @ B for n x n float64 (2·n³ flops), BLAS threads as set."""
+GEMM_DTYPES = ("float64", "float32")
+
+
+def gemm_key(dtype: str) -> str:
+    """The figure holding the dense GEMM rate for `dtype`: gemm_gflops (float64), gemm_gflops_float32."""
+    if dtype not in GEMM_DTYPES:
+        raise ValueError(f"no GEMM yardstick for {dtype!r}; measured: {', '.join(GEMM_DTYPES)}")
+    return "gemm_gflops" if dtype == "float64" else f"gemm_gflops_{dtype}"
+
+
+def gemm_gflops(n: int, reps: int = 3, dtype: str = "float64") -> float:
+    """Best-of-`reps` rate of C = A @ B for n x n matrices of `dtype` (2·n³ flops), BLAS threads as set."""
     rng = np.random.default_rng(0)
-    A, B = rng.standard_normal((n, n)), rng.standard_normal((n, n))
+    A, B = rng.standard_normal((n, n)).astype(dtype), rng.standard_normal((n, n)).astype(dtype)
     A @ B  # warm-up: BLAS thread pool and buffers
     best = float("inf")
     for _ in range(reps):
@@ -116,7 +126,7 @@ def measure_here(threads: int, n_triad: int | None = None, gemm_n: int = GEMM_N)
     n_triad = n_triad or triad_elements()
     return {"threads": threads,
             "triad_gbytes_per_s": triad_gbytes_per_s(n_triad, threads),
-            "gemm_gflops": gemm_gflops(gemm_n),
+            **{gemm_key(dt): gemm_gflops(gemm_n, dtype=dt) for dt in GEMM_DTYPES},
             "triad_elements": n_triad, "gemm_n": gemm_n,
             "measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
 
@@ -148,14 +158,16 @@ def _write_cache(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
-def lookup(threads: int, *, refresh: bool = False, path: Path | None = None) -> dict:
+def lookup(threads: int, *, refresh: bool = False, path: Path | None = None, need: tuple[str, ...] = ()) -> dict:
     """The yardsticks for this machine at `threads` threads: from the cache, else measured
-    (a few seconds) and cached. Never raises: a failed measurement comes back as {"error": ...}
-    so a grade goes on without the percentage."""
+    (a few seconds) and cached. `need` names figures the caller uses: a cached entry written
+    before such a figure existed (e.g. gemm_gflops_float32) is measured again. Never raises: a
+    failed measurement comes back as {"error": ...} so a grade goes on without the percentage."""
     path = path or cache_file()
     key, slot = machine_key(), str(threads)
     cached = _read_cache(path)
-    if not refresh and slot in cached.get(key, {}):
+    entry = cached.get(key, {}).get(slot)
+    if not refresh and entry is not None and all(k in entry for k in need):
         return {**cached[key][slot], "cached": True}
     try:
         figures = measure(threads)
@@ -182,8 +194,10 @@ def command(args: argparse.Namespace) -> int:
             return 1
         how = "cached" if y.get("cached") else "measured now"
         detail = ", ".join(f"{k} {y[k]}" for k in ("measured_at", "triad_elements", "gemm_n") if k in y)
+        f32 = y.get(gemm_key("float32"))
         console.print(f"threads={t}: STREAM triad [bold]{y['triad_gbytes_per_s']:.1f} GB/s[/], "
-                      f"dense GEMM [bold]{y['gemm_gflops']:.1f} GFLOP/s[/] ({how}; {detail})")
+                      f"dense GEMM [bold]{y['gemm_gflops']:.1f} GFLOP/s[/] float64"
+                      + (f", [bold]{f32:.1f} GFLOP/s[/] float32" if f32 else "") + f" ({how}; {detail})")
     console.print(f"cache: {cache_file()}")
     return 0
 

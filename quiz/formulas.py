@@ -445,3 +445,360 @@ def l1_prox_zeros(weights: Sequence[float], threshold: float) -> Worked:
     return Worked(zeros, f"soft-threshold sign(w)·max(|w| − {threshold:g}, 0): "
                          f"[{', '.join(f'{w:g}' for w in after)}] → {zeros} exact zeros")
 
+
+
+# -- MoE systems: dropless dispatch, grouped GEMM, padding, load (moe-systems cards) ------
+@formula
+def block_padding_fraction(counts: Sequence[int], block: int) -> Worked:
+    """Each expert's rows rounded up to a multiple of `block` (MegaBlocks); the padded share."""
+    padded = [math.ceil(c / block) * block for c in counts]
+    real, total = sum(counts), sum(padded)
+    frac = (total - real) / total
+    return Worked(frac, f"rows rounded up to multiples of {block}: {', '.join(n(p) for p in padded)} = {n(total)} "
+                        f"for {n(real)} real rows; padding {n(total - real)} / {n(total)} = {frac:.4g}")
+
+
+@formula
+def expected_block_padding_rows(experts: int, block: int) -> Worked:
+    """Padding (-count) mod block is uniform on 0..block-1 when counts are spread: mean (block-1)/2 per expert."""
+    rows = experts * (block - 1) / 2
+    return Worked(rows, f"{experts} experts × ({block} − 1)/2 rows each = {n(rows)} padding rows on average")
+
+
+@formula
+def worst_case_padded_rows(tokens: int, top_k: int, experts: int, block: int) -> Worked:
+    """The buffer a kernel must allocate before it knows the counts (vLLM's moe_align_block_size)."""
+    rows = tokens * top_k + experts * (block - 1)
+    return Worked(rows, f"{n(tokens)}·{top_k} = {n(tokens * top_k)} assignments + {experts}·({block} − 1) = "
+                        f"{n(experts * (block - 1))} worst-case padding = {n(rows)} rows")
+
+
+@formula
+def max_over_mean_load(counts: Sequence[int]) -> Worked:
+    """max load / mean load: padded-batched FLOPs over grouped FLOPs, or an EP step's slowdown."""
+    mean = sum(counts) / len(counts)
+    ratio = max(counts) / mean
+    return Worked(ratio, f"max {n(max(counts))} / mean {n(sum(counts))}/{len(counts)} = {n(mean)} → {ratio:.4g}×")
+
+
+@formula
+def permute_traffic_bytes(tokens: int, top_k: int, d_model: int, bytes_per_value: int) -> Worked:
+    """Gather (read and write T·k rows) + combine (read T·k rows, write T rows)."""
+    rows = (3 * top_k + 1) * tokens
+    total = rows * d_model * bytes_per_value
+    return Worked(total, f"gather {n(tokens)}·{top_k} rows read + written, combine {n(tokens)}·{top_k} read + "
+                         f"{n(tokens)} written = (3·{top_k} + 1)·{n(tokens)} = {n(rows)} rows × {d_model}·"
+                         f"{bytes_per_value} B = {n(total)} B")
+
+
+@formula
+def uniform_load_std(tokens: int, top_k: int, experts: int) -> Worked:
+    """One expert's load under uniform top-k routing: Binomial(T, k/E)."""
+    p = top_k / experts
+    mean, var = tokens * p, tokens * p * (1 - p)
+    std = math.sqrt(var)
+    return Worked(std, f"each token picks a given expert with p = {top_k}/{experts} = {p:.4g}: load ~ Binomial("
+                       f"{n(tokens)}, {p:.4g}), mean {n(mean)}, variance {n(tokens)}·{p:.4g}·{1 - p:.4g} = {var:.4g}, "
+                       f"std {std:.4g}")
+
+
+def _binomial_pmf(trials: int, p: float, i: int) -> float:
+    log = (math.lgamma(trials + 1) - math.lgamma(i + 1) - math.lgamma(trials - i + 1)
+           + i * math.log(p) + (trials - i) * math.log1p(-p))
+    return math.exp(log)
+
+
+@formula
+def uniform_drop_fraction(tokens: int, top_k: int, experts: int, capacity_factor: float) -> Worked:
+    """Expected share of assignments dropped by capacity C = ceil(cf·T·k/E) when each expert's load is
+    Binomial(T, k/E) (uniform routing); a dropless layer drops none."""
+    p = top_k / experts
+    C = math.ceil(capacity_factor * tokens * top_k / experts)
+    over = sum((i - C) * _binomial_pmf(tokens, p, i) for i in range(C + 1, tokens + 1))
+    frac = experts * over / (tokens * top_k)
+    return Worked(frac, f"C = ceil({capacity_factor}·{n(tokens)}·{top_k}/{experts}) = {C}; per expert "
+                        f"E[max(L − C, 0)] = {over:.4g} with L ~ Binomial({n(tokens)}, {p:.4g}); "
+                        f"{experts}·{over:.4g}/({n(tokens)}·{top_k}) = {frac:.4g} of the assignments dropped")
+
+
+@formula
+def grouped_gemm_intensity(rows: int, d_model: int, d_ff: int, bytes_per_value: int) -> Worked:
+    """FLOPs per byte of one expert GEMM (rows × d_model) @ (d_model × d_ff): inputs, weights, outputs once."""
+    flops = 2 * rows * d_model * d_ff
+    moved = bytes_per_value * (rows * d_model + d_model * d_ff + rows * d_ff)
+    return Worked(flops / moved, f"2·{rows}·{d_model}·{d_ff} = {n(flops)} FLOPs / {bytes_per_value}·({rows}·{d_model}"
+                                 f" + {d_model}·{d_ff} + {rows}·{d_ff}) = {n(moved)} B = {flops / moved:.4g} FLOP/B")
+
+
+@formula
+def rows_for_compute_bound(d_model: int, d_ff: int, bytes_per_value: int, flops_per_byte: float) -> Worked:
+    """Rows n at which grouped_gemm_intensity reaches the machine balance B: n = B·s·D·H / (2·D·H − B·s·(D + H))."""
+    B, s = flops_per_byte, bytes_per_value
+    denom = 2 * d_model * d_ff - B * s * (d_model + d_ff)
+    if denom <= 0:
+        raise ValueError("the weights alone are below the balance: no row count is enough")
+    rows = B * s * d_model * d_ff / denom
+    return Worked(rows, f"2·n·{d_model}·{d_ff} = {B:g}·{s}·(n·{d_model} + {d_model}·{d_ff} + n·{d_ff}) → n = "
+                        f"{B:g}·{s}·{d_model}·{d_ff} / (2·{d_model}·{d_ff} − {B:g}·{s}·{d_model + d_ff}) = "
+                        f"{rows:.4g} rows")
+
+# -- DeepSeek-style MoE, expert choice and expert-parallel serving (issue 15; cards/deepseek-ep.toml) --
+@formula
+def ep_step_all_to_all_bytes(tokens_per_device: int, top_k: int, d_model: int, bytes_per_value: int, devices: int,
+                             moe_layers: int) -> Worked:
+    one = tokens_per_device * top_k * d_model * bytes_per_value * (devices - 1) / devices
+    total = 4 * one * moe_layers
+    return Worked(total, f"one exchange: {n(tokens_per_device)}·{top_k} rows × {d_model}·{bytes_per_value} B × "
+                         f"({devices}−1)/{devices} leave the device = {n(one)} B; 4 exchanges per MoE layer per step "
+                         f"(dispatch and combine, forward and backward) × {moe_layers} layers = {n(total)} B")
+
+
+@formula
+def all_to_all_time_us(bytes_per_device: float, devices: int, latency_us: float, gbytes_per_s: float) -> Worked:
+    latency = (devices - 1) * latency_us
+    transfer = bytes_per_device / (gbytes_per_s * 1e3)  # GB/s = 1e3 bytes per microsecond
+    total = latency + transfer
+    return Worked(total, f"α–β model: ({devices}−1) messages × {latency_us:g} µs = {latency:.4g} µs, plus "
+                         f"{n(bytes_per_device)} B ÷ {gbytes_per_s:g} GB/s = {n(transfer)} µs; total {n(total)} µs")
+
+
+@formula
+def ep_tp_dp_bytes_per_device(expert_params: int, dense_params: int, ep: int, tp: int, dp: int,
+                              bytes_weights_grads: int, bytes_optimizer: int) -> Worked:
+    share = expert_params / ep + dense_params / tp
+    states = share * bytes_weights_grads
+    optim = share * bytes_optimizer / dp
+    total = states + optim
+    return Worked(total, f"parameters on a device: {n(expert_params)}/{ep} (experts, EP) + {n(dense_params)}/{tp} "
+                         f"(the rest, TP) = {n(share)}; weights + gradients {bytes_weights_grads} B each = "
+                         f"{n(states)} B; optimizer state {bytes_optimizer} B each, sharded {dp} ways (ZeRO-1) = "
+                         f"{n(optim)} B; total {n(total)} B")
+
+
+@formula
+def expected_distinct_experts(experts: int, top_k: int, batch: int) -> Worked:
+    value = experts * (1 - (1 - top_k / experts) ** batch)
+    return Worked(value, f"each expert is missed by one token with probability 1 − {top_k}/{experts}, by all {batch}: "
+                         f"(1 − {top_k}/{experts})^{batch}; expected experts touched {experts}·(1 − "
+                         f"{(1 - top_k / experts) ** batch:.4g}) = {value:.4g}")
+
+
+@formula
+def decode_step_expert_bytes(experts: int, top_k: int, batch: int, d_model: int, d_ff: int, matrices: int,
+                             bytes_per_param: int, moe_layers: int) -> Worked:
+    touched = experts * (1 - (1 - top_k / experts) ** batch)
+    per = _ffn_matrices(matrices) * d_model * d_ff * bytes_per_param
+    total = touched * per * moe_layers
+    return Worked(total, f"{touched:.4g} distinct experts per layer (of {experts}) × {matrices}·{d_model}·{d_ff}·"
+                         f"{bytes_per_param} B = {n(per)} B each × {moe_layers} layers = {n(total)} B per decode step")
+
+
+@formula
+def moe_decode_compute_bound_batch(experts: int, top_k: int, peak_tflops: float, bandwidth_tbps: float,
+                                   bytes_per_param: int) -> Worked:
+    ridge = peak_tflops / bandwidth_tbps  # FLOPs per byte at which compute and memory take equal time
+    tokens = ridge * bytes_per_param / 2  # an expert's GEMM does 2 FLOPs per weight per token
+    batch = tokens * experts / top_k
+    return Worked(batch, f"ridge point {peak_tflops:g} TFLOP/s ÷ {bandwidth_tbps:g} TB/s = {ridge:.4g} FLOP/B; an "
+                         f"expert reading {bytes_per_param} B per weight and doing 2 FLOPs per weight per token needs "
+                         f"{tokens:.4g} tokens; each token brings {top_k}/{experts} of an expert's load: batch "
+                         f"{tokens:.4g}·{experts}/{top_k} = {n(batch)}")
+
+
+@formula
+def expert_choice_capacity(tokens: int, experts: int, capacity_factor: float) -> Worked:
+    raw = tokens * capacity_factor / experts
+    c = min(tokens, math.ceil(raw))
+    return Worked(c, f"ceil({tokens} · {capacity_factor:g} / {experts}) = ceil({raw:.6g}) = {math.ceil(raw)}"
+                     + (f", capped at T = {tokens}" if c < math.ceil(raw) else "") + f": {c} tokens per expert")
+
+
+@formula
+def expert_choice_decode_experts(experts: int, capacity_factor: float, top_k: int) -> Worked:
+    c = min(1, math.ceil(1 * capacity_factor / experts))
+    ran = experts * c
+    return Worked(ran, f"one token: C = min(1, ceil(1 · {capacity_factor:g} / {experts})) = {c}, so every one of "
+                       f"the {experts} experts takes it: {ran} expert FFNs for one token, {ran / top_k:.4g}× the "
+                       f"{top_k} of top-{top_k} token choice")
+
+
+def _deepseek(layers, dense_layers, d_model, d_ff, moe_d_ff, experts, shared, top_k, heads, q_lora, kv_lora,
+              nope, rope, v_dim, vocab):
+    q = d_model * q_lora + q_lora + q_lora * heads * (nope + rope)  # MLA: low-rank queries, their norm
+    kv = d_model * (kv_lora + rope) + kv_lora + kv_lora * heads * (nope + v_dim)  # compressed keys/values, norm
+    attn = q + kv + heads * v_dim * d_model
+    expert = 3 * d_model * moe_d_ff
+    rest = layers * (attn + 2 * d_model) + dense_layers * 3 * d_model * d_ff + 2 * vocab * d_model + d_model
+    moe = layers - dense_layers
+    total = rest + moe * ((experts + shared) * expert + experts * d_model)
+    active = rest + moe * ((top_k + shared) * expert + experts * d_model)
+    why = (f"MLA attention {n(attn)} and norms {n(2 * d_model)} per layer × {layers}; {dense_layers} dense FFNs of "
+           f"{n(3 * d_model * d_ff)}; {moe} MoE layers of {experts} routed + {shared} shared experts × {n(expert)} "
+           f"and a {n(experts * d_model)} router; embeddings + head {n(2 * vocab * d_model)}")
+    return total, active, why
+
+
+@formula
+def deepseek_total_params(layers: int, dense_layers: int, d_model: int, d_ff: int, moe_d_ff: int, experts: int,
+                          shared: int, top_k: int, heads: int, q_lora: int, kv_lora: int, nope: int, rope: int,
+                          v_dim: int, vocab: int) -> Worked:
+    total, _, why = _deepseek(layers, dense_layers, d_model, d_ff, moe_d_ff, experts, shared, top_k, heads, q_lora,
+                              kv_lora, nope, rope, v_dim, vocab)
+    return Worked(total, f"{why}: total {n(total)} ({total / 1e9:.1f} B)")
+
+
+@formula
+def deepseek_active_params(layers: int, dense_layers: int, d_model: int, d_ff: int, moe_d_ff: int, experts: int,
+                           shared: int, top_k: int, heads: int, q_lora: int, kv_lora: int, nope: int, rope: int,
+                           v_dim: int, vocab: int) -> Worked:
+    total, active, why = _deepseek(layers, dense_layers, d_model, d_ff, moe_d_ff, experts, shared, top_k, heads,
+                                   q_lora, kv_lora, nope, rope, v_dim, vocab)
+    return Worked(active, f"{why}; a token runs {shared} shared + {top_k} routed experts per MoE layer: active "
+                          f"{n(active)} ({active / 1e9:.1f} B, {100 * active / total:.1f}% of the total)")
+
+
+@formula
+def cross_node_copies(nodes: int, experts: int, top_k: int) -> Worked:
+    per_node = experts // nodes
+    miss = math.comb(experts - per_node, top_k) / math.comb(experts, top_k)
+    value = (nodes - 1) * (1 - miss)
+    return Worked(value, f"another node holds none of the token's {top_k} experts with probability "
+                         f"C({experts - per_node}, {top_k}) / C({experts}, {top_k}) = {miss:.4g}; expected other nodes "
+                         f"reached ({nodes}−1)·(1 − {miss:.4g}) = {value:.4g}")
+
+# -- SDDMM and sparse attention ------------------------------------------------------------
+def _window_nnz(seq_len: int, window: int) -> int:
+    """Allowed pairs of a non-causal sliding window |i - j| <= window // 2 over seq_len tokens
+    (border rows are shorter): seq_len·(2h + 1) - h·(h + 1) when seq_len > 2h."""
+    h = window // 2
+    return sum(min(i + h, seq_len - 1) - max(i - h, 0) + 1 for i in range(seq_len))
+
+
+@formula
+def sddmm_flops(nnz: int, d: int) -> Worked:
+    total = 2 * nnz * d
+    return Worked(total, f"one d-long dot product per stored entry: 2·{n(nnz)}·{d} = {n(total)} FLOPs")
+
+
+@formula
+def sddmm_vs_dense_flops(rows: int, cols: int, nnz: int) -> Worked:
+    ratio = rows * cols / nnz
+    return Worked(ratio, f"dense-then-sample does 2·{n(rows)}·{n(cols)}·d, SDDMM 2·{n(nnz)}·d: "
+                         f"{n(rows * cols)}/{n(nnz)} = {n(ratio)}× the arithmetic")
+
+
+@formula
+def sddmm_bytes(rows: int, cols: int, nnz: int, d: int, index_bytes: int, value_bytes: int) -> Worked:
+    pattern = index_bytes * (nnz + rows + 1)
+    dense_in = value_bytes * d * (rows + cols)
+    out = value_bytes * nnz
+    total = pattern + dense_in + out
+    return Worked(total, f"pattern {index_bytes}·({n(nnz)} + {n(rows)} + 1) = {n(pattern)} B; A and B once "
+                         f"{value_bytes}·{d}·({n(rows)} + {n(cols)}) = {n(dense_in)} B; out {value_bytes}·{n(nnz)} = "
+                         f"{n(out)} B; total {n(total)} B")
+
+
+@formula
+def window_attention_flops(seq_len: int, window: int, d: int, dv: int) -> Worked:
+    nnz = _window_nnz(seq_len, window)
+    total = 2 * nnz * (d + dv)
+    return Worked(total, f"{n(nnz)} allowed pairs (|i − j| ≤ {window // 2}, border rows shorter) × "
+                         f"2·({d} + {dv}) = {n(total)} FLOPs")
+
+
+@formula
+def dense_scores_bytes(seq_len: int, heads: int, value_bytes: int) -> Worked:
+    total = seq_len * seq_len * heads * value_bytes
+    return Worked(total, f"{n(seq_len)}² scores × {heads} heads × {value_bytes} B = {n(total)} B "
+                         f"({total / 2**30:.4g} GiB)")
+
+
+@formula
+def window_scores_bytes(seq_len: int, window: int, heads: int, value_bytes: int) -> Worked:
+    nnz = _window_nnz(seq_len, window)
+    total = nnz * heads * value_bytes
+    return Worked(total, f"{n(nnz)} allowed pairs × {heads} heads × {value_bytes} B = {n(total)} B "
+                         f"(dense: {n(seq_len * seq_len * heads * value_bytes)} B)")
+
+
+@formula
+def window_density(seq_len: int, window: int) -> Worked:
+    nnz = _window_nnz(seq_len, window)
+    frac = nnz / seq_len**2
+    return Worked(frac, f"{n(nnz)} allowed pairs / {n(seq_len)}² = {frac:.4g}")
+
+
+@formula
+def three_pass_extra_bytes(seq_len: int, window: int, value_bytes: int) -> Worked:
+    nnz = _window_nnz(seq_len, window)
+    total = 4 * nnz * value_bytes
+    return Worked(total, f"scores written and read back, probabilities written and read back: "
+                         f"4 × {n(nnz)} pairs × {value_bytes} B = {n(total)} B that a fused kernel never moves")
+
+# -- structured sparsity (bsr-spmm, sell-spmv, nm-sparsity) -------------------------------
+@formula
+def bsr_padding(pattern: Sequence[Sequence[int]], block: int) -> Worked:
+    """Stored values / non-zeros when the 0/1 `pattern` is stored as BSR with block x block blocks."""
+    rows, cols = len(pattern), len(pattern[0])
+    if rows % block or cols % block:
+        raise ValueError(f"a {rows}x{cols} pattern does not divide into {block}x{block} blocks")
+    nnz = sum(1 for row in pattern for v in row if v)
+    blocks = sum(1 for I in range(0, rows, block) for J in range(0, cols, block)
+                 if any(pattern[i][j] for i in range(I, I + block) for j in range(J, J + block)))
+    ratio = blocks * block * block / nnz
+    return Worked(ratio, f"{blocks} of the {rows // block}·{cols // block} blocks hold an entry; stored "
+                         f"{blocks}·{block}² = {blocks * block * block} values for {nnz} non-zeros: {ratio:.4g}")
+
+
+def _sell_slots(lengths: Sequence[int], C: int, sigma: int) -> tuple[int, list[int]]:
+    order = []
+    for w0 in range(0, len(lengths), sigma):
+        order += sorted(range(w0, min(w0 + sigma, len(lengths))), key=lambda i: (-lengths[i], i))
+    widths = [max(lengths[i] for i in order[c:c + C]) for c in range(0, len(order), C)]
+    return C * sum(widths), widths
+
+
+@formula
+def sell_padding(lengths: Sequence[int], C: int, sigma: int) -> Worked:
+    """Stored slots / nnz of SELL-C-sigma for rows of these lengths."""
+    slots, widths = _sell_slots(lengths, C, sigma)
+    nnz = sum(lengths)
+    return Worked(slots / nnz, f"sorted within windows of {sigma}, chunks of {C} are {widths} slots wide: "
+                               f"{C}·{sum(widths)} = {slots} slots for {nnz} entries: {slots / nnz:.4g}")
+
+
+@formula
+def ell_bytes_of_lengths(lengths: Sequence[int], index_bytes: int, value_bytes: int) -> Worked:
+    """Bytes of ELLPACK for rows of these lengths: every row padded to the longest."""
+    rows, width, entry = len(lengths), max(lengths), index_bytes + value_bytes
+    total = rows * width * entry
+    csr = sum(lengths) * entry + (rows + 1) * index_bytes
+    return Worked(total, f"{rows} rows × the longest row {width} × {entry} B = {n(total)} B "
+                         f"(CSR: {sum(lengths)} × {entry} B + ({rows}+1) × {index_bytes} B = {n(csr)} B)")
+
+
+@formula
+def sell_bytes(lengths: Sequence[int], C: int, sigma: int, index_bytes: int, value_bytes: int) -> Worked:
+    """Bytes of SELL-C-sigma: slots (values and columns), chunk_ptr, chunk_len and the row permutation."""
+    rows, entry = len(lengths), index_bytes + value_bytes
+    slots, widths = _sell_slots(lengths, C, sigma)
+    chunks = len(widths)
+    total = slots * entry + (2 * chunks + 1) * index_bytes + rows * index_bytes
+    return Worked(total, f"chunks {widths} wide: {slots} slots × {entry} B + chunk_ptr and chunk_len "
+                         f"(2·{chunks}+1) × {index_bytes} B + perm {rows} × {index_bytes} B = {n(total)} B")
+
+
+@formula
+def nm_speedup_bound(n_keep: int, m_group: int) -> Worked:
+    bound = m_group / n_keep
+    return Worked(bound, f"{n_keep}:{m_group} keeps {n_keep} of every {m_group} multiply-adds: at most "
+                         f"{m_group}/{n_keep} = {bound:.4g}× faster math (memory, other layers and metadata cut it)")
+
+
+@formula
+def nm_ffn_flops_per_token(d_model: int, d_ff: int, n_keep: int, m_group: int) -> Worked:
+    """FLOPs per token of a two-matrix FFN whose weights are n:m pruned, when the zeros are skipped."""
+    dense = 2 * d_model * d_ff
+    kept = dense * n_keep // m_group
+    return Worked(2 * kept, f"dense 2·{d_model}·{d_ff} = {n(dense)} weights; {n_keep}:{m_group} keeps {n(kept)}; "
+                            f"2 FLOPs each: {n(2 * kept)} per token")

@@ -41,8 +41,12 @@ def test_a_writer_killed_at_any_moment_leaves_whole_records_or_none(tmp_path):
     rng = random.Random(7)
     payload = 1_000_000
     for _ in range(10):
+        before = len(list(tmp_path.glob("*.json")))
         proc = _writer(tmp_path, payload)
-        time.sleep(rng.uniform(0.05, 0.4))
+        deadline = time.monotonic() + 60  # start-up time varies with the machine's load: wait for writing to begin
+        while len(list(tmp_path.glob("*.json"))) == before and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0.0, 0.3))  # then kill it at a random moment of its writing
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     found, skipped = records.scan(tmp_path)

@@ -13,8 +13,8 @@ import torch
 
 
 def _forward_module():
-    """The forward baseline beside this file (loaded by path: baselines are not a package)."""
-    path = Path(__file__).with_name("moe_forward_torch.py")
+    """moe-forward's torch baseline (loaded by path: baselines are not a package)."""
+    path = Path(__file__).parents[2] / "moe-forward" / "baselines" / "torch.py"
     spec = importlib.util.spec_from_file_location("moe_forward_torch", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
