@@ -9,11 +9,14 @@ the sandbox report) and returns its flags as strings whose first word names the 
   timer      time the grader saw around the submission's calls that its child did not report,
              per size (medians) or over the whole phase (every call), or a child that claims
              more time than the grader saw
+  cores      CPU of the submission's child (every thread and process, measured by the grader
+             from outside) beyond what its declared threads allow over its timed commands
   threads    CPU used between calls: work left running in the background
   grader     the grader itself failed (harness.judge.Outcome)
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from harness.schema import SandboxReport, TimerCheck, TimingRow
@@ -21,6 +24,10 @@ from harness.timing import Speed, TimedCall
 
 SLOPE_TOLERANCE = 0.3  # slope above expected + this is flagged as worse scaling
 IMPLAUSIBLE_SPEEDUP = 20.0  # a score above this is flagged for review
+CPU_SLACK, CPU_FLOOR_S = 1.1, 0.002  # CPU beyond threads x wall x 1.1 + 2 ms (per size) is flagged
+IDLE_CPU_SHARE = 0.05  # of the time between commands, an honest child's wake-ups use far less
+CLOCK_FLOOR_S, CLOCK_SHARE = 0.0005, 0.1  # the child's clock may miss the round trip, not more
+AROUND_FLOOR_S, AROUND_SHARE = 0.0005, 0.5  # mapping inputs and reading results: the reference's, give or take
 
 
 def speed_flags(rows: Sequence[TimingRow], calls: Sequence[TimedCall], speed: Speed, *,
@@ -29,7 +36,64 @@ def speed_flags(rows: Sequence[TimingRow], calls: Sequence[TimedCall], speed: Sp
     check runs only when no size was flagged already: one timer flag says enough."""
     flags = scaling(speed.slope, speed.reference_slope, expected_exponent, size_unit)
     flags += implausible_speed(speed.score)
-    return flags + (hidden_time(rows, size_unit) or timer_phase(calls))
+    return flags + (unrankable(rows, size_unit) or hidden_time(rows, size_unit) or timer_phase(calls)
+                    or clock(rows, size_unit) or around_calls(rows, size_unit))
+
+
+def unrankable(rows: Sequence[TimingRow], size_unit: str) -> list[str]:
+    """A size with a zero or non-finite time has no speedup: the record is kept, flagged, never ranked."""
+    for t in rows:
+        if t.speedup is None or not math.isfinite(t.speedup):
+            return [f"timer: a zero or non-finite time at {size_unit}={t.size:,} (submission "
+                    f"{t.sub_median_s!r} s, reference {t.ref_median_s!r} s): no score, not ranked"]
+    return []
+
+
+def clock(rows: Sequence[TimingRow], size_unit: str) -> list[str]:
+    """The child's own clock against the grader's, per command: the grader's clock is what is
+    ranked, so a child that reports much less than the grader saw has tampered with its clock.
+    The tolerance is the round trip (a fixed floor) and a tenth of the call, not the harness's work."""
+    for t in rows:
+        if t.sub_reported_s is None or not t.batch:
+            continue
+        gap, wall = (t.sub_median_s - t.sub_reported_s) * t.batch, t.sub_median_s * t.batch
+        if gap > CLOCK_FLOOR_S + CLOCK_SHARE * wall:
+            return [f"timer: the submission's child reported {t.sub_reported_s * 1e3:.3f} ms per call at "
+                    f"{size_unit}={t.size:,} where the grader saw {t.sub_median_s * 1e3:.3f} ms: its clock "
+                    "was tampered with"]
+    return []
+
+
+def around_calls(rows: Sequence[TimingRow], size_unit: str) -> list[str]:
+    """Time the grader saw around the timed call (mapping the inputs before 'go', reading the result
+    after the reply) beyond what the reference's child took for the same inputs: work done where
+    the grader's clock does not run."""
+    for t in rows:
+        if t.sub_around_s is None or t.ref_around_s is None or not t.batch:
+            continue
+        extra = t.sub_around_s - t.ref_around_s
+        if extra > max(AROUND_FLOOR_S, AROUND_SHARE * t.ref_around_s, 0.1 * t.ref_median_s * t.batch):
+            return [f"timer: {extra * 1e3:.2f} ms per command at {size_unit}={t.size:,} spent before 'go' or after "
+                    f"the reply beyond the reference's {t.ref_around_s * 1e3:.2f} ms: work outside the timed call"]
+    return []
+
+
+def cores(per_size: Sequence[Sequence[TimedCall]], sizes: Sequence[int], threads: int, size_unit: str) -> list[str]:
+    """CPU of the submission's child over its timed commands (every thread and process, read by the
+    grader from the child's cgroup or /proc) against what `threads` threads allow: the call's wall
+    time x threads, one thread for mapping inputs and sending results, a little between commands."""
+    for calls, n in zip(per_size, sizes):
+        seen = [c.sub_seen for c in calls if c.sub_seen is not None and c.sub_seen.cpu_s is not None
+                and c.sub_seen.idle_cpu_s is not None]
+        if not seen:
+            continue
+        used = sum(s.cpu_s + s.idle_cpu_s for s in seen)
+        allowed = sum(s.prepare_s + threads * s.wall_s + s.post_s + IDLE_CPU_SHARE * s.idle_s for s in seen)
+        if used > CPU_SLACK * allowed + CPU_FLOOR_S:
+            return [f"cores: the submission's child used {used:.3f} s of CPU over its timed calls at {size_unit}={n:,}"
+                    f" where {threads} thread(s) allow {allowed:.3f} s: more cores than declared, or work in the "
+                    f"background"]
+    return []
 
 
 def scaling(slope: float | None, reference_slope: float | None, expected_exponent: float,
@@ -61,16 +125,18 @@ def hidden_time(rows: Sequence[TimingRow], size_unit: str) -> list[str]:
     return []
 
 
-def timer_totals(calls: Sequence[TimedCall], phase_wall_s: float) -> TimerCheck | None:
+def timer_totals(calls: Sequence[TimedCall], phase_wall_s: float,
+                 replayed: Sequence[str] | None = None) -> TimerCheck | None:
     """The whole timing phase on the grader's clock beside what the children reported
     (None when nothing was timed)."""
     if not calls:
         return None
-    sub_s, sub_w, ref_s, ref_w = (sum(c[i] for c in calls) for i in range(4))
+    sub_s, sub_w, ref_s, ref_w = (sum(c[i] * getattr(c, "batch", 1) for c in calls) for i in range(4))
     return TimerCheck(calls=len(calls), phase_wall_s=round(phase_wall_s, 4),
                       sub_reported_s=round(sub_s, 6), sub_seen_s=round(sub_w, 6),
                       ref_reported_s=round(ref_s, 6), ref_seen_s=round(ref_w, 6),
-                      unexplained_s=round((sub_w - sub_s) - (ref_w - ref_s), 6))
+                      unexplained_s=round((sub_w - sub_s) - (ref_w - ref_s), 6),
+                      replayed=list(replayed) if replayed else None)
 
 
 def timer_phase(calls: Sequence[TimedCall]) -> list[str]:
@@ -80,7 +146,7 @@ def timer_phase(calls: Sequence[TimedCall]) -> list[str]:
     totals = timer_totals(calls, 0.0)
     if totals is None:
         return []
-    if any(s > w + 1e-3 or s <= 0 for s, w, _, _ in calls):
+    if any(c[0] > c[1] + 1e-3 or c[0] <= 0 for c in calls):
         return ["timer: the submission's child reported a time the grader's clock contradicts"]
     ref_overhead = totals.ref_seen_s - totals.ref_reported_s
     bar = max(0.05, 0.5 * totals.ref_reported_s, 0.5 * ref_overhead, 0.5 * totals.sub_reported_s)
