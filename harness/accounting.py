@@ -52,8 +52,10 @@ class Meter:
 
 
 class Schedstat(Meter):
-    """The sum over the child's live process tree of each thread's run time in schedstat (ns).
-    Exited threads and processes no longer count: a weaker fallback, named in the record."""
+    """The child's live process tree, from /proc: per process, its threads' run time in schedstat
+    (ns, exact) or, when more, the process's utime + stime (which keeps the time of threads that
+    have exited, in clock ticks). Exited processes no longer count: a weaker fallback, named in
+    the record."""
 
     kind = "schedstat"
 
@@ -70,12 +72,14 @@ class Schedstat(Meter):
                 tasks = os.listdir(f"/proc/{pid}/task")
             except OSError:
                 continue
+            live = 0
             for tid in tasks:
                 try:
                     with open(f"/proc/{pid}/task/{tid}/schedstat") as fh:
-                        total += int(fh.read().split()[0])
+                        live += int(fh.read().split()[0])
                 except (OSError, ValueError, IndexError):
                     pass
+            total += max(live, _stat_ns(pid))
         return total
 
 
@@ -191,6 +195,19 @@ def descendants(pid: int) -> list[int]:
             found += kids
             todo += kids
     return found
+
+
+_TICK_NS = 1e9 / (os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100)
+
+
+def _stat_ns(pid: int) -> int:
+    """utime + stime of a process (all its threads, exited ones too), in ns."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return int((int(fields[11]) + int(fields[12])) * _TICK_NS)
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _kill(pid: int) -> None:

@@ -210,6 +210,7 @@ _batch: list = []  # the prepared inputs: a list of argument tuples
 
 def _prepare(command: dict, bounds) -> dict:
     """Map the next inputs read-only and fault their pages in, before any clock runs."""
+    _batch.clear()  # the previous inputs go first: two batches never need to fit in memory at once
     values, _ = transport.map_file(command["input"], bounds)
     _batch[:] = values
     return {"status": "prepared", "n": len(values)}
@@ -255,9 +256,15 @@ def _go(fn, command: dict, fd_out: int, bounds) -> dict | None:
     return None
 
 
+_tools: dict = {}  # numpy functions bound before the submission loads (it may patch numpy's own)
+
+
 def _aliased_flat(flat, batch: list) -> bool:
+    """A returned array that is a view of an input (a contract check, not a measure; inputs are
+    read-only mappings, so only a read-only result can be one)."""
     inputs = [i for args in batch for i in _inputs(args, [])]
-    return any(np.may_share_memory(o, i) for o in flat.arrays if not o.flags.writeable for i in inputs)
+    share = _tools["may_share"]
+    return any(share(o, i) for o in flat.arrays if not o.flags.writeable for i in inputs)
 
 
 def main() -> None:
@@ -276,6 +283,7 @@ def main() -> None:
 
     from harness import transport, types  # noqa: F401  (types: the shared NamedTuples, before the submission)
 
+    _tools["may_share"] = np.may_share_memory
     bounds = transport.Bounds(**config["bounds"])
     commands = os.fdopen(fd_in, "r")
     if config.get("guard"):
