@@ -197,6 +197,32 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def thread_ns(pid: int, tid: int | None = None) -> int | None:
+    """Run time of one thread (the main thread of `pid` by default), in ns, from schedstat."""
+    try:
+        with open(f"/proc/{pid}/task/{tid or pid}/schedstat") as fh:
+            return int(fh.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def main_process(pid: int, among: set[int]) -> int | None:
+    """The process that runs the child's code: the deepest of `among` on the line of descent from
+    `pid` (bubblewrap -> its init -> python; or isolation.py's supervisor -> init -> worker)."""
+    found, at = None, pid
+    while at in among:
+        found = at
+        try:
+            with open(f"/proc/{at}/task/{at}/children") as fh:
+                kids = [int(k) for k in fh.read().split() if int(k) in among]
+        except (OSError, ValueError):
+            break
+        if len(kids) != 1:
+            break
+        at = kids[0]
+    return found
+
+
 _TICK_NS = 1e9 / (os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100)
 
 

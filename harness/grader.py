@@ -110,8 +110,10 @@ class Grader:
         arity = _arity(cases)
         reference = self.problem.reference_path(self.problem.timing_reference)
         # correctness cases for the timing child, built afresh (a table of the public cases is no help)
-        replays = [timing.Replay(*r) for r in replay_cases(self.problem, self.oracle, self.plan.replays + 2,
-                                                           np.random.default_rng())] if self.oracle else []
+        rng = np.random.default_rng()
+        randoms = self.plan.replays + (int(rng.integers(0, 2)) if self.secret else 0)
+        replays = [timing.Replay(*r) for r in replay_cases(self.problem, self.oracle, randoms, rng)] \
+            if self.oracle and self.plan.replays else []
         with self.child(self.file, arity=arity, guard=not self.baseline, found=found) as sub, \
                 self.child(reference, arity=arity, guard=False) as ref:
             timing.measure(self.problem, self.plan, sub, ref, secret=self.secret, yardstick=found.yardstick,

@@ -80,8 +80,10 @@ def around_calls(rows: Sequence[TimingRow], size_unit: str) -> list[str]:
 
 def cores(per_size: Sequence[Sequence[TimedCall]], sizes: Sequence[int], threads: int, size_unit: str) -> list[str]:
     """CPU of the submission's child over its timed commands (every thread and process, read by the
-    grader from the child's cgroup or /proc) against what `threads` threads allow: the call's wall
-    time x threads, one thread for mapping inputs and sending results, a little between commands."""
+    grader from the child's cgroup or /proc) against what `threads` threads allow, two ways: the
+    wall time x threads (plus one thread for mapping inputs and sending results, a little between
+    commands), and `threads` x what its main thread used (which holds on a loaded machine too,
+    where every thread gets only a share of a core)."""
     for calls, n in zip(per_size, sizes):
         seen = [c.sub_seen for c in calls if c.sub_seen is not None and c.sub_seen.cpu_s is not None
                 and c.sub_seen.idle_cpu_s is not None]
@@ -89,10 +91,15 @@ def cores(per_size: Sequence[Sequence[TimedCall]], sizes: Sequence[int], threads
             continue
         used = sum(s.cpu_s + s.idle_cpu_s for s in seen)
         allowed = sum(s.prepare_s + threads * s.wall_s + s.post_s + IDLE_CPU_SHARE * s.idle_s for s in seen)
+        mains = [s.main_s for s in seen]
+        main = sum(mains) if all(m is not None for m in mains) else None
         if used > CPU_SLACK * allowed + CPU_FLOOR_S:
             return [f"cores: the submission's child used {used:.3f} s of CPU over its timed calls at {size_unit}={n:,}"
                     f" where {threads} thread(s) allow {allowed:.3f} s: more cores than declared, or work in the "
                     f"background"]
+        if main is not None and used > CPU_SLACK * threads * main + CPU_FLOOR_S:
+            return [f"cores: the submission's child used {used:.3f} s of CPU over its timed calls at {size_unit}={n:,}"
+                    f", its main thread {main:.3f} s: more than {threads} thread(s) at work"]
     return []
 
 

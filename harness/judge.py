@@ -209,16 +209,18 @@ def correctness_cases(problem: Problem, secret: str) -> list[tuple[str, Args]]:
     return [(name, args) for _, name, args in edge] + randoms
 
 
-def replay_cases(problem: Problem, oracle: Callable[..., Any], count: int, rng: np.random.Generator) -> list:
-    """`count` correctness cases for the timing child, drawn at random and built afresh from
-    `rng` (a fixed case comes out the same), each with the oracle's answer: (name, args, Expected)."""
+def replay_cases(problem: Problem, oracle: Callable[..., Any], randoms: int, rng: np.random.Generator) -> list:
+    """Correctness cases for the timing child: every edge case and `randoms` random-size ones,
+    each built afresh from `rng` (a fixed case comes out the same; a table of the public cases
+    does not help), with the oracle's answer: (name, args, Expected)."""
     makers = [(c.name, c.make) for c in problem.edge_cases]
-    makers += [(f"random n={n}", lambda r, n=n: problem.make_random(r, n)) for n in problem.random_sizes]
-    picked = rng.choice(len(makers), size=min(count, len(makers)), replace=False) if makers and count else []
+    sizes = list(problem.random_sizes)
+    for i in rng.choice(len(sizes), size=min(randoms, len(sizes)), replace=False) if sizes and randoms else []:
+        n = sizes[int(i)]
+        makers.append((f"random n={n}", lambda r, n=n: problem.make_random(r, n)))
     out = []
-    for i in picked:
-        name, make = makers[int(i)]
-        args = make(np.random.default_rng(rng.integers(1 << 63)))
+    for name, make in makers:
+        args = make(np.random.default_rng(int(rng.integers(1 << 63))))
         out.append((name, args, expected_answer(problem, oracle, args)))
     return out
 

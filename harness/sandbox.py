@@ -142,6 +142,8 @@ class Seen(NamedTuple):
     cpu_s: float | None  # the child's CPU over prepare, call and post (every thread and process)
     idle_s: float  # since the previous command ended
     idle_cpu_s: float | None  # the child's CPU over that idle time
+    main_s: float | None = None  # of cpu_s and idle_cpu_s together, what the child's main thread used
+
 
 
 @dataclass
@@ -184,10 +186,11 @@ class Child:
         for fd in (self._res_r, self._cmd_w):
             _grow_pipe(fd)
         config = {"file": str(Path(self.file).resolve()), "entry": self.entry, "arity": self.arity,
-                  "fd_in": cmd_r, "fd_out": res_w, "guard": self.guard, "forbidden": list(self.forbidden),
+                  "fd_in": cmd_r, "fd_out": res_w, "guard": self.guard,
+                  "forbidden": list(self.forbidden) if self.guard else [],
                   "protected": [str(p) for p in PROTECTED], "bounds": {"max_bytes": self.bounds.max_bytes},
                   "isolate": self.guard and not self.bwrap and self.level == "namespaces",
-                  "fresh_proc": bool(self.bwrap),
+                  "fresh_proc": bool(self.bwrap), "hook": True,
                   "writable": [str(bubblewrap.TMP if self.bwrap else self.workdir)]}
         command = [sys.executable, "-E", "-B", "-X", "faulthandler", str(CHILD), json.dumps(config)]
         if self.bwrap:
@@ -208,7 +211,8 @@ class Child:
         self._buffer = b""
         self.ready = self._receive(timeout=max(60.0, self.limits.wall_s))
         self._base = self.meter.pids()  # bwrap's own processes, or the supervisor and init of isolation.py
-        self._idle_from = (time.perf_counter(), self.meter.usage_ns())
+        self._main = accounting.main_process(self.proc.pid, self._base | {self.proc.pid})
+        self._idle_from = (time.perf_counter(), self.meter.usage_ns(), self._main_ns())
         return self
 
     def __exit__(self, *exc) -> None:
@@ -343,7 +347,7 @@ class Child:
         name = f"in{self._calls}.sbx"
         inp = self.inbox / name
         self._write_input(inp, [tuple(a) for a in batch])
-        t_idle, u_idle = self._idle_from
+        t_idle, u_idle, m_idle = self._idle_from
         t_a, u_a = time.perf_counter(), self.meter.usage_ns()
         idle_cpu = _delta(u_idle, u_a)
         self.activity["idle_s"] += t_a - t_idle
@@ -374,13 +378,18 @@ class Child:
             except transport.TransportError as exc:
                 self.kill()
                 raise ChildDied("crash", f"a malformed result ({exc})", self.output.text()) from None
-        t2, u_c = time.perf_counter(), self.meter.usage_ns()
-        self._idle_from = (t2, u_c)
+        t2, u_c, m_c = time.perf_counter(), self.meter.usage_ns(), self._main_ns()
+        self._idle_from = (t2, u_c, m_c)
         new = self.meter.pids() - self._base
         if new:
             reply["processes"] = max(reply.get("processes", 0), len(new))
         self.activity["processes"] = max(self.activity["processes"], reply.get("processes", 0))
-        return reply, results, Seen(t_b - t_a, t1 - t0, t2 - t1, _delta(u_a, u_c), t_a - t_idle, idle_cpu)
+        return reply, results, Seen(t_b - t_a, t1 - t0, t2 - t1, _delta(u_a, u_c), t_a - t_idle, idle_cpu,
+                                    _delta(m_idle, m_c))
+
+    def _main_ns(self) -> int | None:
+        """Run time of the thread that runs the submission's calls (None where /proc cannot tell)."""
+        return accounting.thread_ns(self._main) if self._main and self.meter.kind != "none" else None
 
     def _write_input(self, path: Path, batch: list) -> None:
         """A new file, never through a link the child may have planted in its place."""

@@ -35,8 +35,8 @@ from harness.schema import TimingRow
 from harness.sandbox import Child, Seen
 from harness.spec import Args, Problem
 
-TARGET_BATCH_S = 0.002  # a timed command of the reference lasts at least this long
-MAX_BATCH = 64
+TARGET_BATCH_S = 0.005  # a timed command of the reference lasts at least this long
+MAX_BATCH = 128
 MAX_INPUTS_PER_SIZE = 1024  # bounds the inputs the grader builds for one size (each command has R)
 
 
@@ -49,7 +49,7 @@ class TimingPlan:
     max_reps: int
     budget_s: float
     max_sizes: int | None = None  # None: every bench size
-    replays: int = 3  # correctness cases replayed in the timing child
+    replays: int = 1  # random-size correctness cases replayed in the timing child (besides every edge case)
 
     def sizes(self, problem: Problem) -> list[int]:
         sizes = list(problem.bench_sizes)
@@ -58,7 +58,7 @@ class TimingPlan:
 
 PLANS = {
     "full": TimingPlan("full", min_reps=5, max_reps=200, budget_s=1.0),
-    "quick": TimingPlan("quick", min_reps=2, max_reps=3, budget_s=0.0, max_sizes=2, replays=2),
+    "quick": TimingPlan("quick", min_reps=2, max_reps=3, budget_s=0.0, max_sizes=2),
     "off": TimingPlan("off", min_reps=0, max_reps=0, budget_s=0.0, max_sizes=0, replays=0),
 }
 
@@ -108,20 +108,21 @@ class Speed:
 
 
 class Schedule:
-    """What an adversary could use to tell the phases apart, decided per grade: how many warm-up
-    pairs, which side starts, and where the correctness replays go. Without a secret only the
-    replays' places move; with one, the rest varies too."""
+    """What an adversary could use to tell the phases apart, decided per grade: each replayed case
+    goes at a random point among the commands every plan reaches (after the first bench command;
+    with a secret, possibly before anything), and all of them once more after the last timed
+    command, so a child that switches to another algorithm at any point is caught. With a secret
+    the number of warm-up pairs and the side that starts vary too."""
 
     def __init__(self, sizes: int, plan: TimingPlan, replays: int, hidden: bool, rng: random.Random):
         self.warmups = [rng.randint(1, 3) if hidden else 1 for _ in range(sizes)]
         self.start = [rng.randint(0, 1) if hidden else 1 for _ in range(sizes)]
-        count = min(replays, plan.replays + (rng.randint(0, 2) if hidden else 0)) if sizes else 0
-        # (size, before which command of it): reachable before any early stop, possibly the very first
-        self.replays: dict[tuple[int, int], int] = {}
-        for _ in range(count):
-            si = rng.randrange(sizes)
-            at = (si, rng.randint(0, self.warmups[si] + max(1, plan.min_reps) - 1))
-            self.replays[at] = self.replays.get(at, 0) + 1
+        slots = [(si, k) for si in range(sizes) for k in range(self.warmups[si] + max(1, plan.min_reps))]
+        if not hidden:
+            slots = slots[1:]  # the first command is always a bench input: no tell, replays catch a switch
+        self.replays: dict[tuple[int, int], list[int]] = {}
+        for i in range(replays if slots else 0):
+            self.replays.setdefault(rng.choice(slots), []).append(i)
 
 
 def fresh_rng(entropy: int, *where: int) -> np.random.Generator:
@@ -150,9 +151,8 @@ def measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secre
     sizes = plan.sizes(problem)
     rng = random.Random(secrets.randbits(64))
     entropy = secrets.randbits(128)  # fresh inputs: recorded only as "fresh"
-    pending = list(replays or [])
-    rng.shuffle(pending)
-    schedule = Schedule(len(sizes), plan, len(pending), bool(secret), rng)
+    cases = list(replays or []) if plan.replays else []
+    schedule = Schedule(len(sizes), plan, len(cases), bool(secret), rng)
     phase_start = time.perf_counter()
     for si, n in enumerate(sizes):
         progress(f"timing {problem.size_unit}={n:,}", si, len(sizes))
@@ -163,9 +163,8 @@ def measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secre
         rep = -warmups  # negative reps are warm-ups (JIT compilation, caches), never timed
         args = None
         while True:
-            for _ in range(schedule.replays.pop((si, command), 0)):
-                if pending:
-                    _replay(problem, sub, pending.pop(), out)
+            for i in schedule.replays.pop((si, command), []):
+                _replay(problem, sub, cases[i], out)
             command += 1
             group = [problem.bench_args(fresh_rng(entropy, si, command, i), n) for i in range(1 if rep < 0 else batch)]
             args = group[-1]
@@ -180,8 +179,10 @@ def measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secre
             if rep < 0:
                 if out.first_reference_s is None:
                     out.first_reference_s = r_reply["seconds"]
-                if rep == -1:  # the last warm-up sets the batch (the first may hold JIT compilation)
-                    batch = batch_size(r_seen.wall_s / k, _input_bytes(args), sub.limits.mem_mb)
+                if rep == -1 and hasattr(ref, "run") and hasattr(sub, "run"):
+                    # one more reference call, warm now, sets the batch (a stand-in child keeps 1)
+                    _, _, again = run_batch(ref, [args], name)
+                    batch = batch_size(again.wall_s, _input_bytes(args), sub.limits.mem_mb)
             else:
                 timed = TimedCall(s_reply["seconds"] / k, s_seen.wall_s / k, r_reply["seconds"] / k,
                                   r_seen.wall_s / k, k, s_seen, r_seen)
@@ -199,8 +200,10 @@ def measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secre
                                  flops=problem.flops_of(args) if problem.flops_of else None))
         out.per_size.append(calls)
         out.wall_s = time.perf_counter() - phase_start
-    while pending and sizes:  # a plan that stopped before a replay's place: replay at the end
-        _replay(problem, sub, pending.pop(), out)
+    if sizes:  # every case once more, after the last timed command, in a fresh order
+        for i in [*(j for places in schedule.replays.values() for j in places), *rng.sample(range(len(cases)),
+                                                                                            len(cases))]:
+            _replay(problem, sub, cases[i], out)
     progress("timing", len(sizes), len(sizes))
     return out
 

@@ -255,10 +255,10 @@ def _check_trees(trees: list, n_arrays: int, bounds: Bounds) -> None:
 
 
 # -- a stream (results, child -> grader) -------------------------------------------------------
-def send(fd: int, flat: Flat) -> None:
-    """Write the message to `fd`: the header, then each array's bytes (a copy, nothing else)."""
-    head, _, _ = header(flat)
-    _write_all(fd, head)
+def send(fd: int, flat: Flat, head: bytes | None = None) -> None:
+    """Write the message to `fd`: the header (`head`, when already encoded), then each array's
+    bytes (a copy, nothing else)."""
+    _write_all(fd, head if head is not None else header(flat)[0])
     for a in flat.arrays:
         if a.nbytes:
             _write_all(fd, memoryview(np.ascontiguousarray(a)).cast("B"))
