@@ -206,21 +206,21 @@ def thread_ns(pid: int, tid: int | None = None) -> int | None:
         return None
 
 
-def main_process(pid: int, among: set[int]) -> int | None:
-    """The process that runs the child's code: the deepest of `among` on the line of descent from
-    `pid` (bubblewrap -> its init -> python; or isolation.py's supervisor -> init -> worker)."""
-    found, at = None, pid
-    while at in among:
-        found = at
+def line_of_descent(pid: int, depth: int) -> list[int]:
+    """`pid` and its only child, that one's only child, ... `depth` processes at most: the
+    sandbox's own processes (bubblewrap -> its init -> python; isolation.py's supervisor -> init
+    -> worker). The last one runs the child's code."""
+    line = [pid]
+    while len(line) < depth:
         try:
-            with open(f"/proc/{at}/task/{at}/children") as fh:
-                kids = [int(k) for k in fh.read().split() if int(k) in among]
+            with open(f"/proc/{line[-1]}/task/{line[-1]}/children") as fh:
+                kids = [int(k) for k in fh.read().split()]
         except (OSError, ValueError):
             break
         if len(kids) != 1:
             break
-        at = kids[0]
-    return found
+        line.append(kids[0])
+    return line
 
 
 _TICK_NS = 1e9 / (os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100)

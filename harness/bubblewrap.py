@@ -161,5 +161,5 @@ class View:
             a += ["--ro-bind", str(self.inbox), INBOX]
         for folder in self.writable:
             a += ["--bind", str(folder), str(folder)]
-        a += ["--chdir", TMP]
+        a += ["--remount-ro", "/", "--chdir", TMP]  # the view's own root too: only /tmp takes writes
         return a

@@ -210,8 +210,14 @@ class Child:
         self.output = CappedOutput(self.proc.stdout, self.limits.output_kb * 1024)
         self._buffer = b""
         self.ready = self._receive(timeout=max(60.0, self.limits.wall_s))
-        self._base = self.meter.pids()  # bwrap's own processes, or the supervisor and init of isolation.py
-        self._main = accounting.main_process(self.proc.pid, self._base | {self.proc.pid})
+        # the sandbox's own processes: bwrap and its init, or isolation.py's supervisor and init; the
+        # last of the line runs the submission. Anything else is a process the submission started.
+        isolated = bool(self.bwrap) or "own PID" in str(self.ready.get("sandbox", {}).get("processes", ""))
+        line = accounting.line_of_descent(self.proc.pid, 3 if isolated else 1)
+        self._base, self._main = set(line), line[-1]
+        if self.meter.kind != "none":
+            started = self.meter.pids() - self._base
+            self.ready["processes"] = max(self.ready.get("processes", 0), len(started))
         self._idle_from = (time.perf_counter(), self.meter.usage_ns(), self._main_ns())
         return self
 

@@ -56,12 +56,16 @@ class TimingRow:
     gflops: float | None = None
     batch: int | None = None  # calls per timed command (the times above are per call)
     sub_reported_s: float | None = None  # median of the submission child's own clock, per call (not ranked)
-    sub_around_s: float | None = None  # median per command of the grader's clock outside the calls:
-    ref_around_s: float | None = None  # mapping the inputs before 'go', reading the result after
+    # medians per command of the grader's clock outside the calls: mapping the inputs before 'go'
+    # (prepare) and reading the result after the reply line (post), each side
+    sub_prepare_s: float | None = None
+    ref_prepare_s: float | None = None
+    sub_post_s: float | None = None
+    ref_post_s: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return _present(asdict(self), ("gbytes_per_s", "bandwidth_pct", "gflops", "batch", "sub_reported_s",
-                                       "sub_around_s", "ref_around_s"))
+                                       "sub_prepare_s", "ref_prepare_s", "sub_post_s", "ref_post_s"))
 
 
 @dataclass(frozen=True)

@@ -290,10 +290,18 @@ def size_row(size: int, measures: list[float], calls: list[TimedCall], *, yardst
                      gbytes_per_s=gbytes, bandwidth_pct=bandwidth, gflops=gflops,
                      batch=calls[0].batch if seen else None,
                      sub_reported_s=stats.median([c.sub_s for c in calls]) if seen else None,
-                     sub_around_s=stats.median([c.sub_seen.prepare_s + c.sub_seen.post_s for c in seen])
-                     if seen else None,
-                     ref_around_s=stats.median([c.ref_seen.prepare_s + c.ref_seen.post_s for c in seen])
-                     if seen else None)
+                     **_windows(seen))
+
+
+def _windows(seen: list[TimedCall]) -> dict:
+    """Medians per command of the time before 'go' and after the reply line, each side (None
+    without the grader's view of the commands)."""
+    out = {}
+    for side in ("sub", "ref"):
+        for window in ("prepare", "post"):
+            values = [getattr(getattr(c, f"{side}_seen"), f"{window}_s") for c in seen]
+            out[f"{side}_{window}_s"] = stats.median(values) if values else None
+    return out
 
 
 def summarise(rows: list[TimingRow]) -> Speed:
