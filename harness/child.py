@@ -56,7 +56,7 @@ def _real(path, dir_fd=None) -> str:
     """Where a path really leads: relative to its dir_fd, links resolved (a link is judged by
     its target, not by where it is made)."""
     path = os.fsdecode(path)
-    if dir_fd is not None and not os.path.isabs(path):
+    if dir_fd is not None and dir_fd >= 0 and not os.path.isabs(path):  # AT_FDCWD (-100): the working folder
         try:
             path = os.path.join(os.readlink(f"/proc/self/fd/{dir_fd}"), path)
         except OSError:

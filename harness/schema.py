@@ -56,8 +56,8 @@ class TimingRow:
     gflops: float | None = None
     batch: int | None = None  # calls per timed command (the times above are per call)
     sub_reported_s: float | None = None  # median of the submission child's own clock, per call (not ranked)
-    # medians per command of the grader's clock outside the calls: mapping the inputs before 'go'
-    # (prepare) and reading the result after the reply line (post), each side
+    # the fastest command's time on the grader's clock outside the calls: mapping the inputs before
+    # 'go' (prepare) and reading the result after the reply line (post), each side
     sub_prepare_s: float | None = None
     ref_prepare_s: float | None = None
     sub_post_s: float | None = None
