@@ -87,23 +87,27 @@ def around_calls(rows: Sequence[TimingRow], size_unit: str) -> list[str]:
 
 def cores(per_size: Sequence[Sequence[TimedCall]], sizes: Sequence[int], threads: int, size_unit: str) -> list[str]:
     """CPU of the submission's child over its timed commands (every thread and process, read by the
-    grader from the child's cgroup or /proc) against what `threads` threads allow, two ways: the
-    wall time x threads (plus one thread for mapping inputs and sending results, a little between
-    commands), and `threads` x what its main thread used (which holds on a loaded machine too,
-    where every thread gets only a share of a core)."""
+    grader from the child's cgroup or /proc). Between commands, while its main thread waits, an
+    honest child uses next to nothing: more is work in the background (`threads`). Over whole
+    commands it is judged two ways against what `threads` threads allow: the wall time x threads
+    (plus one thread for mapping inputs and sending results), and `threads` x what its main
+    thread used, which holds on a loaded machine too, where each thread gets a share of a core."""
     for calls, n in zip(per_size, sizes):
         seen = [c.sub_seen for c in calls if c.sub_seen is not None and c.sub_seen.cpu_s is not None
                 and c.sub_seen.idle_cpu_s is not None]
         if not seen:
             continue
+        idle, idle_cpu = sum(s.idle_s for s in seen), sum(s.idle_cpu_s for s in seen)
+        if idle_cpu > IDLE_CPU_SHARE * idle + CPU_FLOOR_S:
+            return [f"threads: the submission's child used {idle_cpu:.3f} s of CPU between its timed calls at "
+                    f"{size_unit}={n:,} ({idle:.3f} s), work left running in the background"]
         used = sum(s.cpu_s + s.idle_cpu_s for s in seen)
         allowed = sum(s.prepare_s + threads * s.wall_s + s.post_s + IDLE_CPU_SHARE * s.idle_s for s in seen)
         mains = [s.main_s for s in seen]
         main = sum(mains) if all(m is not None for m in mains) else None
         if used > CPU_SLACK * allowed + CPU_FLOOR_S:
             return [f"cores: the submission's child used {used:.3f} s of CPU over its timed calls at {size_unit}={n:,}"
-                    f" where {threads} thread(s) allow {allowed:.3f} s: more cores than declared, or work in the "
-                    f"background"]
+                    f" where {threads} thread(s) allow {allowed:.3f} s: more cores than declared"]
         if main is not None and used > CPU_SLACK * threads * main + CPU_FLOOR_S:
             return [f"cores: the submission's child used {used:.3f} s of CPU over its timed calls at {size_unit}={n:,}"
                     f", its main thread {main:.3f} s: more than {threads} thread(s) at work"]

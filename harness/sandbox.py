@@ -120,7 +120,7 @@ class CappedOutput:
         with self._lock:
             head, tail = bytes(self.head), bytes(self.tail)
         middle = f"\n[... {cut:,} bytes cut ...]\n" if cut > 0 else ""
-        return head.decode(errors="replace") + middle + tail.decode(errors="replace")
+        return printable(head.decode(errors="replace")) + middle + printable(tail.decode(errors="replace"))
 
 
 @dataclass

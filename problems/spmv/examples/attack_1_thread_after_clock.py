@@ -1,14 +1,14 @@
 # expected-verdict: AC
 # grade-plan: quick
-# expected-flag: timer
+# expected-flag: cores
 """Class 1, a GIL-free thread computing after the clock: return y at once (still empty) and let
 a Numba nogil kernel fill it in a thread; to be sure the bytes leave only when y is complete,
 reach the child's result sender (harness.transport.send, through sys.modules) and make it wait
 for those threads first. The old child hashed the inputs after the clock stopped, which gave the
 thread its time. Now the grader's clock stops at the reply line, and it also times the window
 between that line and the result's last byte against the reference's same window (same bytes,
-same harness code): several ms per command of hidden work is flagged `timer`, and the thread's
-CPU beside an idle main thread flags `cores` too."""
+same harness code), where hidden work shows as `timer` when the machine has no core to spare;
+and the thread's CPU, beside a main thread that only waits for it, is flagged `cores` either way."""
 import sys
 import threading
 
