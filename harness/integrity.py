@@ -27,6 +27,7 @@ IMPLAUSIBLE_SPEEDUP = 20.0  # a score above this is flagged for review
 CPU_SLACK, CPU_FLOOR_S = 1.1, 0.002  # CPU beyond threads x wall x 1.1 + 2 ms (per size) is flagged
 IDLE_CPU_SHARE = 0.05  # of the time between commands, an honest child's wake-ups use far less
 CLOCK_FLOOR_S, CLOCK_SHARE = 0.001, 0.1  # the child's clock may miss the round trip, not more
+WINDOW_REPS = 5  # the tight clock and window checks need this many timed commands (quick plans: the loose ones)
 AROUND_FLOOR_S, AROUND_SHARE = 0.001, 1.0  # twice the reference's window (a loaded machine is noisy), 1 ms at least
 
 
@@ -56,7 +57,7 @@ def clock(rows: Sequence[TimingRow], size_unit: str) -> list[str]:
     with its clock, or kept working after its calls returned. The tolerance is a fixed floor and a
     tenth of the call, not the harness's work."""
     for t in rows:
-        if t.sub_reported_s is None or not t.batch:
+        if t.sub_reported_s is None or not t.batch or t.reps < WINDOW_REPS:
             continue
         gap = (t.sub_overhead_s - t.ref_overhead_s) * t.batch
         if gap > CLOCK_FLOOR_S + CLOCK_SHARE * t.sub_median_s * t.batch:
@@ -72,7 +73,7 @@ def around_calls(rows: Sequence[TimingRow], size_unit: str) -> list[str]:
     work done where the grader's clock does not run. Each window on its own, against the
     reference's same window (they do the same work, in the same harness code)."""
     for t in rows:
-        if not t.batch:
+        if not t.batch or t.reps < WINDOW_REPS:
             continue
         for window, sub, ref in (("before 'go'", t.sub_prepare_s, t.ref_prepare_s),
                                  ("after the reply", t.sub_post_s, t.ref_post_s)):
