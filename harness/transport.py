@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.codec import _namedtuple
+from harness.codec import unflatten
 
 DTYPES = frozenset(np.dtype(t).str for t in (np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32,
                                              np.int64, np.uint64, np.float16, np.float32, np.float64, np.complex64,
@@ -141,21 +141,7 @@ def _plain(value: Any, arrays: list, state: dict, bounds: Bounds, depth: int) ->
 
 def rebuild(node: Any, arrays: list) -> Any:
     """The value a tree describes (the shared NamedTuples come back as themselves)."""
-    if isinstance(node, dict):
-        (kind, payload), = node.items()
-        if kind == "array":
-            return arrays[payload]
-        if kind == "float":
-            return float(payload)
-        if kind == "namedtuple":
-            name, fields, items = payload
-            return _namedtuple(name, tuple(fields))(*(rebuild(v, arrays) for v in items))
-        if kind == "tuple":
-            return tuple(rebuild(v, arrays) for v in payload)
-        if kind == "list":
-            return [rebuild(v, arrays) for v in payload]
-        return {k: rebuild(v, arrays) for k, v in payload.items()}
-    return node
+    return unflatten(node, arrays)
 
 
 # -- the header ------------------------------------------------------------------------------
