@@ -112,7 +112,8 @@ class Schedule:
     goes at a random point among the commands every plan reaches (after the first bench command;
     with a secret, possibly before anything), and all of them once more after the last timed
     command, so a child that switches to another algorithm at any point is caught. With a secret
-    the number of warm-up pairs and the side that starts vary too."""
+    the number of warm-up pairs, the side that starts (and, in `measure`, the number of timed
+    commands) vary too."""
 
     def __init__(self, sizes: int, plan: TimingPlan, replays: int, hidden: bool, rng: random.Random):
         self.warmups = [rng.randint(1, 3) if hidden else 1 for _ in range(sizes)]
@@ -160,6 +161,7 @@ def measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secre
         measures: list[float] = []
         name = f"bench {problem.size_unit}={n:,}"
         warmups, batch, inputs, command = schedule.warmups[si], 1, 0, 0
+        more = rng.randint(0, 2) if secret else 0  # with a secret the number of timed commands varies too
         rep = -warmups  # negative reps are warm-ups (JIT compilation, caches), never timed
         args = None
         while True:
@@ -193,8 +195,8 @@ def measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secre
                 inputs += k
             rep += 1
             spent = max(sum(c.sub_wall_s * c.batch for c in calls), sum(c.ref_wall_s * c.batch for c in calls))
-            if rep >= plan.max_reps or (rep >= plan.min_reps and (spent >= plan.budget_s
-                                                                  or inputs >= MAX_INPUTS_PER_SIZE)):
+            if rep >= plan.max_reps + more or (rep >= plan.min_reps + more and (spent >= plan.budget_s
+                                                                                or inputs >= MAX_INPUTS_PER_SIZE)):
                 break
         out.rows.append(size_row(n, measures, calls, yardstick=yardstick,
                                  bytes_moved=problem.bytes_of(args) if problem.bytes_of else None,
