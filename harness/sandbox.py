@@ -259,7 +259,12 @@ class Child:
         left = deadline - time.monotonic()
         if left <= 0:
             self.kill()
-            raise ChildDied("timeout", f"no answer within {timeout:g} s (wall clock)", self.output.text())
+            if timeout > self.limits.wall_s and self._calls == 1:  # a first call's allowance
+                why = (f"no answer within {self.limits.wall_s:g} s (wall clock; a child's first call, which "
+                       f"compiles, is allowed {timeout:g} s)")
+            else:
+                why = f"no answer within {timeout:g} s (wall clock)"
+            raise ChildDied("timeout", why, self.output.text())
         ready, _, _ = select.select([self._res_r], [], [], min(left, 0.25))
         if not ready:
             if self.proc.poll() is not None:  # gone, though something it started holds the pipe
