@@ -1,6 +1,7 @@
 """csr-to-sell: the SELL-C-sigma form of a canonical CSR matrix (rules in problems/sell-spmv/README.md)."""
 import numpy as np
 
+from harness import known
 from harness.spec import Case, Limits, Problem
 from harness.types import CSR, index_dtype
 from problems._common import generators as gen
@@ -17,8 +18,9 @@ def _csr(entries: dict, shape, dtype=np.int32) -> CSR:
     return gen.assemble(np.array(rows), np.array(cols), np.array(vals), shape, idx_dtype=dtype)
 
 
-EXAMPLE = {0: [(0, 1.0)], 1: [(1, 2.0), (3, 3.0), (5, 4.0)], 3: [(0, 5.0), (4, 6.0)],
-           4: [(2, 7.0), (3, 8.0)], 5: [(5, 9.0)]}
+# written out with its answer in cases.toml: the statement's worked example (sell-spmv's: 6 x 6, row
+# lengths [1, 3, 0, 2, 2, 1], C = 2, sigma = 4)
+KNOWN = known.cases(__file__, args=lambda d: (sparse.csr_of(d["A"]), d["C"], d["sigma"]))
 
 
 def _random(rng: np.random.Generator, size: int) -> tuple:
@@ -47,8 +49,7 @@ def _ties(rng):
 
 
 EDGE_CASES = [
-    Case("worked example", lambda rng: (_csr(EXAMPLE, (6, 6)), 2, 4),
-         "perm = [1, 3, 0, 2, 4, 5], chunk_len = [3, 1, 2], chunk_ptr = [0, 6, 8, 12]"),
+    *KNOWN,
     Case("ties keep the original order", _ties, "window [4, 8) sorts to rows 5, 7, 4, 6"),
     Case("empty matrix", lambda rng: (_csr({}, (3, 4)), 2, 2), "chunk_len = [0, 0], no slots"),
     Case("0 x 0", lambda rng: (_csr({}, (0, 0)), 4, 4), "chunk_ptr = [0], everything else empty"),
