@@ -18,6 +18,7 @@ from rich.table import Table
 
 from harness import ROOT, identity, problems
 from harness import record as records
+from harness.bubblewrap import SandboxUnavailable
 from harness.text import clean
 
 console = Console()
@@ -321,11 +322,17 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if args.watch:
         return _watch(args, targets)
     outcomes = []
+    from harness import sandbox
+
+    sandbox.require(sandbox.wanted_level())  # before the first grade: CI fails at once without bubblewrap
     for problem, file, who in targets:
         author = who or identity.author(args.author, file)
         rec = records.finish(_grade_one(problem, file, args, plan), author)
         if not args.no_record:
             rec["record_path"] = _rel(records.write(rec, args.results / "runs"))
+        weaker = _weaker_sandbox(rec)
+        if weaker:
+            err_console.print(f"[bold yellow]warning:[/] [yellow]{escape(weaker)}[/]", soft_wrap=True)
         if args.json:
             outcomes.append(rec)
         else:
@@ -337,6 +344,15 @@ def cmd_grade(args: argparse.Namespace) -> int:
         json.dump(outcomes[0] if len(outcomes) == 1 and not args.all else outcomes, sys.stdout, indent=1)
         sys.stdout.write("\n")
     return 0 if all(r["verdict"] == "AC" for r in outcomes) else 1
+
+
+def _weaker_sandbox(rec: dict) -> str | None:
+    """The warning line for a grade that ran with less than bubblewrap's private file system."""
+    level = (rec.get("sandbox") or {}).get("level")
+    if level in (None, "bubblewrap") or rec.get("baseline"):
+        return None
+    return (f"sandbox level {level!r}, not 'bubblewrap': the submission could see more of this machine than its own "
+            "files (install bubblewrap for a private file system; leaderboard runs require it)")
 
 
 # -- leaderboard ------------------------------------------------------------------------
@@ -642,7 +658,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (UsageError, problems.ProblemError) as exc:
+    except (UsageError, problems.ProblemError, SandboxUnavailable) as exc:
         err_console.print(f"[bold red]error:[/] {escape(clean(exc))}", soft_wrap=True)  # one line, even in CI logs
         if getattr(exc, "usage", False) and getattr(args, "parser", None) is not None:
             err_console.print(escape(args.parser.format_usage().rstrip()), highlight=False)

@@ -69,6 +69,7 @@ class Driver:
             limit = left if limit is None else min(limit, left)
         if limit is not None:
             self.child.limits = replace(limits, wall_s=limit)
+            self.child.budget = True  # a budget is exact, first call or not
         try:
             reply, got, wall = call(self.child, args, label, keep=keep, on=on, method=method)
         except Verdict as v:
@@ -77,6 +78,7 @@ class Driver:
             raise
         finally:
             self.child.limits = limits
+            self.child.budget = False
         if budget is not None:
             budget.spent[label] = budget.spent.get(label, 0.0) + wall
         check_violations(reply, label)

@@ -76,13 +76,14 @@ def test_padding_zeros_take_part():
 
 
 def test_worked_example_matches_the_statement():
-    A, X = SPEC.worked_example()
+    (case,) = [c for c in PROBLEM.edge_cases if c.name == "worked example"]
+    A, X = case.make(None)
     Y = structured.bsr_dense(A) @ X
     assert Y.tolist() == [[5.0, 1.0], [6.0, 0.0], [0.0, 8.0], [6.0, 28.0]]
     readme = (PROBLEM.folder / "README.md").read_text()
     for row in Y:
         assert f"[{row[0]:2.0f}., {row[1]:2.0f}.]" in readme
-    assert "[[5, 1], [6, 0], [0, 8], [6, 28]]" in PROBLEM.edge_cases[0].note
+    assert "[[5, 1], [6, 0], [0, 8], [6, 28]]" in case.note
 
 
 # -- the checker --------------------------------------------------------------------------

@@ -81,7 +81,8 @@ def test_bad_block_size_raises_value_error(path, b):
 
 
 def test_worked_example_and_padding_table_match_the_statement():
-    A, b = SPEC.worked_example()
+    (case,) = [c for c in PROBLEM.edge_cases if c.name == "worked example"]
+    A, b = case.make(None)
     B = structured.bsr_from_csr(A, b)
     assert B.indptr.tolist() == [0, 1, 3] and B.indices.tolist() == [1, 0, 2]
     assert B.data.tolist() == [[[1, 2], [0, 3]], [[8, 0], [0, 0]], [[4, 0], [5, 6]]]

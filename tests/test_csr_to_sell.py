@@ -13,7 +13,6 @@ from tests.sell_oracle import assert_same_sell, sell_by_the_rules
 from tests.sparse_helpers import csr_matrices
 
 PROBLEM = problems.get("csr-to-sell")
-SPEC = load_module(ROOT / "problems/csr-to-sell/spec.py")
 SOLUTIONS = list(PROBLEM.references.values())
 
 
@@ -45,7 +44,8 @@ def test_bad_parameters_raise_value_error(path, C, sigma):
 
 
 def test_worked_example_and_ties_match_the_statement():
-    A, C, sigma = PROBLEM.edge_cases[0].make(None)
+    (case,) = [c for c in PROBLEM.edge_cases if c.name == "worked example"]
+    A, C, sigma = case.make(None)
     S = structured.sell_from_csr(A, C, sigma)
     readme = (PROBLEM.folder / "README.md").read_text()
     assert f"# SELL(chunk_ptr={S.chunk_ptr.tolist()}, chunk_len={S.chunk_len.tolist()}," in readme
@@ -53,7 +53,8 @@ def test_worked_example_and_ties_match_the_statement():
     assert f"#      perm={S.perm.tolist()}, shape=(6, 6), C=2, sigma=4)" in readme
     assert "data=[" + ", ".join(f"{v:.0f}." for v in S.data) + "]" in readme
     assert (S.col.size, A.indices.size) == (12, 9)
-    A, C, sigma = SPEC._ties(None)
+    (ties,) = [c for c in PROBLEM.edge_cases if c.name == "ties keep the original order"]
+    A, C, sigma = ties.make(None)
     assert structured.sell_from_csr(A, C, sigma).perm.tolist()[4:] == [5, 7, 4, 6]
     assert "rows 5, 7, 4, 6, never 7, 5, 6, 4" in readme
 

@@ -95,7 +95,8 @@ def test_bad_shapes_raise_value_error(path, W, X):
 
 
 def test_worked_example_matches_the_statement():
-    W, X = SPEC.worked_example()
+    (case,) = [c for c in PROBLEM.edge_cases if c.name == "worked example"]
+    W, X = case.make(None)
     values, meta = by_the_rules(W)
     assert values == [[-2.0, 1.0, 3.0, 3.0], [0.0, 0.0, -1.0, 1.0]] and meta == [[73], [212]]
     P = structured.dense_24(structured.compress_24(W)).astype(np.float64)

@@ -1,6 +1,7 @@
 """bsr-spmm: Y = A·X for a canonical BSR matrix A (square b x b blocks) and a dense, C-ordered X."""
 import numpy as np
 
+from harness import known
 from harness.spec import Case, Limits, Problem
 from harness.types import BSR
 from problems._common import generators as gen
@@ -23,11 +24,9 @@ def _bsr(blocks: dict, shape, b: int, dtype=np.int32) -> BSR:
     return BSR(indptr, indices, data, tuple(shape))
 
 
-def worked_example() -> tuple:
-    """The statement's example: a 4 x 6 matrix of 2 x 2 blocks, two of them stored."""
-    A = _bsr({0: [(1, [[1.0, 2.0], [0.0, 3.0]])], 1: [(2, [[4.0, 0.0], [5.0, 6.0]])]}, (4, 6), 2)
-    X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, 0.0], [0.0, 2.0], [1.0, 3.0]])
-    return A, X
+# written out with its answer in cases.toml: the statement's worked example (a 4 x 6 matrix of
+# 2 x 2 blocks, two of them stored)
+KNOWN = known.cases(__file__, args=lambda d: (sparse.bsr_of(d["A"]), np.array(d["X"], dtype=np.float64)))
 
 
 def _with_X(A: BSR, rng: np.random.Generator, k: int) -> tuple:
@@ -74,8 +73,7 @@ def _nan_and_cancellation(rng):
 
 
 EDGE_CASES = [
-    Case("worked example", lambda rng: worked_example(),
-         "blocks (0, 1) and (1, 2) of a 4 x 6 matrix: Y = [[5, 1], [6, 0], [0, 8], [6, 28]]"),
+    *KNOWN,
     Case("no blocks", lambda rng: _with_X(_bsr({}, (4, 6), 2), rng, 3), "Y is all zeros"),
     Case("0 x 0", lambda rng: _with_X(_bsr({}, (0, 0), 2), rng, 2)),
     Case("0 x 4", lambda rng: _with_X(_bsr({}, (0, 4), 2), rng, 2), "Y has shape (0, 2)"),

@@ -1,9 +1,11 @@
 """csr-to-bsr: the canonical BSR (square b x b blocks) of a canonical CSR matrix, and its padding."""
 import numpy as np
 
+from harness import known
 from harness.spec import Case, Limits, Problem
 from harness.types import CSR, index_dtype
 from problems._common import generators as gen
+from problems._common import sparse
 from problems._common import structured as st
 
 BENCH_B, BENCH_PER_ROW, BENCH_FILL = 8, 8, 0.5
@@ -17,12 +19,9 @@ def _csr(entries: dict, shape, dtype=np.int32) -> CSR:
     return gen.assemble(np.array(rows), np.array(cols), np.array(vals), shape, idx_dtype=dtype)
 
 
-EXAMPLE = {0: [(2, 1.0), (3, 2.0)], 1: [(3, 3.0)], 2: [(0, 8.0), (4, 4.0)], 3: [(4, 5.0), (5, 6.0)]}
-
-
-def worked_example() -> tuple:
-    """The statement's example: 4 x 6, b = 2, three blocks stored."""
-    return (_csr(EXAMPLE, (4, 6)), 2)
+# written out with its answer in cases.toml: the statement's worked example (4 x 6, b = 2, three
+# blocks stored)
+KNOWN = known.cases(__file__, args=lambda d: (sparse.csr_of(d["A"]), d["b"]))
 
 
 def _random(rng: np.random.Generator, size: int) -> tuple:
@@ -47,8 +46,7 @@ def _from(structure: str, rows: int, b: int):
 
 
 EDGE_CASES = [
-    Case("worked example", lambda rng: worked_example(),
-         "blocks (0, 1), (1, 0), (1, 2): indptr = [0, 1, 3], indices = [1, 0, 2]"),
+    *KNOWN,
     Case("b = 1: BSR is CSR", lambda rng: (gen.uniform(rng, 6, 5, 3), 1), "data has shape (nnz, 1, 1)"),
     Case("one block", lambda rng: (gen.uniform(rng, 8, 8, 5), 8), "b = rows = cols"),
     Case("empty matrix", lambda rng: (_csr({}, (4, 6)), 2), "no blocks: indptr = [0, 0, 0]"),
@@ -134,8 +132,6 @@ def _check(args, expected, got):
 
 def _describe(args):
     A, b = args
-    from problems._common import sparse
-
     text = sparse.describe_csr(A)
     return None if text is None else f"{text}\nb = {b}"
 

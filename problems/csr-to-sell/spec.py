@@ -1,6 +1,7 @@
 """csr-to-sell: the SELL-C-sigma form of a canonical CSR matrix (rules in problems/sell-spmv/README.md)."""
 import numpy as np
 
+from harness import known
 from harness.spec import Case, Limits, Problem
 from harness.types import CSR, index_dtype
 from problems._common import generators as gen
@@ -17,8 +18,10 @@ def _csr(entries: dict, shape, dtype=np.int32) -> CSR:
     return gen.assemble(np.array(rows), np.array(cols), np.array(vals), shape, idx_dtype=dtype)
 
 
-EXAMPLE = {0: [(0, 1.0)], 1: [(1, 2.0), (3, 3.0), (5, 4.0)], 3: [(0, 5.0), (4, 6.0)],
-           4: [(2, 7.0), (3, 8.0)], 5: [(5, 9.0)]}
+# written out with their answers in cases.toml: the statement's worked example (sell-spmv's: 6 x 6,
+# row lengths [1, 3, 0, 2, 2, 1], C = 2, sigma = 4) and its ties case (rows of equal length keep
+# their order)
+KNOWN = known.cases(__file__, args=lambda d: (sparse.csr_of(d["A"]), d["C"], d["sigma"]))
 
 
 def _random(rng: np.random.Generator, size: int) -> tuple:
@@ -38,18 +41,8 @@ def _bench(rng: np.random.Generator, size: int) -> tuple:
     return (gen.make(BENCH_STRUCTURE, rng, rows), BENCH_C, BENCH_SIGMA)
 
 
-def _ties(rng):
-    # every row of window [0, 4) has length 2, window [4, 8) lengths 1, 3, 1, 3: ties keep row order
-    A = _csr({0: [(0, 1.0), (1, 2.0)], 1: [(1, 3.0), (2, 4.0)], 2: [(0, 5.0), (2, 6.0)], 3: [(1, 7.0), (3, 8.0)],
-              4: [(0, 1.5)], 5: [(0, 2.5), (1, 3.5), (2, 4.5)], 6: [(3, 5.5)], 7: [(1, 6.5), (2, 7.5), (3, 8.5)]},
-             (8, 4))
-    return (A, 2, 4)
-
-
 EDGE_CASES = [
-    Case("worked example", lambda rng: (_csr(EXAMPLE, (6, 6)), 2, 4),
-         "perm = [1, 3, 0, 2, 4, 5], chunk_len = [3, 1, 2], chunk_ptr = [0, 6, 8, 12]"),
-    Case("ties keep the original order", _ties, "window [4, 8) sorts to rows 5, 7, 4, 6"),
+    *KNOWN,
     Case("empty matrix", lambda rng: (_csr({}, (3, 4)), 2, 2), "chunk_len = [0, 0], no slots"),
     Case("0 x 0", lambda rng: (_csr({}, (0, 0)), 4, 4), "chunk_ptr = [0], everything else empty"),
     Case("5 x 0", lambda rng: (_csr({}, (5, 0)), 2, 2)),

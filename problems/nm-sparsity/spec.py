@@ -2,6 +2,7 @@
 2-bit positions) and multiply the pruned matrix by a dense X."""
 import numpy as np
 
+from harness import known
 from harness.spec import Case, Limits, Problem
 from harness.types import Sparse24
 from problems._common import structured as st
@@ -10,12 +11,10 @@ BENCH_ROWS = BENCH_COLS = 1024
 U32 = 2.0**-24  # float32 unit roundoff
 
 
-def worked_example() -> tuple:
-    """The statement's example: a 2 x 8 W (four groups), X of shape (8, 2)."""
-    W = np.array([[0.5, -2.0, 1.0, 0.0, 3.0, 3.0, -3.0, 1.0],
-                  [0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 1.0]], dtype=np.float32)
-    X = np.array([[1, 0], [0, 1], [1, 1], [2, 0], [0, 2], [1, 1], [1, 0], [0, 1]], dtype=np.float32)
-    return W, X
+# written out with its answer in cases.toml: the statement's worked example (a 2 x 8 W, four groups,
+# and X of shape (8, 2))
+KNOWN = known.cases(__file__, args=lambda d: (np.array(d["W"], dtype=np.float32), np.array(d["X"], dtype=np.float32)),
+                    parts=("S", "Y"))
 
 
 def _normal(rng, rows, cols, n):
@@ -61,8 +60,7 @@ def _kept_zero_times_inf(rng):
 
 
 EDGE_CASES = [
-    Case("worked example", lambda rng: worked_example(),
-         "meta = [[73], [212]], values = [[-2, 1, 3, 3], [0, 0, -1, 1]], Y = [[4, 8], [-1, 0]]"),
+    *KNOWN,
     Case("ties: the lower position wins", _ties,
          "[1, -1, 1, -1] keeps 0 and 1; [0, 0, 0, 0] keeps 0 and 1; [-0, 0, 5, 0] keeps 0 and 2"),
     Case("one group", lambda rng: _normal(rng, 5, 4, 3), "cols = 4: the high nibble of each meta byte is 0"),

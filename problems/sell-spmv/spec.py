@@ -1,6 +1,7 @@
 """sell-spmv: y = A·x from the SELL-C-sigma form S of a canonical CSR matrix A (float64)."""
 import numpy as np
 
+from harness import known
 from harness.spec import Case, Limits, Problem
 from harness.types import CSR
 from problems._common import generators as gen
@@ -18,14 +19,10 @@ def _csr(entries: dict, shape, dtype=np.int32) -> CSR:
     return gen.assemble(np.array(rows), np.array(cols), np.array(vals), shape, idx_dtype=dtype)
 
 
-EXAMPLE = {0: [(0, 1.0)], 1: [(1, 2.0), (3, 3.0), (5, 4.0)], 3: [(0, 5.0), (4, 6.0)],
-           4: [(2, 7.0), (3, 8.0)], 5: [(5, 9.0)]}
-
-
-def worked_example() -> tuple:
-    """The statement's example: 6 x 6, row lengths [1, 3, 0, 2, 2, 1], C = 2, sigma = 4."""
-    A = _csr(EXAMPLE, (6, 6))
-    return A, st.sell_from_csr(A, 2, 4), np.arange(1.0, 7.0)
+# written out with its answer in cases.toml: the statement's worked example (6 x 6, row lengths
+# [1, 3, 0, 2, 2, 1], C = 2, sigma = 4; S is written out too, as the statement shows it)
+KNOWN = known.cases(__file__, args=lambda d: (sparse.csr_of(d["A"]), sparse.sell_of(d["S"]),
+                                              np.array(d["x"], dtype=np.float64)))
 
 
 def _args(A: CSR, C: int, sigma: int, rng: np.random.Generator) -> tuple:
@@ -68,8 +65,7 @@ def _nan_and_cancellation(rng):
 
 
 EDGE_CASES = [
-    Case("worked example", lambda rng: worked_example(),
-         "perm = [1, 3, 0, 2, 4, 5], chunk_ptr = [0, 6, 8, 12]: y = [1, 40, 0, 35, 53, 54]"),
+    *KNOWN,
     _case("empty matrix", lambda rng: _csr({}, (3, 4)), 2, 2, "no entries: every chunk has width 0"),
     _case("0 x 0", lambda rng: _csr({}, (0, 0)), 4, 4),
     _case("0 x 5", lambda rng: _csr({}, (0, 5)), 4, 4, "no chunks: y has length 0"),
