@@ -19,6 +19,7 @@ from rich.table import Table
 from harness import ROOT, identity, problems
 from harness import record as records
 from harness.bubblewrap import SandboxUnavailable
+from harness.text import clean
 
 console = Console()
 err_console = Console(stderr=True)
@@ -314,7 +315,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if args.dry_run or not targets:
         for problem, file, who in targets:
             # one line each, never wrapped
-            print(f"{problem.slug}\t{_rel(file)}\t{who or identity.author(args.author, file)}")
+            print(f"{problem.slug}\t{clean(_rel(file))}\t{who or identity.author(args.author, file)}")
         if not targets:
             print("[]") if args.json else console.print("nothing to grade")
         return 0
@@ -358,9 +359,9 @@ def _weaker_sandbox(rec: dict) -> str | None:
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     from harness.leaderboard import build
 
-    out = build(args.results / "runs", args.results)
+    out = build(args.results / "runs", args.results, include_flagged=args.include_flagged)
     for message in out["skipped"]:
-        err_console.print(f"[yellow]skipped[/] {message}")
+        err_console.print(f"[yellow]skipped[/] {escape(message)}", highlight=False)
     if out["overall"].empty:
         console.print("no AC records yet: grade something first (`sparsebench grade ...`)")
     else:
@@ -369,12 +370,17 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
             console.print(_rich_table(table, slug))
     for slug, table in out["scored"].items():
         console.print(_rich_table(table, slug))
+    if not out["review"].empty:
+        console.print(_rich_table(out["review"], "needs review (never ranked"
+                                  + ("" if args.include_flagged else "; --include-flagged ranks the flagged ones")
+                                  + ")"))
     console.print(f"wrote {_rel(args.results / 'leaderboard.md')} and {_rel(args.results / 'leaderboard.csv')}")
     if args.html:
         from harness import html_report
 
         timed = [s for s in problems.slugs() if problems.get(s).scoring is None]  # the page shows speed only
-        page = html_report.write(out["records"], args.results / "leaderboard.html", out["skipped"], timed)
+        page = html_report.write(out["records"], args.results / "leaderboard.html", out["skipped"], timed,
+                                 include_flagged=args.include_flagged)
         console.print(f"wrote {_rel(page)}")
     return 0
 
@@ -385,10 +391,10 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
     out = args.out or args.results / "runs"
     report = merge(args.sources, out)
-    for message in report.bad:
-        err_console.print(f"[bold red]bad record[/] {escape(message)}", highlight=False, soft_wrap=True)
+    for message in report.bad:  # paths and ids from the sources: cleaned, then escaped for rich
+        err_console.print(f"[bold red]bad record[/] {escape(clean(message))}", highlight=False, soft_wrap=True)
     for message in report.conflicts:
-        err_console.print(f"[bold red]conflict[/] {escape(message)}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]conflict[/] {escape(clean(message))}", highlight=False, soft_wrap=True)
     console.print(f"read {report.files} record file(s) from {len(args.sources)} source(s): wrote {len(report.written)} "
                   f"new to {_rel(out)}, {report.already} already there, {report.duplicates} repeated, "
                   f"{len(report.bad)} bad, {len(report.conflicts)} conflicting", highlight=False, soft_wrap=True)
@@ -493,15 +499,17 @@ def cmd_check_problem(args: argparse.Namespace) -> int:
 # -- plumbing ---------------------------------------------------------------------------
 def _rich_table(df, title: str):
     """A leaderboard table for the terminal: numbers never cut at 80 columns, '-' where a value
-    is missing (never 'nan'); rank and author repeat when the size columns need a second table."""
+    is missing (never 'nan'); rank and author repeat when the size columns need a second table.
+    rich reads markup in every string it is given, so record text is cleaned (harness/text.py)
+    and escaped: an author named "[/]" or "\\x1b[2J" shows as itself."""
     from harness.render import FitTable
 
-    headers = [str(c) for c in df.columns]
+    headers = [escape(clean(c, limit=60)) for c in df.columns]
     numeric = {i for i, c in enumerate(df.columns) if df[c].dtype.kind in "if"}
-    rows = [[_num(v) if isinstance(v, float) else ("-" if v is None else str(v)) for v in row]
+    rows = [[_num(v) if isinstance(v, float) else ("-" if v is None else escape(clean(v, limit=200))) for v in row]
             for row in df.itertuples(index=False)]
     keys = sum(1 for h in headers[:2] if h in ("rank", "author")) or 1
-    return FitTable(title, headers, rows, numeric=numeric, keys=keys)
+    return FitTable(escape(clean(title, limit=200)), headers, rows, numeric=numeric, keys=keys)
 
 
 def _rel(path: Path) -> str:
@@ -626,6 +634,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("leaderboard", help="rebuild results/leaderboard.md and .csv (and .html) from results/runs/")
     p.add_argument("--html", action="store_true",
                    help="also write results/leaderboard.html: one self-contained page with tables and charts")
+    p.add_argument("--include-flagged", action="store_true", help=(
+        "maintainers: rank flagged records and implausible (but finite) scores after checking them, "
+        "their flags shown; without it they wait in the 'needs review' table. Non-finite scores and "
+        "malformed records are never ranked"))
     p.set_defaults(func=cmd_leaderboard)
 
     from quiz.cli import add_parser as add_quiz  # argparse only: the engine loads on use
@@ -647,7 +659,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (UsageError, problems.ProblemError, SandboxUnavailable) as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)  # one line, even in narrow CI logs
+        err_console.print(f"[bold red]error:[/] {escape(clean(exc))}", soft_wrap=True)  # one line, even in CI logs
         if getattr(exc, "usage", False) and getattr(args, "parser", None) is not None:
             err_console.print(escape(args.parser.format_usage().rstrip()), highlight=False)
         return 2

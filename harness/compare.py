@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from scipy.stats import mannwhitneyu
 
-from harness import stats
+from harness import stats, text
 
 MIN_EFFECT = 0.05  # differences under 5% are ties, however many calls were timed
 MIN_CALLS = 5  # fewer timed calls per side than this cannot support a test
@@ -77,29 +77,48 @@ def _no_nan(value):
 
 
 def samples(record: dict, *, raw: bool = False) -> dict[int, np.ndarray]:
-    """Per size, the per-call samples of one record: speedups, or times when raw."""
+    """Per size, the per-call samples of one record: speedups, or times when raw. A record that
+    is not a timed AC grade, or whose timings are malformed in any way, is a CompareError."""
+    if not isinstance(record, dict):
+        raise CompareError(f"not a record: a JSON {type(record).__name__}")
     rows = record.get("timings") or []
     if record.get("verdict") != "AC" or not rows:
-        raise CompareError(f"{_name(record)} is {record.get('verdict')} with no timings: only timed AC grades "
-                           f"can be compared ({record.get('reason', '')})")
+        raise CompareError(f"{_name(record)} is {text.clean(record.get('verdict'), limit=12)} with no timings: only "
+                           f"timed AC grades can be compared ({text.clean(record.get('reason', ''), limit=300)})")
+    if not isinstance(rows, list) or not all(isinstance(t, dict) for t in rows):
+        raise CompareError(f"{_name(record)} has malformed timings")
     if any("sub_times_s" not in t or "ref_times_s" not in t for t in rows):
         raise CompareError(f"{_name(record)} has no per-call times (graded before sparsebench kept them): regrade it")
     out = {}
     for t in rows:
-        sub = np.asarray(t["sub_times_s"], dtype=np.float64)
-        ref = np.asarray(t["ref_times_s"], dtype=np.float64)
-        keep = (sub > 0) & (ref > 0)
-        out[int(t["size"])] = sub[keep] if raw else ref[keep] / sub[keep]
+        try:
+            size = t["size"]
+            if isinstance(size, bool) or not isinstance(size, (int, float)) or not math.isfinite(size):
+                raise TypeError("size")
+            sub = np.asarray(t["sub_times_s"], dtype=np.float64).reshape(-1)
+            ref = np.asarray(t["ref_times_s"], dtype=np.float64).reshape(-1)
+            if sub.shape != ref.shape:
+                raise ValueError("sub_times_s and ref_times_s differ in length")
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise CompareError(f"{_name(record)} has malformed timings ({text.clean(exc, limit=100)})") from None
+        keep = np.isfinite(sub) & np.isfinite(ref) & (sub > 0) & (ref > 0)
+        with np.errstate(over="ignore", under="ignore"):
+            values = sub[keep] if raw else ref[keep] / sub[keep]
+        out[int(size)] = values[np.isfinite(values) & (values > 0)]  # a ratio can over- or underflow
     return out
 
 
 def compare(a: dict, b: dict, *, raw: bool = False, min_effect: float = MIN_EFFECT, seed: int = 0) -> Comparison:
     """Compare two timed AC records of the same problem (see the module docstring)."""
+    for r in (a, b):
+        if not isinstance(r, dict):
+            raise CompareError(f"not a record: a JSON {type(r).__name__}")
     if a.get("problem") != b.get("problem"):
-        raise CompareError(f"different problems: {_name(a)} is {a.get('problem')}, {_name(b)} is {b.get('problem')}")
+        raise CompareError(f"different problems: {_name(a)} is {text.clean(a.get('problem'), limit=80)}, "
+                           f"{_name(b)} is {text.clean(b.get('problem'), limit=80)}")
     sa, sb = samples(a, raw=raw), samples(b, raw=raw)
     common = sorted(set(sa) & set(sb))
-    result = Comparison(a["problem"], *labels(a, b), "time" if raw else "speedup",
+    result = Comparison(text.clean(a["problem"], limit=80), *labels(a, b), "time" if raw else "speedup",
                         left_out=sorted(set(sa) ^ set(sb)))
     if not common:
         raise CompareError(f"no size in common: {_name(a)} has {sorted(sa)}, {_name(b)} has {sorted(sb)}")
@@ -152,7 +171,7 @@ def _bootstrap_log_ratio(pairs: list[tuple[np.ndarray, np.ndarray]], raw: bool,
 
 
 def _name(record: dict) -> str:
-    return str(record.get("file") or record.get("id") or "?")
+    return text.clean(record.get("file") or record.get("id") or "?", limit=120)
 
 
 def labels(a: dict, b: dict) -> tuple[str, str]:
@@ -165,7 +184,8 @@ def labels(a: dict, b: dict) -> tuple[str, str]:
         return name_a, name_b
     details = []
     for rec in (a, b):
-        parts = [rec.get("author"), _when(rec.get("timestamp")), f"record {rec['id']}" if rec.get("id") else None]
+        parts = [text.clean(rec["author"], limit=80) if rec.get("author") else None, _when(rec.get("timestamp")),
+                 f"record {text.clean(rec['id'], limit=120)}" if rec.get("id") else None]
         details.append(", ".join(p for p in parts if p) or "graded now")
     if details[0] == details[1]:
         details = [f"{details[0]}, 1st", f"{details[1]}, 2nd"]
@@ -174,13 +194,13 @@ def labels(a: dict, b: dict) -> tuple[str, str]:
 
 def _when(timestamp: str | None) -> str | None:
     """'2026-01-02 03:04 UTC' from a record's ISO timestamp (minutes are enough to tell grades apart)."""
-    if not timestamp:
+    if not timestamp or not isinstance(timestamp, str):
         return None
     from datetime import datetime
 
     try:
         moment = datetime.fromisoformat(timestamp)
     except ValueError:
-        return timestamp
+        return text.clean(timestamp, limit=40)
     zone = " UTC" if moment.utcoffset() is not None and not moment.utcoffset() else ""
     return f"{moment:%Y-%m-%d %H:%M}{zone}"

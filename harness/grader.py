@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from harness import ROOT, integrity, sandbox, scored, timing
+from harness import ROOT, integrity, sandbox, scored, text, timing
 from harness.judge import (VERDICTS, Correctness, Loaded, Outcome, Progress, Verdict, check_cases, correctness_cases,
                            no_progress, replay_cases, sha256_file, static_scan)
 from harness.problems import load_module
@@ -87,7 +87,9 @@ class Grader:
             raise
         except Exception as exc:  # noqa: BLE001 - a Verdict, a Rejected, or a bug in the grader
             outcome = Outcome.of(exc)
-        return self.record(outcome, found, started).to_dict()  # 4. the record
+        # 4. the record; every string in it made inert (messages, tracebacks, output, file names
+        # and anything the child reported are the submission's to choose: harness/text.py)
+        return text.clean_tree(self.record(outcome, found, started).to_dict())
 
     # -- the steps -------------------------------------------------------------------------
     def load(self) -> None:

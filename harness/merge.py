@@ -18,6 +18,7 @@ import pandas as pd
 from harness import record as records
 
 SAFE_ID = re.compile(r"[a-z0-9][a-z0-9._-]*")  # what records.finish makes; never a path
+MAX_ID = 200  # and a file name the file system takes
 
 
 @dataclass
@@ -47,8 +48,8 @@ def _load(path: Path, report: MergeReport) -> dict | None:
         reason = str(exc).removeprefix(f"{path.name}: ")
         report.bad.append(f"{path}: {reason}")
         return None
-    if not isinstance(rec["id"], str) or not SAFE_ID.fullmatch(rec["id"]):
-        report.bad.append(f"{path}: id {rec['id']!r} is not a path-safe record id")
+    if not isinstance(rec["id"], str) or len(rec["id"]) > MAX_ID or not SAFE_ID.fullmatch(rec["id"]):
+        report.bad.append(f"{path}: id {str(rec['id'])[:80]!r} is not a path-safe record id")
         return None
     return rec
 

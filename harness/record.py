@@ -132,12 +132,23 @@ def _jsonable(value):
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+MAX_RECORD_BYTES = 64 << 20  # a grade's record is a few hundred kB at most
+
+
 def read(path: Path) -> dict:
-    """One record, validated; RecordError names what is wrong."""
+    """One record, validated; RecordError names what is wrong. Any file at all gives a record or a
+    RecordError, never another exception (nesting too deep to parse, a number too long to convert)."""
+    path = Path(path)
     try:
-        record = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RecordError(f"{path.name}: not readable JSON ({exc})") from None
+        size = path.stat().st_size
+    except OSError as exc:
+        raise RecordError(f"{path.name}: not readable ({exc.strerror})") from None
+    if size > MAX_RECORD_BYTES:
+        raise RecordError(f"{path.name}: {size:,} bytes, more than a record can be")
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+        raise RecordError(f"{path.name}: not readable JSON ({type(exc).__name__}: {str(exc)[:200]})") from None
     if not isinstance(record, dict):
         raise RecordError(f"{path.name}: not a JSON object")
     if record.get("schema_version") != SCHEMA_VERSION:

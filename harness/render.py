@@ -5,10 +5,13 @@ import math
 
 from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.markup import escape
 from rich.measure import Measurement
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
+
+from harness.text import clean
 
 COLOURS = {"AC": "bold green", "WA": "bold red", "RE": "bold magenta", "TLE": "bold yellow",
            "MLE": "bold yellow", "CE": "bold red"}
@@ -24,16 +27,19 @@ def _fmt_time(seconds: float | None) -> str:
 
 
 def grade_panel(record: dict) -> Panel:
-    verdict = record["verdict"]
+    """The grade as a panel. Every string from the record is cleaned again here (harness/text.py):
+    the record may come from anywhere, and rich's Text shows it literally, markup and all."""
+    verdict = clean(record.get("verdict"), limit=8)
     head = Text.assemble((f" {verdict} ", COLOURS.get(verdict, "bold")), "  ",
-                         (f"{record['problem']}", "bold"), f"  {record['file']}  by {record['author']}")
-    parts: list = [head, Text(record["reason"])]
-    failure = record.get("failure") or {}
+                         (clean(record.get("problem"), limit=80), "bold"),
+                         f"  {clean(record.get('file'), limit=200)}  by {clean(record.get('author'), limit=80)}")
+    parts: list = [head, Text(clean(record.get("reason", ""), limit=2000))]
+    failure = record.get("failure") if isinstance(record.get("failure"), dict) else {}
     for key, title in (("inputs", "input"), ("diff", "difference"), ("traceback", "traceback"),
                        ("output", "output of the submission")):
         if failure.get(key):
             parts.append(Text(f"\n{title}:", style="bold"))
-            parts.append(Text(str(failure[key]).rstrip()))
+            parts.append(Text(clean(failure[key], block=True).rstrip()))
     return Panel(Group(*parts, *_measured(record)), title="sparsebench grade", expand=False)
 
 
@@ -41,17 +47,21 @@ def _measured(record: dict) -> list:
     """What a record measured: the speed table and its summary, or a scored problem's score,
     then the flags."""
     parts: list = []
+    score = record.get("score")
     if record.get("timings"):
         parts.append(speed_table(record))
         parts.append(_summary_line(record))
-    elif record.get("score_unit") and record.get("score") is not None:  # a scored problem
-        parts.append(Text.assemble(("score ", "bold"), (f"{record['score']:.4g} {record['score_unit']}", "bold cyan"),
+    elif record.get("score_unit") and isinstance(score, (int, float)):  # a scored problem
+        unit = clean(record["score_unit"], limit=30)
+        parts.append(Text.assemble(("score ", "bold"), (f"{score:.4g} {unit}", "bold cyan"),
                                    f" ({'lower' if record.get('lower_is_better') else 'higher'} is better)"))
-        if record.get("metrics"):
-            parts.append(Text("  ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}"
-                                        for k, v in record["metrics"].items())))
+        metrics = record.get("metrics")
+        if isinstance(metrics, dict) and metrics:
+            parts.append(Text("  ".join(f"{clean(k, limit=40)} {v:,}" if isinstance(v, int) and not isinstance(v, bool)
+                                        else f"{clean(k, limit=40)} {clean(v, limit=60)}"
+                                        for k, v in metrics.items())))
     for flag in record.get("flags") or []:
-        parts.append(Text(f"⚠ {flag}", style="yellow"))
+        parts.append(Text(f"⚠ {clean(flag, limit=500)}", style="yellow"))
     return parts
 
 
@@ -163,9 +173,11 @@ def speed_table(record: dict) -> FitTable:
     extra = [k for k in EXTRA_COLUMNS if any(t.get(k) is not None for t in rows)]
     reps = {t["reps"] for t in rows}
     same = len(reps) == 1
-    title = (f"speed (threads={record.get('threads')}, plan={record.get('plan')}"
+    title = (f"speed (threads={clean(record.get('threads'), limit=8)}, plan={clean(record.get('plan'), limit=12)}"
              + (f", {next(iter(reps))} timed calls per size)" if same else ")"))
-    headers = [record.get("size_unit", "size"), *([] if same else ["reps"]), "submission", "± spread", "reference",
+    unit = clean(record.get("size_unit", "size"), limit=30)
+    # rich reads markup in titles and headers: the record's words are escaped
+    headers = [escape(unit), *([] if same else ["reps"]), "submission", "± spread", "reference",
                "speedup", *[EXTRA_COLUMNS[k] for k in extra]]
     cells = []
     for t in rows:
@@ -175,7 +187,7 @@ def speed_table(record: dict) -> FitTable:
                       f"{100 * t['sub_spread']:.0f}%", _fmt_time(t["ref_median_s"]), Text(f"{sp:.3g}x", style=style),
                       *[f"{t[k]:.3g}" if t.get(k) is not None else "-" for k in extra]])
     first_extra = len(headers) - len(extra)
-    return FitTable(title, headers, cells, numeric=set(range(len(headers))), keys=1, breaks=[first_extra])
+    return FitTable(escape(title), headers, cells, numeric=set(range(len(headers))), keys=1, breaks=[first_extra])
 
 
 def _summary_line(record: dict) -> Text:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 
 import numpy as np
 
@@ -50,10 +51,22 @@ class Driver(Protocol):
     (an object, e.g. a trained model) instead of returning it; `on="name", method="m"` calls
     a method of a kept object. Results cross the boundary as data (harness.codec). `wall_s`
     overrides the per-call wall-clock limit. A crash, a time-out or a forbidden operation ends
-    the grade with its verdict (RE, TLE, MLE, CE) by raising out of `call`."""
+    the grade with its verdict (RE, TLE, MLE, CE) by raising out of `call`.
+
+    `with driver.budget(seconds, what):` makes every call inside the block share one wall-clock
+    allowance, on the grader's clock from the block's start to its end (gaps between calls and
+    whatever the submission does in the background included); a call is stopped when it runs
+    out and the grade is TLE naming `what`. Use it for everything before scoring, so no work can
+    move from a timed method into an untimed one. `peak_memory()` is the most resident memory
+    the submission's processes have held so far, in bytes, as the grader reads it from /proc
+    (None where it cannot)."""
 
     def call(self, *args: Any, keep: str | None = None, on: str | None = None, method: str | None = None,
              wall_s: float | None = None, label: str = "") -> Any: ...
+
+    def budget(self, seconds: float, what: str) -> AbstractContextManager[Any]: ...
+
+    def peak_memory(self) -> int | None: ...
 
 
 @dataclass(frozen=True)

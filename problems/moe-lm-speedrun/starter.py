@@ -8,16 +8,22 @@ import numpy as np
 
 
 class Model:
-    def logprobs(self, tokens: np.ndarray) -> np.ndarray:
-        """(n, V) log-probabilities: row t is the distribution of token t+1 given tokens[0..t]."""
+    def describe(self) -> dict:
+        """Your model's size: {"total_params": int, "active_params": int} (both >= 1, active <= total)."""
+        return {"total_params": 1, "active_params": 1}
+
+    def start(self, n_streams: int) -> None:
+        """n_streams held-out texts are about to be streamed to you, side by side: reset your state."""
         raise NotImplementedError
 
-    def describe(self) -> dict:
-        return {"total_params": 0, "active_params": 0}
+    def step(self, tokens: np.ndarray) -> np.ndarray:
+        """tokens[s]: the next token of stream s. Return (n_streams, V) log-probabilities: row s is
+        the distribution of stream s's token after this one, given every token of s seen so far."""
+        raise NotImplementedError
 
 
 def train(text: str, seconds: float, seed: int) -> Model:
-    deadline = time.perf_counter() + seconds
+    deadline = time.perf_counter() + seconds  # train, describe and start share this budget
     chars = sorted(set(text))  # token i is chars[i]
     # build a model, train it until `deadline`, return it
     raise NotImplementedError("write train")

@@ -1,7 +1,7 @@
 # expected-verdict: AC
 """Know your data: the next character depends on the current source (named by the last
 uppercase tag) and the previous character. Count (source, previous, next) triples; before
-the first tag of a chunk, fall back to plain bigram counts. Reaches the floor in a second."""
+the first tag of a stream, fall back to plain bigram counts. Reaches the floor in a second."""
 import numpy as np
 
 
@@ -11,12 +11,16 @@ class TagCounts:
         self.triples = np.log(triples / triples.sum(axis=2, keepdims=True))
         self.bigrams = np.log(bigrams / bigrams.sum(axis=1, keepdims=True))
 
-    def logprobs(self, tokens) -> np.ndarray:
+    def start(self, n_streams: int) -> None:
+        self.source = np.full(n_streams, -1)  # each stream's current source: its last tag so far
+
+    def step(self, tokens) -> np.ndarray:
         ids = np.asarray(tokens, dtype=np.int64)
-        source = _current_source(ids, self.tag_of)
+        tag = self.tag_of[ids]
+        self.source = np.where(tag >= 0, tag, self.source)
         out = self.bigrams[ids].copy()
-        known = source >= 0
-        out[known] = self.triples[source[known], ids[known]]
+        known = self.source >= 0
+        out[known] = self.triples[self.source[known], ids[known]]
         return out
 
     def describe(self) -> dict:

@@ -8,7 +8,10 @@ class Unigram:
     def __init__(self, logp: np.ndarray):
         self.logp = logp
 
-    def logprobs(self, tokens) -> np.ndarray:
+    def start(self, n_streams: int) -> None:
+        self.n = n_streams
+
+    def step(self, tokens) -> np.ndarray:
         return np.tile(self.logp, (len(tokens), 1))
 
     def describe(self) -> dict:

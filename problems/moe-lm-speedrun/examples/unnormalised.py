@@ -9,7 +9,10 @@ class Bigram:
     def __init__(self, counts: np.ndarray):
         self.counts = counts
 
-    def logprobs(self, tokens) -> np.ndarray:
+    def start(self, n_streams: int) -> None:
+        pass
+
+    def step(self, tokens) -> np.ndarray:
         return np.log(self.counts[np.asarray(tokens)])  # forgot: / self.counts.sum(axis=1)
 
     def describe(self) -> dict:
