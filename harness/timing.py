@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from harness import stats
+from harness import pairs, stats
 from harness.judge import Call, Expected, Progress, call, digest, judge_reply, no_progress
 from harness.schema import TimingRow
 from harness.yardstick import gemm_key
@@ -95,7 +95,7 @@ def measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secre
         while True:
             args = problem.bench_args(np.random.default_rng(case_seed(problem.slug, f"bench/{n}/{rep}", secret)), n)
             before = digest(args)
-            order = [("ref", ref), ("sub", sub)] if rep % 2 else [("sub", sub), ("ref", ref)]
+            order = pairs.rotation(rep, [("sub", sub), ("ref", ref)])  # rep -1 (warm-up): ref first
             replies: dict[str, Call] = {role: call(child, args, name) for role, child in order}
             (r_reply, r_got, r_wall), (s_reply, s_got, s_wall) = replies["ref"], replies["sub"]
             if r_reply["status"] != "ok":
