@@ -9,7 +9,8 @@ Each round times every implementation once on the same inputs, in a rotating ord
 after each other; the per-round ratio dense_time / impl_time (> 1: faster than the dense
 GEMM) and torch_time / impl_time cancel slow drifts of a shared machine. Reported: the median
 of the per-round ratios and a bootstrap 95% interval (rounds resampled), the median time and
-its spread (interquartile range / median, harness.stats). The dense GEMM is (rows, D) @ (D, N)
+its spread (interquartile range / median): harness.pairs and harness.stats, the code
+benchmarks/yardstick_table.py times with. The dense GEMM is (rows, D) @ (D, N)
 with N chosen so that 2·rows·D·N equals the implementation's FLOP model.
 
     python benchmarks/grouped_gemm_vs_dense.py                          # all four, balanced and skewed
@@ -26,10 +27,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
-import time
 from pathlib import Path
 
 if __name__ == "__main__":  # pin every BLAS before any is loaded (numba's np.dot uses SciPy's copy)
@@ -43,13 +42,12 @@ if str(ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from harness import problems, stats  # noqa: E402
+from harness import pairs, problems, stats  # noqa: E402
 from harness.problems import load_module  # noqa: E402
 from problems._common import dropless, moe  # noqa: E402
 
 PROBLEMS = ("grouped-gemm", "grouped-gemm-backward", "moe-dropless", "moe-dropless-backward")
 MIXES = ("balanced", "skewed")
-BOOTSTRAP = 4000
 
 
 def case_args(slug: str, mix: str, rows: int, D: int, H: int, E: int, k: int, seed: int = 0) -> tuple:
@@ -81,15 +79,6 @@ def implementations(problem, wanted: list[str]) -> dict:
     return found
 
 
-def bootstrap_median(ratios: np.ndarray, rng: np.random.Generator) -> tuple[float, float]:
-    """95% interval of the median of `ratios`, resampling the rounds."""
-    if ratios.size < 2:
-        return (math.nan, math.nan)
-    picks = ratios[rng.integers(0, ratios.size, (BOOTSTRAP, ratios.size))]
-    lo, hi = np.percentile(np.median(picks, axis=1), [2.5, 97.5])
-    return float(lo), float(hi)
-
-
 def measure(slug: str, mix: str, *, rows: int, D: int, H: int, E: int, k: int, rounds: int,
             impls: list[str], threads: int = 1, seed: int = 0) -> dict:
     """Time dense and every implementation, `rounds` rounds, and summarise the ratios."""
@@ -109,18 +98,11 @@ def measure(slug: str, mix: str, *, rows: int, D: int, H: int, E: int, k: int, r
             raise SystemExit(f"{slug} {name} is wrong on the benchmark input: {message.splitlines()[0]}")
         fns[name] = (lambda f: lambda: f(*args))(fn)
     fns["dense"]()
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    names = list(fns)
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=threads):  # after the warm-ups: every BLAS copy is loaded by now
-        for r in range(rounds):
-            for name in names[r % len(names):] + names[:r % len(names)]:  # rotate who goes first
-                start = time.perf_counter()
-                fns[name]()
-                times[name].append(time.perf_counter() - start)
-    t = {name: np.asarray(v) for name, v in times.items()}
-    boot = np.random.default_rng(seed + 2)
+        # round r calls everyone once, the order rotated by r (harness.pairs: the table's timing too)
+        t = pairs.interleave([pairs.Side(name, fn) for name, fn in fns.items()], min_rounds=rounds, warmup=False)
     out = {"problem": slug, "mix": mix, "rows": rows, "D": D, "H": H, "E": E, "k": k, "rounds": rounds,
            "flops": flops, "dense_shape": [rows, D, n_cols], "impls": {}}
     if slug.startswith("grouped-gemm"):
@@ -130,13 +112,11 @@ def measure(slug: str, mix: str, *, rows: int, D: int, H: int, E: int, k: int, r
     for name, v in t.items():
         row = {"median_s": stats.median(v), "spread": stats.spread(v), "gflops": flops / stats.median(v) / 1e9}
         if name != "dense":
-            ratio = t["dense"] / v
-            row["vs_dense"] = float(np.median(ratio))
-            row["vs_dense_ci"] = bootstrap_median(ratio, boot)
+            vs = pairs.ratio(t["dense"], v, seed=seed + 2)  # per-round dense / impl: > 1 beats the dense GEMM
+            row["vs_dense"], row["vs_dense_ci"] = vs.median, (vs.lo, vs.hi)
             if "torch" in t and name != "torch":
-                speedup = t["torch"] / v
-                row["vs_torch"] = float(np.median(speedup))
-                row["vs_torch_ci"] = bootstrap_median(speedup, boot)
+                vs = pairs.ratio(t["torch"], v, seed=seed + 2)
+                row["vs_torch"], row["vs_torch_ci"] = vs.median, (vs.lo, vs.hi)
         out["impls"][name] = row
     return out
 

@@ -646,11 +646,28 @@ def build_parser() -> argparse.ArgumentParser:
     add_quiz(sub, [common], _positive_int)
     add_lm(sub, [common])
 
-    p = add("yardstick", help="this machine's STREAM-triad bandwidth and GEMM rate (measured once, cached)")
+    p = add("yardstick", help="this machine's STREAM-triad bandwidth and GEMM rate (measured once, cached); "
+                              "`yardstick table`: every reference against its peers")
     p.add_argument("--threads", type=_positive_int, nargs="+", default=[1], help="thread counts (default 1)")
     p.add_argument("--refresh", action="store_true", help="measure again instead of using the cache")
     p.set_defaults(func=lambda a: __import__("harness.yardstick").yardstick.command(a))
+    actions = p.add_subparsers(dest="yardstick_action", metavar="ACTION")
+    table = _yardstick_table()
+    t = actions.add_parser("table", help="the yardstick table: interleaved ratios with bootstrap intervals against "
+                           "the targets of benchmarks/yardstick.toml, as markdown, CSV and JSON",
+                           description=table.__doc__.split("\n\n")[0])
+    table.add_arguments(t)
+    t.set_defaults(func=lambda a: table.run(a, command="sparsebench yardstick table"))
     return parser
+
+
+def _yardstick_table():
+    """benchmarks/yardstick_table.py (the repository's benchmarks folder, not an installed package)."""
+    import importlib
+
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    return importlib.import_module("benchmarks.yardstick_table")
 
 
 def main(argv: list[str] | None = None) -> int:

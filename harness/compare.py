@@ -26,7 +26,7 @@ from harness import stats, text
 MIN_EFFECT = 0.05  # differences under 5% are ties, however many calls were timed
 MIN_CALLS = 5  # fewer timed calls per side than this cannot support a test
 ALPHA = 0.05
-BOOTSTRAP = 4000
+BOOTSTRAP = stats.BOOTSTRAP
 
 
 class CompareError(ValueError):
@@ -144,7 +144,7 @@ def compare(a: dict, b: dict, *, raw: bool = False, min_effect: float = MIN_EFFE
         row.verdict = ("A" if row.ratio > 1 else "B") if beyond else "tie"
     logs = _bootstrap_log_ratio([(x, y) for _, x, y in usable], raw, np.random.default_rng(seed))
     point = float(np.mean([math.log(row.ratio) for row, _, _ in usable]))
-    lo, hi = np.percentile(logs, [100 * ALPHA / 2, 100 * (1 - ALPHA / 2)])
+    lo, hi = stats.percentile_interval(logs, 1 - ALPHA)
     result.ratio, result.ci = math.exp(point), (math.exp(lo), math.exp(hi))
     significant = lo > 0 or hi < 0
     if significant and abs(point) > floor:
@@ -164,8 +164,7 @@ def _bootstrap_log_ratio(pairs: list[tuple[np.ndarray, np.ndarray]], raw: bool,
     """Bootstrap replicates of the mean over sizes of log(median A / median B) (or B/A for times)."""
     total = np.zeros(BOOTSTRAP)
     for x, y in pairs:
-        mx = np.median(x[rng.integers(0, x.size, (BOOTSTRAP, x.size))], axis=1)
-        my = np.median(y[rng.integers(0, y.size, (BOOTSTRAP, y.size))], axis=1)
+        mx, my = stats.bootstrap_medians(x, rng, BOOTSTRAP), stats.bootstrap_medians(y, rng, BOOTSTRAP)
         total += np.log(my / mx) if raw else np.log(mx / my)
     return total / len(pairs)
 

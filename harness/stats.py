@@ -34,3 +34,32 @@ def loglog_slope(sizes: Sequence[float], times: Sequence[float]) -> float:
     if np.unique(s[keep]).size < 2:
         return math.nan
     return float(np.polyfit(np.log(s[keep]), np.log(t[keep]), 1)[0])
+
+
+# -- bootstrap intervals ------------------------------------------------------------------
+BOOTSTRAP = 4000  # replicates: the 2.5% and 97.5% percentiles settle to about 1% of the interval
+LEVEL = 0.95
+
+
+def bootstrap_medians(xs: Sequence[float], rng: np.random.Generator, replicates: int = BOOTSTRAP) -> np.ndarray:
+    """`replicates` medians of samples of `xs` drawn with replacement (same size as `xs`)."""
+    a = np.asarray(xs, dtype=np.float64)
+    if a.size == 0:
+        return np.full(replicates, math.nan)
+    return np.median(a[rng.integers(0, a.size, (replicates, a.size))], axis=1)
+
+
+def percentile_interval(replicates: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
+    """The central `level` interval of bootstrap replicates (the percentile method)."""
+    tail = 100.0 * (1.0 - level) / 2.0
+    lo, hi = np.percentile(np.asarray(replicates, dtype=np.float64), [tail, 100.0 - tail])
+    return float(lo), float(hi)
+
+
+def median_interval(xs: Sequence[float], *, level: float = LEVEL, replicates: int = BOOTSTRAP,
+                    rng: np.random.Generator | None = None, seed: int = 0) -> tuple[float, float]:
+    """Bootstrap `level` interval of the median of `xs` (nan, nan with fewer than two values)."""
+    a = np.asarray(xs, dtype=np.float64)
+    if a.size < 2:
+        return (math.nan, math.nan)
+    return percentile_interval(bootstrap_medians(a, rng or np.random.default_rng(seed), replicates), level)

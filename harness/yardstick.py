@@ -69,11 +69,11 @@ def triad_elements() -> int:
     return int(min(MAX_TRIAD_ELEMENTS, max(MIN_TRIAD_ELEMENTS, 4 * _last_level_cache_bytes() // 8)))
 
 
-def triad_gbytes_per_s(n: int, threads: int, reps: int = 10) -> float:
-    """Best-of-`reps` bandwidth of a = b + q·c, counted as STREAM does: 24 bytes per element
-    (two reads, one write). The triad runs in cache-sized chunks, so NumPy's temporary for
-    q·c never reaches memory: one pass over memory, like STREAM's fused loop. Each thread owns
-    a contiguous slice (NumPy releases the GIL inside ufuncs)."""
+def triad_pass(n: int, threads: int):
+    """A function doing one STREAM-triad pass a = b + q·c over `n` float64 elements, counted as
+    STREAM does: 24·n bytes (two reads, one write). The triad runs in cache-sized chunks, so
+    NumPy's temporary for q·c never reaches memory: one pass over memory, like STREAM's fused
+    loop. Each of `threads` threads owns a contiguous slice (NumPy releases the GIL inside ufuncs)."""
     a, b, c = np.zeros(n), np.full(n, 1.0), np.full(n, 2.0)  # written once: pages are mapped
     a += 1.0
     bounds = np.linspace(0, n, threads + 1).astype(np.int64)
@@ -86,14 +86,26 @@ def triad_gbytes_per_s(n: int, threads: int, reps: int = 10) -> float:
             np.multiply(c[s:e], 3.0, out=t)
             np.add(b[s:e], t, out=a[s:e])
 
-    best = float("inf")
-    for _ in range(reps):
+    def one_pass() -> None:
+        if threads == 1:
+            work(0, n)
+            return
         workers = [threading.Thread(target=work, args=(int(bounds[i]), int(bounds[i + 1]))) for i in range(threads)]
-        t0 = time.perf_counter()
         for w in workers:
             w.start()
         for w in workers:
             w.join()
+
+    return one_pass
+
+
+def triad_gbytes_per_s(n: int, threads: int, reps: int = 10) -> float:
+    """Best-of-`reps` bandwidth of `triad_pass` (24 bytes per element)."""
+    one_pass = triad_pass(n, threads)
+    best = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        one_pass()
         best = min(best, time.perf_counter() - t0)
     return 24.0 * n / best / 1e9
 

@@ -24,3 +24,27 @@ def test_loglog_slope_recovers_the_exponent(p):
 
 def test_slope_needs_two_sizes():
     assert math.isnan(stats.loglog_slope([10, 10], [1.0, 2.0]))
+
+
+def test_bootstrap_interval_of_the_median_brackets_it_and_is_reproducible():
+    import numpy as np
+
+    xs = np.random.default_rng(3).lognormal(0.0, 0.2, 41)
+    lo, hi = stats.median_interval(xs, seed=7)
+    assert lo <= stats.median(xs) <= hi
+    assert (lo, hi) == stats.median_interval(xs, seed=7)  # seeded: the same interval on a re-run
+    wide = stats.median_interval(xs, level=0.99, seed=7)
+    assert wide[0] <= lo and hi <= wide[1]
+
+
+def test_bootstrap_interval_of_a_constant_is_a_point_and_of_one_value_is_undefined():
+    assert stats.median_interval([2.5] * 9) == (2.5, 2.5)
+    assert all(math.isnan(v) for v in stats.median_interval([1.0]))
+
+
+def test_bootstrap_medians_resample_the_values_given():
+    import numpy as np
+
+    reps = stats.bootstrap_medians([1.0, 2.0, 3.0], np.random.default_rng(0), replicates=500)
+    assert reps.shape == (500,) and set(np.unique(reps)) <= {1.0, 2.0, 3.0}
+    assert stats.percentile_interval(np.arange(101.0), 0.9) == pytest.approx((5.0, 95.0))

@@ -1,12 +1,15 @@
 """spmm, Numba reference with threads: rows split into chunks of about equal entries
 (power-law rows would starve an equal-rows split), one `prange` iteration per chunk; each
-row is computed by one thread in order, so the result is bitwise the serial one."""
+row is computed by one thread in order, so the result is bitwise the serial one. Scattered
+columns get the serial reference's software prefetch of X's rows."""
 import numba
 import numpy as np
 
+from harness.prefetch import prefetch, scattered_columns
 from harness.types import CSR
 
 CHUNKS_PER_THREAD = 4
+AHEAD = 16  # entries (see spmm's numba.py: software prefetch of X's rows for scattered columns)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -17,6 +20,26 @@ def _spmm(indptr, indices, data, X, Y, bounds):
             for c in range(k):
                 Y[i, c] = 0.0
             for p in range(indptr[i], indptr[i + 1]):
+                a = data[p]
+                j = indices[p]
+                for c in range(k):
+                    Y[i, c] += a * X[j, c]
+
+
+@numba.njit(cache=True, parallel=True)
+def _spmm_prefetching(indptr, indices, data, X, Y, bounds):
+    """_spmm, requesting the row of X for entry p + AHEAD while entry p is added (scattered columns)."""
+    k = X.shape[1]
+    last = indices.size - AHEAD
+    for b in numba.prange(bounds.size - 1):
+        for i in range(bounds[b], bounds[b + 1]):
+            for c in range(k):
+                Y[i, c] = 0.0
+            for p in range(indptr[i], indptr[i + 1]):
+                if p < last:
+                    ahead = np.int64(indices[p + AHEAD]) * k
+                    prefetch(X, ahead)
+                    prefetch(X, ahead + k - 1)
                 a = data[p]
                 j = indices[p]
                 for c in range(k):
@@ -43,5 +66,7 @@ def spmm(A: CSR, X: np.ndarray) -> np.ndarray:
         raise ValueError(f"X has shape {X.shape}; A is {n_rows}x{n_cols}, so X needs shape ({n_cols}, k)")
     Y = np.empty((n_rows, X.shape[1]))
     bounds = row_chunks(np.asarray(A.indptr), CHUNKS_PER_THREAD * numba.get_num_threads())
-    _spmm(unsigned(A.indptr), unsigned(A.indices), np.ascontiguousarray(A.data, dtype=np.float64), X, Y, bounds)
+    scattered = X.shape[1] and scattered_columns(A.indptr, A.indices, A.shape, X.shape[1] * X.itemsize)
+    kernel = _spmm_prefetching if scattered else _spmm
+    kernel(unsigned(A.indptr), unsigned(A.indices), np.ascontiguousarray(A.data, dtype=np.float64), X, Y, bounds)
     return Y
