@@ -179,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         CLOCK[0] = time.thread_time
     from threadpoolctl import threadpool_limits
 
+    TR.keep_freed_memory()  # as train() does
     corpus = load_corpus(args.corpus)
     moe = M.Config(vocab_size=corpus.vocab_size, n_expert=args.experts, top_k=args.top_k,
                    expert_hidden=args.expert_hidden, n_layer=args.layers, n_embd=args.embd, n_head=args.heads,
