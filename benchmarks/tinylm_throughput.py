@@ -22,11 +22,17 @@ import argparse
 import functools
 import json
 import math
+import os
 import sys
 import time
 from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
+
+if __name__ == "__main__":  # pin every BLAS before any is loaded (numba's np.dot calls SciPy's copy)
+    _threads = sys.argv[sys.argv.index("--threads") + 1] if "--threads" in sys.argv[:-1] else "1"
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ.setdefault(_var, _threads)
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -171,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                    help="wall: time.perf_counter (what train.py counts); cpu: this thread's CPU time, which "
                         "leaves out the time other processes hold the core (a loaded machine), not their cache use")
+    p.add_argument("--numpy", action="store_true", help="the NumPy kernels (default: Numba's, as train() uses)")
     p.add_argument("--json", type=Path, help="also write the figures here")
     args = p.parse_args(argv)
     if args.clock == "cpu":
@@ -180,7 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     from threadpoolctl import threadpool_limits
 
     TR.keep_freed_memory()  # as train() does
+    M.use_numba(not args.numpy)
     corpus = load_corpus(args.corpus)
+    import scipy.linalg  # noqa: F401 - load SciPy's BLAS (the kernels' np.dot) before limiting threads
     moe = M.Config(vocab_size=corpus.vocab_size, n_expert=args.experts, top_k=args.top_k,
                    expert_hidden=args.expert_hidden, n_layer=args.layers, n_embd=args.embd, n_head=args.heads,
                    block_size=args.block)
@@ -192,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{corpus.name}: MoE E={moe.n_expert} k={moe.top_k} H={moe.expert_hidden} vs dense Hd={moe.dense_hidden}, "
           f"D={moe.n_embd} L={moe.n_layer} T={moe.block_size} batch {args.batch} ({tokens} tokens/step); "
           f"{counts['active']:,} active, {counts['total']:,} total (MoE); {args.threads} BLAS thread(s), "
-          f"{args.rounds} rounds, {args.clock} clock", flush=True)
+          f"{args.rounds} rounds, {args.clock} clock, {'NumPy' if args.numpy else 'Numba'} kernels", flush=True)
     result: dict = {"config": {"moe": vars(moe) if hasattr(moe, "__dict__") else str(moe)}, "rounds": args.rounds}
     with threadpool_limits(limits=args.threads, user_api="blas"):
         t = interleaved(runners, args.rounds)

@@ -38,6 +38,12 @@ def add_parser(sub, parents: list) -> None:
         p.add_argument("--lr", type=float, default=1e-3)
         p.add_argument("--threads", type=int, default=1,
                        help="BLAS threads (default 1; more than the idle cores slows small GEMMs badly)")
+        p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                       help="what counts as training time: wall-clock (default) or the process's CPU time, "
+                            "for a machine shared with other jobs (their time on the cores is not charged)")
+        p.add_argument("--numba", choices=("auto", "on", "off"), default="auto",
+                       help="the MoE kernels and AdamW compiled by Numba (on) or in NumPy (off); auto (default): "
+                            "Numba for runs of at least a minute or 500 steps (a first compile takes 10-30 s)")
         p.add_argument("--checkpoint-every", type=float, default=60.0, help="seconds between checkpoints")
         p.add_argument("--resume", action="store_true",
                        help="continue from the run folder's checkpoint (its stored settings win)")
@@ -78,7 +84,8 @@ def _configs(args):
     tc = TrainConfig(corpus=args.corpus, seed=getattr(args, "seed", 0),
                      minutes=args.minutes if args.minutes is not None else (None if args.steps else 5.0),
                      max_steps=args.steps, batch_size=args.batch, lr=args.lr, min_lr=args.lr / 10,
-                     threads=args.threads, checkpoint_every_s=args.checkpoint_every)
+                     threads=args.threads, clock=args.clock, checkpoint_every_s=args.checkpoint_every,
+                     numba={"auto": None, "on": True, "off": False}[args.numba])
     return corpus, cfg, tc
 
 
@@ -174,7 +181,8 @@ def cmd_compare(args) -> int:
     from rich.markdown import Markdown
 
     Console().print(Markdown((out["folder"] / "compare.md").read_text()))
-    console.print(f"wrote {_rel(out['folder'] / 'compare.csv')}, compare.md and loss.png")
+    console.print(f"wrote {_rel(out['folder'] / 'compare.csv')}, compare.md, verdict.json and loss.png")
+    console.print(f"[bold]{out['verdict']['text']}[/]")
     return 0
 
 

@@ -41,10 +41,11 @@ everywhere. The gates and both auxiliary losses are differentiable and are diffe
 Training runs in float32; everything works in float64 too (the gradient check uses it).
 Router probabilities are always computed in float64 (cheap: N x E).
 
-The model is NumPy; the MoE's routing, dispatch, per-expert GEMMs and combine are small Numba
-loops (the section "the expert computation, compiled", each with its NumPy meaning), because in
-NumPy their extra passes and Python-level calls cost the MoE step ~20% of dense throughput at
-equal active parameters, which is the comparison this model exists to make.
+The model is NumPy. The MoE's routing, dispatch, per-expert GEMMs and combine ("the MoE's
+kernels" below) also exist compiled by Numba (tinylm/kernels.py, switched on by use_numba, as
+train() does for runs that can amortise a compile): in NumPy their extra passes and Python-level
+calls cost the MoE step ~20% of dense throughput at equal active parameters, the comparison this
+model exists to make.
 """
 from __future__ import annotations
 
@@ -54,7 +55,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-import numba
 import numpy as np
 
 from harness.types import Routing
@@ -156,24 +156,9 @@ def top_k(logits: np.ndarray, k: int) -> np.ndarray:
     moe-router rule; the same as np.argsort(-logits, axis=1, kind="stable")[:, :k]). Softmax is
     strictly increasing, so this is the order of the exact probabilities; the computed ones can
     round to equal values (underflow to 0.0) that are not ties."""
-    return _top_k(np.ascontiguousarray(logits), k)
-
-
-@numba.njit(cache=True)
-def _top_k(logits, k):
-    T, E = logits.shape
-    expert = np.empty((T, k), dtype=np.int64)
-    taken = np.zeros(E, dtype=np.bool_)
-    for t in range(T):
-        taken[:] = False
-        for j in range(k):  # the j-th largest: the first strict maximum among the experts not taken
-            best = -1
-            for e in range(E):
-                if not taken[e] and (best < 0 or logits[t, e] > logits[t, best]):
-                    best = e
-            taken[best] = True
-            expert[t, j] = best
-    return expert
+    if _kernels:
+        return _kernels.top_k(np.ascontiguousarray(logits), k)
+    return np.argsort(-np.asarray(logits), axis=1, kind="stable")[:, :k]
 
 
 def capacity_mask(expert: np.ndarray, n_expert: int, capacity_factor: float | None) -> np.ndarray:
@@ -201,41 +186,17 @@ def gates_and_losses(logits: np.ndarray, expert: np.ndarray, first_choice_frac: 
     T, k = expert.shape
     E = logits.shape[1]
     f = np.bincount(expert[:, 0], minlength=E) / T if first_choice_frac is None else first_choice_frac
-    probs, lse, gate, aux, z = _gates_and_losses(np.ascontiguousarray(logits, dtype=np.float64),
-                                                 np.ascontiguousarray(expert, dtype=np.int64),
-                                                 np.asarray(f, dtype=np.float64))
+    if _kernels:
+        probs, lse, gate, aux, z = _kernels.gates_and_losses(np.ascontiguousarray(logits, dtype=np.float64),
+                                                             np.ascontiguousarray(expert, dtype=np.int64),
+                                                             np.asarray(f, dtype=np.float64))
+        return probs, lse, gate, f, aux, z
+    probs, lse = softmax64(logits)
+    chosen = np.take_along_axis(probs, expert, axis=1)
+    gate = chosen if k == 1 else chosen / chosen.sum(axis=1, keepdims=True)
+    aux = float(E * np.dot(f, probs.mean(axis=0)))
+    z = float(np.mean(lse**2))
     return probs, lse, gate, f, aux, z
-
-
-@numba.njit(cache=True)
-def _gates_and_losses(logits, expert, f):
-    """probs, lse = softmax64(logits); chosen = probs[t, expert[t]]; gate = chosen (k = 1) or
-    chosen / chosen.sum(); aux = E * f . probs.mean(axis=0); z = mean(lse ** 2). One pass."""
-    T, E = logits.shape
-    k = expert.shape[1]
-    probs, lse, gate = np.empty((T, E)), np.empty(T), np.empty((T, k))
-    mean_p = np.zeros(E)
-    z = 0.0
-    for t in range(T):
-        m = logits[t].max()
-        s = 0.0
-        for e in range(E):
-            probs[t, e] = math.exp(logits[t, e] - m)
-            s += probs[t, e]
-        for e in range(E):
-            probs[t, e] /= s
-            mean_p[e] += probs[t, e]
-        lse[t] = m + math.log(s)
-        z += lse[t] * lse[t]
-        chosen = 0.0
-        for j in range(k):
-            gate[t, j] = probs[t, expert[t, j]]
-            chosen += gate[t, j]
-        if k > 1:
-            for j in range(k):
-                gate[t, j] /= chosen
-    aux = E * np.dot(f, mean_p / T) if T else math.nan
-    return probs, lse, gate, aux, z / T if T else math.nan
 
 
 def route(logits: np.ndarray, k: int, capacity_factor: float | None) -> Routing:
@@ -369,143 +330,125 @@ def moe_backward(dy, cache, w_router, w1, w2, aux_coef, z_coef):
     return dx, x.T @ dlogits, dw1, dw2
 
 
-# -- the expert computation, compiled -------------------------------------------------------
-# Dispatch, the per-expert GEMMs and combine as Numba loops: the GEMMs are BLAS calls on
-# contiguous row blocks of one buffer (np.dot inside njit: problems/grouped-gemm's reference),
-# relu and its mask are applied to each block while it is in cache, and every gather, scatter
-# and gate product is one pass. The same in NumPy took ~1.4x a dense FFN of equal FLOPs (a
-# dozen extra passes over (N*k, D) arrays and ~200 Python-level GEMM calls a step). Each
-# function says in NumPy what it computes.
+# -- the MoE's kernels --------------------------------------------------------------------------
+# moe() and moe_backward() in six steps. Each is written here in NumPy; tinylm/kernels.py has the
+# same functions compiled by Numba (use_numba), which is what makes the MoE step as fast as the
+# dense one: in NumPy these cost it ~20% of dense throughput at equal active parameters (a dozen
+# extra passes over (N*k, D) arrays, ~200 Python-level GEMM calls a step, row operations on
+# (N, E) router arrays).
 
-@numba.njit(cache=True)
 def dispatch(x, expert, kept, n_expert):
     """(xs, row, bounds): the kept assignments grouped by expert, in token order within an expert
-    (moe-dispatch's stable counting sort). xs[row[t, j]] = x[t]; expert e owns rows
-    bounds[e]:bounds[e + 1]; a dropped assignment gets row = len(xs), one past the end."""
+    (moe-dispatch's stable sort). xs[row[t, j]] = x[t]; expert e owns rows bounds[e]:bounds[e + 1];
+    a dropped assignment gets row = len(xs), one past the end."""
+    if _kernels:
+        return _kernels.dispatch(x, expert, kept, n_expert)
     N, k = expert.shape
+    flat = np.where(kept, expert, n_expert).reshape(-1)  # a dropped assignment sorts after every expert
+    order = np.argsort(flat, kind="stable")
     bounds = np.zeros(n_expert + 1, dtype=np.int64)
-    for t in range(N):
-        for j in range(k):
-            if kept[t, j]:
-                bounds[expert[t, j] + 1] += 1
-    for e in range(n_expert):
-        bounds[e + 1] += bounds[e]
-    n = bounds[n_expert]
-    cursor = bounds[:-1].copy()
-    row = np.full((N, k), n, dtype=np.int64)
-    xs = np.empty((n, x.shape[1]), dtype=x.dtype)
-    for t in range(N):
-        for j in range(k):
-            if kept[t, j]:
-                e = expert[t, j]
-                r = cursor[e]
-                row[t, j] = r
-                for c in range(x.shape[1]):
-                    xs[r, c] = x[t, c]
-                cursor[e] = r + 1
-    return xs, row, bounds
+    np.cumsum(np.bincount(flat, minlength=n_expert + 1)[:n_expert], out=bounds[1:])
+    slot = order[:bounds[-1]]  # flat assignment t * k + j of each row
+    row = np.full(N * k, slot.size, dtype=np.int64)
+    row[slot] = np.arange(slot.size)
+    return x[slot // k], row.reshape(N, k), bounds
 
 
-@numba.njit(cache=True)
 def experts_forward(xs, bounds, w1, w2, h, out):
-    """For each expert e and its rows r = bounds[e]:bounds[e + 1]:
-    h[r] = relu(xs[r] @ w1[e]);  out[r] = h[r] @ w2[e]."""
-    zero = h.dtype.type(0)
+    """For each expert e and its rows r = bounds[e]:bounds[e + 1]: h[r] = relu(xs[r] @ w1[e]) and
+    out[r] = h[r] @ w2[e]: one GEMM pair per expert on row blocks of one buffer (problems/grouped-gemm)."""
+    if _kernels:
+        return _kernels.experts_forward(xs, bounds, w1, w2, h, out)
     for e in range(w1.shape[0]):
-        lo, hi = bounds[e], bounds[e + 1]
-        if hi > lo:
-            he = h[lo:hi]
-            np.dot(xs[lo:hi], w1[e], he)
-            for i in range(he.shape[0]):
-                for c in range(he.shape[1]):
-                    he[i, c] = max(he[i, c], zero)
-            np.dot(he, w2[e], out[lo:hi])
+        np.matmul(xs[bounds[e]:bounds[e + 1]], w1[e], out=h[bounds[e]:bounds[e + 1]])
+    np.maximum(h, 0, out=h)
+    for e in range(w1.shape[0]):
+        np.matmul(h[bounds[e]:bounds[e + 1]], w2[e], out=out[bounds[e]:bounds[e + 1]])
 
 
-@numba.njit(cache=True)
 def combine(rows, row, weight, y):
     """y[t] = sum_j weight[t, j] * rows[row[t, j]] (weight None: 1; cast to y's dtype first),
-    skipping dropped assignments: each token gathers its k rows, so every y row is written once."""
-    N, k = row.shape
-    for t in range(N):
-        y[t] = 0
-        for j in range(k):
-            r = row[t, j]
-            if r < rows.shape[0]:
-                g = y.dtype.type(1 if weight is None else weight[t, j])
-                for c in range(y.shape[1]):
-                    y[t, c] += g * rows[r, c]
+    skipping dropped assignments: each token gathers its k rows, so every y row is written once
+    (a gather, not a scatter-add)."""
+    if _kernels:
+        return _kernels.combine(rows, row, weight, y)
+    y[:] = 0
+    for j in range(row.shape[1]):
+        live = row[:, j] < rows.shape[0]
+        part = rows[row[live, j]]
+        if weight is not None:
+            part *= weight[live, j, None].astype(y.dtype)
+        y[live] += part
 
 
-@numba.njit(cache=True, fastmath={"reassoc"})  # reassoc: the dot product may vectorise (~2x faster)
 def uncombine(dy, row, gate, out, dout, dgate):
-    """The backward of combine: dout[row[t, j]] = gate[t, j] * dy[t] and dgate[t, j] =
-    dy[t] . out[row[t, j]] (0 for a dropped assignment)."""
-    N, k = row.shape
-    for t in range(N):
-        for j in range(k):
-            r = row[t, j]
-            s = dy.dtype.type(0)
-            if r < out.shape[0]:
-                g = dout.dtype.type(gate[t, j])
-                for c in range(dy.shape[1]):
-                    s += dy[t, c] * out[r, c]
-                    dout[r, c] = g * dy[t, c]
-            dgate[t, j] = s
+    """The backward of combine: dout[row[t, j]] = gate[t, j] * dy[t] (the gradient of the expert
+    output rows) and dgate[t, j] = dy[t] . out[row[t, j]] (0 for a dropped assignment)."""
+    if _kernels:
+        return _kernels.uncombine(dy, row, gate, out, dout, dgate)
+    t, j = np.nonzero(row < out.shape[0])
+    r = row[t, j]
+    dgate[:] = 0
+    dgate[t, j] = np.einsum("nd,nd->n", dy[t], out[r])
+    dout[r] = gate[t, j, None].astype(dout.dtype) * dy[t]
 
 
-@numba.njit(cache=True)
-def router_backward(probs, lse, expert, gate, dgate, f, aux_coef, z_coef):
-    """d(loss)/d(logits) (N, E), float64, from d/dgate and the two auxiliary losses, row by row:
-    k = 1: d/dp_j = dgate_j; k > 1: gate_j = p_j / S (S = sum of the chosen p), so
-    d/dp_j = (dgate_j - sum_i dgate_i gate_i) / S; aux = E * sum_i f_i * mean_t p_ti (f fixed)
-    adds aux_coef * E * f_i / N to every d/dp_ti; softmax: dlogits = p * (dp - p . dp); and
-    z = mean lse^2 adds z_coef * 2 lse_t / N * p_ti (dlse/dlogits = p)."""
-    N, E = probs.shape
-    k = expert.shape[1]
-    dlogits = np.empty((N, E))
-    dp = np.empty(E)
-    for t in range(N):
-        for e in range(E):
-            dp[e] = aux_coef * E * f[e] / N
-        if k == 1:
-            dp[expert[t, 0]] += dgate[t, 0]
-        else:
-            S, dot = 0.0, 0.0
-            for j in range(k):
-                S += probs[t, expert[t, j]]
-                dot += dgate[t, j] * gate[t, j]
-            for j in range(k):  # a row's k experts are distinct
-                dp[expert[t, j]] += (dgate[t, j] - dot) / S
-        pdp = 0.0
-        for e in range(E):
-            pdp += probs[t, e] * dp[e]
-        for e in range(E):
-            dlogits[t, e] = probs[t, e] * (dp[e] - pdp) + (z_coef * 2.0 / N) * lse[t] * probs[t, e]
-    return dlogits
-
-
-@numba.njit(cache=True)
 def experts_backward(xs, h, dout, bounds, w1, w2, dh, dxs, dw1, dw2):
     """The backward of experts_forward, per expert e and its rows r (zeros for an idle expert):
     dw2[e] = h[r].T @ dout[r];  dh[r] = (dout[r] @ w2[e].T) * (h[r] > 0);
     dw1[e] = xs[r].T @ dh[r];   dxs[r] = dh[r] @ w1[e].T."""
-    zero = h.dtype.type(0)
-    for e in range(w1.shape[0]):
-        lo, hi = bounds[e], bounds[e + 1]
-        if hi == lo:
-            dw1[e] = 0
-            dw2[e] = 0
-            continue
-        he, dhe = h[lo:hi], dh[lo:hi]
-        np.dot(he.T, dout[lo:hi], dw2[e])
-        np.dot(dout[lo:hi], w2[e].T, dhe)
-        for i in range(he.shape[0]):
-            for c in range(he.shape[1]):
-                if he[i, c] <= zero:
-                    dhe[i, c] = zero
-        np.dot(xs[lo:hi].T, dhe, dw1[e])
-        np.dot(dhe, w1[e].T, dxs[lo:hi])
+    if _kernels:
+        return _kernels.experts_backward(xs, h, dout, bounds, w1, w2, dh, dxs, dw1, dw2)
+    E = w1.shape[0]
+    for e in range(E):
+        r = slice(bounds[e], bounds[e + 1])
+        np.matmul(h[r].T, dout[r], out=dw2[e])  # an idle expert's slices are empty: zeros
+        np.matmul(dout[r], w2[e].T, out=dh[r])
+    dh *= h > 0  # relu
+    for e in range(E):
+        r = slice(bounds[e], bounds[e + 1])
+        np.matmul(xs[r].T, dh[r], out=dw1[e])
+        np.matmul(dh[r], w1[e].T, out=dxs[r])
+
+
+def router_backward(probs, lse, expert, gate, dgate, f, aux_coef, z_coef):
+    """d(loss)/d(logits) (N, E), float64, from d/dgate and the two auxiliary losses."""
+    if _kernels:
+        return _kernels.router_backward(probs, lse, expert, gate, dgate, f, aux_coef, z_coef)
+    N, k = expert.shape
+    E = probs.shape[1]
+    if k == 1:
+        dchosen = dgate
+    else:  # gate_j = p_j / S, S = sum of the chosen p: d/dp_j = (dgate_j - sum_i dgate_i gate_i) / S
+        S = np.take_along_axis(probs, expert, axis=1).sum(axis=1, keepdims=True)
+        dchosen = (dgate - (dgate * gate).sum(axis=1, keepdims=True)) / S
+    dprobs = np.zeros_like(probs)
+    np.put_along_axis(dprobs, expert, dchosen, axis=1)  # a row's k experts are distinct
+    dprobs += aux_coef * E * f / N  # aux = E * sum_i f_i * mean_t p_ti, f fixed
+    dlogits = probs * (dprobs - (dprobs * probs).sum(axis=1, keepdims=True))
+    dlogits += (z_coef * 2.0 / N) * lse[:, None] * probs  # z = mean lse^2, dlse/dlogits = probs
+    return dlogits
+
+
+# -- Numba, optional ----------------------------------------------------------------------------
+_kernels = None  # tinylm.kernels while use_numba(True) is in force
+
+
+def use_numba(on: bool = True) -> None:
+    """Run top_k, gates_and_losses and the MoE kernels above (and train.AdamW) through their Numba
+    versions in tinylm/kernels.py (True) or in NumPy (False, the default: importing numba and a
+    first compile take time a short run cannot spare; train() decides per run)."""
+    global _kernels
+    if on:
+        from . import kernels
+        _kernels = kernels
+    else:
+        _kernels = None
+
+
+def numba_kernels():
+    """tinylm.kernels while use_numba(True) is in force, else None."""
+    return _kernels
 
 
 # -- the model ------------------------------------------------------------------------------

@@ -14,11 +14,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from collections.abc import Callable
 
-import numba
 import numpy as np
 
 from . import model as M
 from .data import Corpus, load_corpus, mutual_information
+
+
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
 @dataclass(frozen=True)
@@ -40,53 +42,65 @@ class TrainConfig:
     final_eval_windows: int = 512
     checkpoint_every_s: float = 60.0  # wall-clock seconds between checkpoints
     threads: int = 1  # BLAS threads; more than the free cores makes small GEMMs far slower
+    numba: bool | None = None  # the compiled MoE kernels and AdamW (model.use_numba); None: auto (wants_numba)
+    clock: str = "wall"  # what a training second is: "wall" (time.perf_counter) or "cpu" (this process's
+    # CPU time: on a machine shared with other jobs, the time they hold the cores is not charged to the run)
 
     def __post_init__(self) -> None:
         if self.minutes is None and self.max_steps is None:
             raise ValueError("give a time budget (minutes) or max_steps")
+        if self.clock not in CLOCKS:
+            raise ValueError(f"clock must be one of {sorted(CLOCKS)}, not {self.clock!r}")
 
 
 # -- optimiser and schedule ----------------------------------------------------------------
 class AdamW:
     """Adam with decoupled weight decay (Loshchilov & Hutter) on parameters with ndim >= 2.
 
-    The update of each parameter is one fused pass (`_adamw`, compiled by Numba): NumPy's
-    expression needs ~12 passes and as many freshly allocated temporaries, which made the
-    optimiser ~8% of an MoE step (it scales with *total* parameters, ~3x the dense model's)."""
+    NumPy, in place through one scratch buffer per parameter (freshly allocated temporaries of the
+    MoE's size cost page faults every step); with model.use_numba on, one fused compiled pass per
+    parameter instead (kernels.adamw). The optimiser step scales with *total* parameters, ~3x the
+    dense model's for the MoE: in NumPy it was ~8% of an MoE step."""
 
     def __init__(self, params: dict[str, np.ndarray], tc: TrainConfig):
         self.tc = tc
         self.m = {k: np.zeros_like(v) for k, v in params.items()}
         self.v = {k: np.zeros_like(v) for k, v in params.items()}
+        self.scratch: dict[str, np.ndarray] = {}
         self.t = 0
-        for p in params.values():  # compile (or load from cache) now, not inside a timed step
-            _adamw(*(np.zeros(1, p.dtype) for _ in range(4)), 0.0, 0.9, 0.9, 1.0, 1.0, 1e-8, 0.0, 1.0)
 
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray], lr: float,
              grad_scale: float = 1.0) -> None:
-        """Update params in place with the gradients times grad_scale (gradient clipping)."""
+        """Update params in place with the gradients times grad_scale (gradient clipping):
+        m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
+        p = p (1 - lr decay) - lr (m / c1) / (sqrt(v / c2) + eps),  c_i = 1 - b_i^t."""
         tc = self.tc
         self.t += 1
         c1, c2 = 1 - tc.beta1**self.t, 1 - tc.beta2**self.t
+        kernels = M.numba_kernels()
         for k, p in params.items():
             decay = tc.weight_decay if p.ndim >= 2 else 0.0
-            _adamw(p.reshape(-1), grads[k].reshape(-1), self.m[k].reshape(-1), self.v[k].reshape(-1),
-                   lr, tc.beta1, tc.beta2, c1, c2, 1e-8, decay, grad_scale)
-
-
-@numba.njit(cache=True, error_model="numpy")  # numpy error model: no zero-division branch, so it vectorises
-def _adamw(p, g, m, v, lr, beta1, beta2, c1, c2, eps, decay, scale):
-    """One AdamW step on flat arrays, in the arrays' precision:
-    m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  p = p (1 - lr decay) - lr (m / c1) / (sqrt(v / c2) + eps)."""
-    one = p.dtype.type(1)
-    b1, b2, s, e = p.dtype.type(beta1), p.dtype.type(beta2), p.dtype.type(scale), p.dtype.type(eps)
-    step, keep, rc2 = p.dtype.type(lr / c1), p.dtype.type(1 - lr * decay), p.dtype.type(1 / math.sqrt(c2))
-    for i in range(p.size):
-        gi = g[i] * s
-        mi = b1 * m[i] + (one - b1) * gi
-        vi = b2 * v[i] + (one - b2) * gi * gi
-        m[i], v[i] = mi, vi
-        p[i] = p[i] * keep - step * mi / (math.sqrt(vi) * rc2 + e)
+            g, m, v = grads[k], self.m[k], self.v[k]
+            if kernels:
+                kernels.adamw(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1),
+                              lr, tc.beta1, tc.beta2, c1, c2, 1e-8, decay, grad_scale)
+                continue
+            tmp = self.scratch.setdefault(k, np.empty_like(p))
+            np.multiply(g, grad_scale * (1 - tc.beta1), out=tmp)
+            m *= tc.beta1
+            m += tmp
+            np.multiply(g, g, out=tmp)
+            tmp *= grad_scale**2 * (1 - tc.beta2)
+            v *= tc.beta2
+            v += tmp
+            if decay:
+                p *= 1 - lr * decay
+            np.sqrt(v, out=tmp)
+            tmp *= 1 / math.sqrt(c2)
+            tmp += 1e-8
+            np.divide(m, tmp, out=tmp)
+            tmp *= lr / c1
+            p -= tmp
 
 
 def grad_norm(grads: dict[str, np.ndarray]) -> float:
@@ -146,12 +160,29 @@ def keep_freed_memory() -> None:
     mallopt(M_TRIM_THRESHOLD, 1 << 30)
 
 
+NUMBA_MIN_MINUTES, NUMBA_MIN_STEPS = 1.0, 500  # shorter runs cannot amortise a first compile
+
+
+def wants_numba(tc: TrainConfig) -> bool:
+    """tc.numba, or when None (auto) whether the run is long enough for Numba's kernels to pay:
+    a first compile takes ~10-30 s (later runs load Numba's on-disk cache in ~1 s)."""
+    if tc.numba is not None:
+        return tc.numba
+    if tc.minutes is not None:
+        return tc.minutes >= NUMBA_MIN_MINUTES
+    return tc.max_steps >= NUMBA_MIN_STEPS
+
+
 def warm_up(params, cfg: M.Config) -> None:
-    """One forward and backward pass on a 1 x 2 batch, untimed and without touching any state:
-    Numba compiles the model's kernels (or loads them from its cache) on their first call, and
-    that must not count as training time (a first compile takes ~10-30 s)."""
+    """One forward and backward pass and one optimiser step's kernels on a 1 x 2 batch, untimed and
+    without touching any state: Numba compiles the kernels (or loads them from its cache) on
+    their first call, and that must not count as training time."""
     idx = np.zeros((1, min(2, cfg.block_size)), dtype=np.int64)
     M.loss_and_grads(params, cfg, idx, idx)
+    kernels = M.numba_kernels()
+    if kernels:
+        for dtype in {p.dtype for p in params.values()}:
+            kernels.adamw(*(np.zeros(1, dtype) for _ in range(4)), 0.0, 0.9, 0.9, 1.0, 1.0, 1e-8, 0.0, 1.0)
 
 
 # -- data ------------------------------------------------------------------------------------
@@ -278,38 +309,44 @@ def train(cfg: M.Config, tc: TrainConfig, corpus: Corpus, out_dir: Path | None =
                          f"({corpus.vocab_size}): wrong corpus?")
     budget = tc.minutes * 60 if tc.minutes is not None else math.inf
     keep_freed_memory()
-    warm_up(params, cfg)
-    quick = eval_windows(corpus.val.size, cfg.block_size, tc.eval_windows)
-    last_ckpt, next_eval = time.monotonic(), state.train_seconds
-    ema = None
-    with threadpool_limits(limits=tc.threads, user_api="blas"):
-        while state.train_seconds < budget and (tc.max_steps is None or state.step < tc.max_steps):
-            if state.train_seconds >= next_eval:
-                val = evaluate(params, cfg, corpus, quick)["val_loss"]
-                state.history.append({"step": state.step, "seconds": state.train_seconds, "tokens": state.tokens,
-                                      "train_loss": ema, "val_loss": val})
-                next_eval = state.train_seconds + tc.eval_every_s
-            t0 = time.perf_counter()
-            idx, targets = random_batch(corpus.train, tc.batch_size, cfg.block_size, rng)
-            frac = state.step / tc.max_steps if tc.max_steps else 0.0
-            if tc.minutes is not None:
-                frac = max(frac, state.train_seconds / budget)
-            lr = learning_rate(tc, state.step, frac)
-            stats, norm = train_step(params, cfg, tc, opt, idx, targets, lr)
-            state.train_seconds += time.perf_counter() - t0
-            state.step += 1
-            state.tokens += idx.size
-            ema = stats["ce"] if ema is None else 0.95 * ema + 0.05 * stats["ce"]
-            if out_dir and time.monotonic() - last_ckpt >= tc.checkpoint_every_s:
-                state.rng = rng.bit_generator.state
-                save_checkpoint(out_dir, params, cfg, tc, opt, state)
-                last_ckpt = time.monotonic()
-            load = None if cfg.dense else np.mean([s["load"] for s in stats["layers"]], axis=0)
-            progress({"step": state.step, "seconds": state.train_seconds, "budget": budget,
-                      "max_steps": tc.max_steps, "train_loss": ema, "lr": lr, "grad_norm": norm,
-                      "tokens_per_s": state.tokens / max(state.train_seconds, 1e-9),
-                      "val_loss": state.history[-1]["val_loss"] if state.history else None, "load": load})
-        final = evaluate(params, cfg, corpus, eval_windows(corpus.val.size, cfg.block_size, tc.final_eval_windows))
+    numba_before = M.numba_kernels() is not None
+    M.use_numba(wants_numba(tc))
+    try:
+        warm_up(params, cfg)
+        clock = CLOCKS[tc.clock]
+        quick = eval_windows(corpus.val.size, cfg.block_size, tc.eval_windows)
+        last_ckpt, next_eval = time.monotonic(), state.train_seconds
+        ema = None
+        with threadpool_limits(limits=tc.threads, user_api="blas"):
+            while state.train_seconds < budget and (tc.max_steps is None or state.step < tc.max_steps):
+                if state.train_seconds >= next_eval:
+                    val = evaluate(params, cfg, corpus, quick)["val_loss"]
+                    state.history.append({"step": state.step, "seconds": state.train_seconds, "tokens": state.tokens,
+                                          "train_loss": ema, "val_loss": val})
+                    next_eval = state.train_seconds + tc.eval_every_s
+                t0 = clock()
+                idx, targets = random_batch(corpus.train, tc.batch_size, cfg.block_size, rng)
+                frac = state.step / tc.max_steps if tc.max_steps else 0.0
+                if tc.minutes is not None:
+                    frac = max(frac, state.train_seconds / budget)
+                lr = learning_rate(tc, state.step, frac)
+                stats, norm = train_step(params, cfg, tc, opt, idx, targets, lr)
+                state.train_seconds += clock() - t0
+                state.step += 1
+                state.tokens += idx.size
+                ema = stats["ce"] if ema is None else 0.95 * ema + 0.05 * stats["ce"]
+                if out_dir and time.monotonic() - last_ckpt >= tc.checkpoint_every_s:
+                    state.rng = rng.bit_generator.state
+                    save_checkpoint(out_dir, params, cfg, tc, opt, state)
+                    last_ckpt = time.monotonic()
+                load = None if cfg.dense else np.mean([s["load"] for s in stats["layers"]], axis=0)
+                progress({"step": state.step, "seconds": state.train_seconds, "budget": budget,
+                          "max_steps": tc.max_steps, "train_loss": ema, "lr": lr, "grad_norm": norm,
+                          "tokens_per_s": state.tokens / max(state.train_seconds, 1e-9),
+                          "val_loss": state.history[-1]["val_loss"] if state.history else None, "load": load})
+            final = evaluate(params, cfg, corpus, eval_windows(corpus.val.size, cfg.block_size, tc.final_eval_windows))
+    finally:
+        M.use_numba(numba_before)
     state.history.append({"step": state.step, "seconds": state.train_seconds, "tokens": state.tokens,
                           "train_loss": ema, "val_loss": final["val_loss"]})
     state.rng = rng.bit_generator.state
@@ -319,7 +356,7 @@ def train(cfg: M.Config, tc: TrainConfig, corpus: Corpus, out_dir: Path | None =
               "tokens_per_s": state.tokens / max(state.train_seconds, 1e-9),
               "total_params": counts["total"], "active_params": counts["active"],
               "entropy_rate": corpus.entropy_rate, **final,
-              "config": asdict(cfg), "train_config": asdict(tc), "history": state.history}
+              "numba": wants_numba(tc), "config": asdict(cfg), "train_config": asdict(tc), "history": state.history}
     if out_dir:
         save_checkpoint(out_dir, params, cfg, tc, opt, state)
         (out_dir / "result.json").write_text(json.dumps(result, indent=1))
