@@ -1,13 +1,23 @@
 """The sandboxed side of a grade: load one solution file and call it on request.
 
-Runs as `python -E harness/child.py CONFIG_JSON` with two inherited pipes: commands come
-in as JSON lines, replies go out as JSON lines. Arguments and results travel as .npz
-files in the child's temporary working folder.
+Runs as `python -E harness/child.py CONFIG_JSON` with two inherited pipes: commands come in as
+JSON lines, replies go out as JSON lines, a result's data right after its line
+(harness/transport.py). Inputs arrive as files the child maps read-only.
 
-Order matters: the clock is bound first, then (for submissions) the process enters its
-namespaces and drops its privileges (harness/isolation.py), then numpy loads, then the
-audit hook goes in, and only then is the submission imported. What the child reports
-is not trusted blindly: the grader checks its timings against its own clock.
+Nothing here is trusted by the grader. Everything in this process can be reached and patched by
+the submission (its frames, its globals, this module), so the grader measures what it ranks
+itself: the wall time around each call, the CPU of every thread and process of the child, the
+processes it starts (harness/sandbox.py, harness/accounting.py); inputs are read-only for the
+kernel, not for a check in here. What the child reports (its own clock, the audit hook's
+findings, aliasing) is a friendly early error layer and a cross-check, never the measure.
+
+A call comes in two commands: `prepare` maps the inputs (untimed: page faults happen here) and
+`go` runs the entry function on each of them back to back and materialises every result into
+plain data inside the timed region, then replies; the data is copied out after the reply line.
+
+Order at start matters: the clock is bound first, then (without bubblewrap, for submissions) the
+process enters its namespaces and drops its privileges (harness/isolation.py), then numpy loads,
+then the audit hook goes in, and only then is the submission imported.
 """
 from __future__ import annotations
 
@@ -17,17 +27,14 @@ import sys
 import time
 import traceback
 
-_clock = time.perf_counter  # bound before any untrusted code runs
-_cpu = time.process_time  # all threads of this process
+_clock = time.perf_counter  # bound before any untrusted code runs (a cross-check only: the grader times calls)
 _START = _clock()
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from harness import isolation  # noqa: E402  (standard library only: safe before the namespaces)
 
-np = codec = None  # numpy and harness.codec, imported by main() once the namespaces are set up
-_SCALARS = {int, float, bool, str, type(None)}
-_TRUSTED_TUPLES: set = {tuple}  # + the shared NamedTuples, once harness.types is imported
+np = transport = None  # numpy and harness.transport, imported by main() once the namespaces are set up
 _violations: list[str] = []
 
 NETWORK_EVENTS = {"socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo",
@@ -35,68 +42,52 @@ NETWORK_EVENTS = {"socket.connect", "socket.bind", "socket.sendto", "socket.send
 PROCESS_EVENTS = {"os.system", "os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.exec", "subprocess.Popen",
                   "pty.spawn"}
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+LINK_EVENTS = ("os.symlink", "os.link", "os.rename")
 
 
 def _reply(fd: int, message: dict) -> None:
-    os.write(fd, (json.dumps(message) + "\n").encode())
+    data = (json.dumps(message) + "\n").encode()
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
-def _leaves(value, out: list) -> list:
-    if isinstance(value, np.ndarray):
-        out.append(value)
-    elif isinstance(value, (tuple, list)):
-        for v in value:
-            _leaves(v, out)
-    elif isinstance(value, dict):
-        for v in value.values():
-            _leaves(v, out)
-    return out
+def _real(path, dir_fd=None) -> str:
+    """Where a path really leads: relative to its dir_fd, links resolved (a link is judged by
+    its target, not by where it is made)."""
+    path = os.fsdecode(path)
+    if dir_fd is not None and dir_fd >= 0 and not os.path.isabs(path):  # AT_FDCWD (-100): the working folder
+        try:
+            path = os.path.join(os.readlink(f"/proc/self/fd/{dir_fd}"), path)
+        except OSError:
+            return path
+    return os.path.realpath(os.path.abspath(path))
 
 
-def _plain(value):
-    """The result rebuilt from plain containers and base-class arrays, inside the timed
-    region: a lazy container or an ndarray subclass cannot push work past the clock
-    into the result's serialisation. A few microseconds for a CSR (docs/sandbox.md)."""
-    kind = type(value)
-    if kind is np.ndarray or kind in _SCALARS:
-        return value
-    if kind in _TRUSTED_TUPLES:  # tuple, CSR, COO: their iteration is the C one
-        return kind(*[_plain(v) for v in tuple.__iter__(value)]) if kind is not tuple \
-            else tuple([_plain(v) for v in tuple.__iter__(value)])
-    if isinstance(value, np.ndarray):
-        return np.ndarray.view(value, np.ndarray)
-    if isinstance(value, tuple):
-        items = [_plain(v) for v in tuple.__iter__(value)]
-        fields = next((c.__dict__["_fields"] for c in kind.__mro__ if "_fields" in c.__dict__), None)
-        if isinstance(fields, tuple) and len(fields) == len(items) and all(type(f) is str for f in fields):
-            return codec._namedtuple(str(type.__dict__["__name__"].__get__(kind)), fields)(*items)
-        return tuple(items)
-    if isinstance(value, list):
-        return [_plain(v) for v in list.__iter__(value)]
-    if isinstance(value, dict):
-        return {(k if type(k) is str else repr(k)): _plain(v) for k, v in list(dict.items(value))}
-    return value
-
-
-def _install_guards(forbidden: list[str], protected: list[str], writable: list[str], own_file: str) -> None:
+def _install_guards(forbidden: list[str], protected: list[str], writable: list[str], own_file: str,
+                    enforce: bool = True) -> None:
     """An audit hook (it cannot be removed) that refuses forbidden imports, reads of the
-    references, writes outside the work folder, the network, new processes, signals to
-    other processes and raised resource limits. The solution's own file (and its
-    bytecode) stays readable, so a reference can be graded like any submission.
+    references, writes outside the work folder, the network, new processes, signals to other
+    processes and raised resource limits, and names what was attempted (a CE that says why).
 
-    It guards Python-level calls only; native code (ctypes) is held by the namespaces
-    and limits instead, where the system grants them."""
+    It guards Python-level calls only and can be fooled by native code: with bubblewrap it is a
+    courtesy (what it refuses is absent or read-only anyway); without, it is the last layer."""
     forbidden_t = tuple(forbidden)
-    protected_t = tuple(os.path.join(p, "") for p in protected)
-    writable_t = tuple(os.path.join(os.path.realpath(w), "") for w in writable) + (os.devnull,)
-    folder, name = os.path.split(os.path.abspath(own_file))
-    stem = os.path.splitext(name)[0]
-    own_t = (os.path.join(folder, name), os.path.join(folder, "__pycache__", stem + "."))
+    protected_t = tuple(os.path.join(os.path.realpath(p), "") for p in protected)
+    writable_t = tuple(os.path.join(os.path.realpath(w), "") for w in writable)
+    own = os.path.realpath(own_file)
+    folder, name = os.path.split(own)
+    own_t = (own, os.path.join(folder, "__pycache__", os.path.splitext(name)[0] + "."))
     me = os.getpid()
 
     def refuse(what: str, exc: type[Exception] = PermissionError) -> None:
+        if not enforce:  # a trusted child runs the same hook, so both sides of a timing pay the same
+            return
         _violations.append(what)
         raise exc(f"sparsebench: {what} is not allowed in a submission")
+
+    def outside(path: str) -> bool:
+        return not (path + "/").startswith(writable_t) and path != os.devnull
 
     def hook(event: str, args: tuple) -> None:
         if event == "import":
@@ -104,16 +95,21 @@ def _install_guards(forbidden: list[str], protected: list[str], writable: list[s
         elif event == "open":
             path, _mode, flags = args
             if isinstance(path, (str, bytes)):
-                path = os.path.abspath(os.fsdecode(path))
-                if path.startswith(protected_t) and not path.startswith(own_t):
-                    refuse(f"open {path}")
-                if isinstance(flags, int) and flags & WRITE_FLAGS and \
-                        not (os.path.realpath(path) + "/").startswith(writable_t) and path != os.devnull:
-                    refuse(f"write {path} (outside the work folder)")
-        elif event in ("os.symlink", "os.link", "os.rename") and len(args) > 1 \
-                and isinstance(args[1], (str, bytes)) \
-                and not (os.path.realpath(os.path.abspath(os.fsdecode(args[1]))) + "/").startswith(writable_t):
-            refuse(f"{event} to {os.fsdecode(args[1])} (outside the work folder)")
+                real = _real(path)
+                if (real + "/").startswith(protected_t) and not real.startswith(own_t):
+                    refuse(f"open {real}")
+                if isinstance(flags, int) and flags & WRITE_FLAGS and outside(real):
+                    refuse(f"write {real} (outside the work folder)")
+        elif event in LINK_EVENTS and len(args) > 1 and isinstance(args[1], (str, bytes)):
+            at = 2 if event == "os.symlink" else 3  # (src, dst, dir_fd) or (src, dst, src_dir_fd, dst_dir_fd)
+            dst_fd = args[at] if len(args) > at and isinstance(args[at], int) else None
+            target = _real(args[1], dst_fd)
+            if outside(target):
+                refuse(f"{event} to {target} (outside the work folder)")
+            if event == "os.symlink" and isinstance(args[0], (str, bytes)):
+                source = _real(os.path.join(os.path.dirname(target), os.fsdecode(args[0])))
+                if (source + "/").startswith(protected_t):
+                    refuse(f"{event} of {source}")
         elif event in NETWORK_EVENTS:
             refuse(f"{event} (no network)")
         elif event in PROCESS_EVENTS:
@@ -122,6 +118,10 @@ def _install_guards(forbidden: list[str], protected: list[str], writable: list[s
             refuse(f"{event} of another process")
         elif event in ("resource.setrlimit", "resource.prlimit"):
             refuse(event)
+        elif event == "ctypes.dlopen" and args and isinstance(args[0], (str, bytes)):
+            real = _real(args[0]) if os.sep in os.fsdecode(args[0]) else ""
+            if real and (real + "/").startswith(protected_t):
+                refuse(f"load {real}")
 
     sys.addaudithook(hook)
     sys.meta_path.insert(0, _ForbiddenFinder(forbidden_t))
@@ -143,11 +143,15 @@ class _ForbiddenFinder:
 
 
 def _exception_report(exc: BaseException) -> dict:
-    tb = "".join(traceback.format_exception(exc))
+    try:
+        tb = "".join(traceback.format_exception(exc))
+        message = str(exc)
+    except BaseException:  # noqa: BLE001 - an exception whose own methods raise
+        tb, message = "", "(unprintable exception)"
     return {
-        "type": type(exc).__name__,
-        "mro": [c.__name__ for c in type(exc).__mro__],
-        "message": str(exc)[:2000],
+        "type": type.__dict__["__name__"].__get__(type(exc)),
+        "mro": [type.__dict__["__name__"].__get__(c) for c in type(exc).__mro__],
+        "message": message[:2000],
         "traceback": tb[-4000:],
     }
 
@@ -188,7 +192,8 @@ def _load(config: dict):
 
 
 def _other_processes() -> int:
-    """Processes the submission started that still exist (zombies included)."""
+    """Processes the submission started that still exist, as this process sees them (advisory:
+    the grader counts them itself, from outside)."""
     me = os.getpid()
     try:
         if isolation.fresh_proc:  # /proc lists this grade's namespace only
@@ -203,59 +208,91 @@ def _other_processes() -> int:
 
 
 _kept: dict = {}  # results kept in the sandbox by name (e.g. a trained model), see Child.call
+_batch: list = []  # the prepared inputs: a list of argument tuples
 
 
-def _call(fn, command: dict, tools: dict) -> dict:
-    args = codec.load(command["input"])
+def _prepare(command: dict, bounds) -> dict:
+    """Map the next inputs read-only and fault their pages in, before any clock runs."""
+    _batch.clear()  # the previous inputs go first: two batches never need to fit in memory at once
+    values, _ = transport.map_file(command["input"], bounds)
+    _batch[:] = values
+    return {"status": "prepared", "n": len(values)}
+
+
+def _inputs(value, out: list) -> list:
+    if isinstance(value, np.ndarray):
+        out.append(value)
+    elif isinstance(value, (tuple, list)):
+        for v in value:
+            _inputs(v, out)
+    return out
+
+
+def _go(fn, command: dict, fd_out: int, bounds) -> dict | None:
+    """Run the prepared calls back to back; the results are plain data before the clock stops.
+    Replies itself when there is data to send (the line, then the data) and returns None."""
+    batch, keep = list(_batch), command.get("keep")
+    results = []
     try:
         if command.get("on"):
             if command["on"] not in _kept:
                 raise LookupError(f"no kept object named {command['on']!r}")
             fn = getattr(_kept[command["on"]], command["method"])
         t0 = _clock()
-        result = fn(*args) if command.get("keep") else _plain(fn(*args))  # a kept object stays as it is
+        for args in batch:
+            results.append(fn(*args))
+        flat = None if keep else transport.materialise(results, bounds)  # inside the timed region
         seconds = _clock() - t0
-    except MemoryError as exc:
-        return {"status": "memory", **_exception_report(exc)}
-    except BaseException as exc:  # noqa: BLE001 - SystemExit included: it is the submission's
-        return {"status": "raised", **_exception_report(exc)}
-    if command.get("keep"):
-        _kept[command["keep"]] = result
-        return {"status": "ok", "seconds": seconds, "aliased": False, "input_digest": None,
-                "kept": type(result).__name__}
-    inputs = _leaves(args, [])
-    aliased = [i for i, a in enumerate(inputs) for o in _leaves(result, []) if tools["may_share"](o, a)]
-    reply = {"status": "ok", "seconds": seconds, "aliased": bool(aliased),
-             "input_digest": tools["digest"](args) if command.get("digest") else None}
-    try:
-        codec.save(command["output"], result)
-    except codec.CodecError as exc:
+    except transport.TransportError as exc:
         return {"status": "bad_output", "message": f"the result is not plain data: {exc}"}
     except MemoryError as exc:
         return {"status": "memory", **_exception_report(exc)}
-    return reply
+    except BaseException as exc:  # noqa: BLE001 - SystemExit included: it is the submission's
+        return {"status": "raised", "index": len(results), **_exception_report(exc)}
+    if keep:
+        _kept[keep] = results[0] if results else None
+        return {"status": "ok", "seconds": seconds, "payload": 0, "kept": type(results[0]).__name__}
+    aliased = any(not a.flags.writeable for a in flat.arrays) and _aliased_flat(flat, batch)
+    head, _, size = transport.header(flat)
+    _reply(fd_out, {"status": "ok", "seconds": seconds, "payload": len(head) + size, "aliased": aliased,
+                    "violations": list(_violations)})  # processes: the grader counts them, from outside
+    transport.send(fd_out, flat, head)
+    return None
+
+
+_tools: dict = {}  # numpy functions bound before the submission loads (it may patch numpy's own)
+
+
+def _aliased_flat(flat, batch: list) -> bool:
+    """A returned array that is a view of an input (a contract check, not a measure; inputs are
+    read-only mappings, so only a read-only result can be one)."""
+    inputs = [i for args in batch for i in _inputs(args, [])]
+    share = _tools["may_share"]
+    return any(share(o, i) for o in flat.arrays if not o.flags.writeable for i in inputs)
 
 
 def main() -> None:
     config = json.loads(sys.argv[1])
     fd_in, fd_out = config["fd_in"], config["fd_out"]
     sandbox: dict = {}
-    if config.get("guard"):
+    if config.get("guard") and config.get("isolate"):
         sandbox = isolation.enter(config.get("writable", []), [fd_in, fd_out])  # forks: this is the worker
         still_privileged = isolation.drop_privileges()
         if still_privileged:
             sandbox["filesystem"] += f" ({still_privileged})"
-    global np, codec
+    elif config.get("fresh_proc"):
+        isolation.fresh_proc = True  # bubblewrap's PID namespace: /proc lists the grade only
+    global np, transport
     import numpy as np
 
-    from harness import codec, types
+    from harness import transport, types  # noqa: F401  (types: the shared NamedTuples, before the submission)
 
-    _TRUSTED_TUPLES.update({types.CSR, types.COO})
-    tools = {"may_share": np.may_share_memory, "digest": codec.digest}  # bound before the submission loads
+    _tools["may_share"] = np.may_share_memory
+    bounds = transport.Bounds(**config["bounds"])
     commands = os.fdopen(fd_in, "r")
-    if config.get("guard"):
+    if config.get("guard") or config.get("hook"):
         _install_guards(config.get("forbidden", []), config.get("protected", []), config.get("writable", []),
-                        config["file"])
+                        config["file"], enforce=bool(config.get("guard")))
     t_load = _clock()
     fn, error = _load(config)
     if error is not None:
@@ -264,18 +301,19 @@ def main() -> None:
     _reply(fd_out, {"status": "ready", "startup_s": t_load - _START, "load_s": _clock() - t_load,
                     "violations": _violations, "sandbox": sandbox, "processes": _other_processes()})
     while True:
-        idle_wall, idle_cpu = _clock(), _cpu()  # between calls only background threads can use CPU
         line = commands.readline()
-        idle_wall, idle_cpu = _clock() - idle_wall, _cpu() - idle_cpu
         if not line:
             break
         command = json.loads(line)
         if command["op"] == "exit":
             break
-        reply = _call(fn, command, tools)
-        reply["violations"] = list(_violations)
-        reply["processes"] = _other_processes()
-        reply["idle_s"], reply["idle_cpu_s"] = idle_wall, idle_cpu
+        if command["op"] == "prepare":
+            reply = _prepare(command, bounds)
+        else:
+            reply = _go(fn, command, fd_out, bounds)
+            if reply is None:
+                continue
+            reply["violations"] = list(_violations)
         _reply(fd_out, reply)
     _exit()
 

@@ -1,4 +1,4 @@
-"""The `sparsebench` command line: list, show, new, grade, merge, compare, leaderboard, yardstick,
+"""The `sparsebench` command line: list, show, hint, new, grade, merge, compare, leaderboard, yardstick,
 new-problem, check-problem; the `quiz` and `lm` groups are registered from quiz/cli.py and tinylm/cli.py."""
 from __future__ import annotations
 
@@ -18,13 +18,18 @@ from rich.table import Table
 
 from harness import ROOT, identity, problems
 from harness import record as records
+from harness.bubblewrap import SandboxUnavailable
 
 console = Console()
 err_console = Console(stderr=True)
 
 
 class UsageError(Exception):
-    """A bad command line: one clear message, exit status 2."""
+    """A bad command line: one clear message, exit status 2; `usage` adds the command's usage line."""
+
+    def __init__(self, message: str, *, usage: bool = False):
+        super().__init__(message)
+        self.usage = usage
 
 
 # -- list / show / new ------------------------------------------------------------------
@@ -42,8 +47,8 @@ def cmd_list(args: argparse.Namespace) -> int:
             if r["problem"] not in best or sign * r["score"] > sign * best[r["problem"]]:
                 best[r["problem"]] = r["score"]
     table = Table(title=f"sparsebench problems (scores for {me})", title_justify="left")
-    for col in ("problem", "title", "difficulty", "topic", "your best score"):
-        table.add_column(col)
+    for col in ("problem", "title", "difficulty", "topic", "your best score"):  # slugs and scores never cut
+        table.add_column(col, no_wrap=col in ("problem", "difficulty", "your best score"), overflow="fold")
     for p in problems.all_problems():
         unit = f" {p.scoring.unit}" if p.scoring else "x"
         mine = f"{best[p.slug]:.3g}{unit}" if p.slug in best else ("tried" if p.slug in tried else "-")
@@ -59,8 +64,37 @@ def cmd_show(args: argparse.Namespace) -> int:
     p = problems.get(args.problem)
     if args.examples or args.example:
         return _show_examples(p, args.example)
-    page = p.folder / ("editorial.md" if args.editorial else "README.md")
-    console.print(Markdown(page.read_text(encoding="utf-8")))
+    from harness import statement
+
+    if args.editorial:
+        console.print(Markdown((p.folder / "editorial.md").read_text(encoding="utf-8")))
+        return 0
+    text = (p.folder / "README.md").read_text(encoding="utf-8")
+    console.print(Markdown(statement.render(text, show_hints=not args.no_hints, slug=p.slug)))
+    return 0
+
+
+def cmd_hint(args: argparse.Namespace) -> int:
+    """One hint of a statement, never the editorial: a nudge without the worked solution."""
+    from rich.panel import Panel
+
+    from harness import statement
+
+    p = problems.get(args.problem)
+    found = statement.hints((p.folder / "README.md").read_text(encoding="utf-8"))
+    if not found:
+        raise UsageError(f"{p.slug} has no hints; its worked solution is `sparsebench show {p.slug} --editorial`")
+    if args.number > len(found):
+        raise UsageError(f"{p.slug} has {len(found)} hint{'s' if len(found) != 1 else ''} (1-{len(found)}); "
+                         f"there is no hint {args.number}")
+    hint = found[args.number - 1]
+    console.print(Panel(Markdown(hint.text), title=f"{p.slug} · {hint.title.lower()} of {len(found)}",
+                        title_align="left", expand=False))
+    if hint.number < len(found):
+        console.print(f"next: sparsebench hint {p.slug} {hint.number + 1}", highlight=False)
+    else:
+        console.print(f"that was the last hint; the worked solution: sparsebench show {p.slug} --editorial",
+                      highlight=False)
     return 0
 
 
@@ -118,15 +152,26 @@ def _targets(args: argparse.Namespace) -> list[tuple[problems.Problem, Path, str
     if args.shard is not None or args.files_from:
         raise UsageError("--shard and --files-from split the work of --all ROOT; add --all")
     if len(args.target) == 2:
-        problem, file = problems.get(args.target[0]), Path(args.target[1])
+        first, second = args.target
+        if first not in problems.slugs() and second in problems.slugs() and Path(first).is_file():
+            raise UsageError(f"the problem comes first: sparsebench grade {second} {first}", usage=True)
+        problem, file = problems.get(first), Path(second)
     elif len(args.target) == 1:
         file = Path(args.target[0])
-        problem = problems.for_file(file)
-        if problem is None:
+        if not file.exists() and args.target[0] in problems.slugs():
+            slug = args.target[0]
+            raise UsageError(f"grade {slug}: which file? give the solution file after the problem, "
+                             f"`sparsebench grade {slug} FILE` (`sparsebench new {slug}` starts one in "
+                             f"solutions/<handle>/{problems.get(slug).module_name}.py)", usage=True)
+        problem = None if file.is_dir() else problems.for_file(file)
+        if problem is None and not file.is_dir():
             raise UsageError(f"cannot tell the problem from the file name {file.name!r}; "
                              f"use `sparsebench grade PROBLEM {file}`")
     else:
-        raise UsageError("usage: sparsebench grade PROBLEM FILE  (or FILE named after its problem, or --all DIR)")
+        raise UsageError("grade what? give PROBLEM FILE, a FILE named after its problem (coo_to_csr.py), "
+                         "or --all DIR", usage=True)
+    if file.is_dir():
+        raise UsageError(f"{file} is a folder: to grade every submission in it, use `sparsebench grade --all {file}`")
     if not file.is_file():
         raise UsageError(f"no such file: {file}")
     if file.suffix == ".toml" and file.parent.name == "examples":  # a reference with a named change
@@ -180,52 +225,133 @@ def _work(args: argparse.Namespace) -> list[tuple[problems.Problem, Path, str | 
     return [(problems.get(w.problem), w.file, w.author) for w in items]
 
 
-def cmd_grade(args: argparse.Namespace) -> int:
+def _limits(problem: problems.Problem, args: argparse.Namespace):
+    """The problem's limits with --wall/--cpu/--mem applied; a --mem too small for the child to
+    start is a usage error (harness/memfloor.py), not a fatal Python error in a panel."""
+    from harness import memfloor
+
+    overrides = {k: v for k, v in (("wall_s", args.wall), ("cpu_s", args.cpu), ("mem_mb", args.mem)) if v}
+    if args.mem:
+        try:
+            memfloor.check(args.mem, args.threads)
+        except memfloor.MemoryTooSmall as exc:
+            raise UsageError(str(exc)) from None
+    return replace(problem.limits, **overrides) if overrides else problem.limits
+
+
+def _grade_one(problem: problems.Problem, file: Path, args: argparse.Namespace, plan: str) -> dict:
+    """One grade with the command line's options and a progress bar on a terminal; the record
+    is not yet stamped or written."""
     from harness.grader import grade
+
+    limits = _limits(problem, args)
+    show_progress = not args.json and console.is_terminal
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=err_console, transient=True, disable=not show_progress) as bar:
+        task = bar.add_task(f"{problem.slug}", total=1)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=f"{problem.slug}: {stage}", completed=done, total=max(total, 1))
+
+        with contextlib.ExitStack() as stack:
+            graded = stack.enter_context(_example(problem, file).file()) if file.suffix == ".toml" else file
+            rec = grade(problem, graded, threads=args.threads, plan=plan, limits=limits,
+                        baseline=args.baseline, progress=progress)
+        rec["file"] = _rel(file) if graded != file else rec["file"]
+    return rec
+
+
+def _watch(args: argparse.Namespace, targets: list) -> int:
+    """`grade FILE --watch`: the verdict (correctness only, about a second), then quick timing
+    when it is AC, again on every save of FILE, until Ctrl-C. Nothing is recorded: a watch
+    run is practice, and dozens of rough quick scores an hour would crowd the leaderboard."""
+    from datetime import datetime
+
+    from harness import watch
+    from harness.render import print_grade, speed_panel
+
+    if args.json or args.dry_run:
+        raise UsageError("--watch prints for a person; it does not combine with --json or --dry-run")
+    (problem, file, _), = targets
+    author = identity.author(args.author, file)
+    _limits(problem, args)  # a bad --mem is an error now, not at every save
+
+    def run(n: int) -> None:
+        if console.is_terminal:
+            console.clear()
+        console.print(f"[bold]watching {escape(_rel(file))}[/] · grade {n} at {datetime.now():%H:%M:%S} · "
+                      "Ctrl-C stops · nothing is recorded", highlight=False, soft_wrap=True)
+        verdict = records.finish(_grade_one(problem, file, args, "off"), author)
+        timing_follows = verdict["verdict"] == "AC" and not args.no_timing
+        if timing_follows:
+            verdict["reason"] = verdict["reason"].removesuffix("; speed not measured")
+        print_grade(verdict, console)
+        if timing_follows:
+            timed = records.finish(_grade_one(problem, file, args, "quick"), author)
+            if timed["verdict"] == "AC":
+                console.print(speed_panel(timed))
+            else:  # e.g. a wrong output or a time limit at a benchmark size: the whole story
+                print_grade(timed, console)
+        console.print(f"waiting for the next save of {escape(_rel(file))}", style="dim", highlight=False,
+                      soft_wrap=True)
+
+    def gone() -> None:
+        console.print(f"{escape(_rel(file))} is missing; waiting for it to come back", style="yellow",
+                      highlight=False, soft_wrap=True)
+
+    stats = watch.loop(file, run, on_missing=gone)
+    console.print(f"stopped after {stats.runs} grade{'s' if stats.runs != 1 else ''}", highlight=False)
+    return 0
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
     from harness.render import print_grade
 
     plan = "off" if args.no_timing else ("quick" if args.quick else "full")
+    if args.watch and args.all:
+        raise UsageError("--watch follows one file: sparsebench grade [PROBLEM] FILE --watch")
     targets = _targets(args)
     if args.dry_run or not targets:
         for problem, file, who in targets:
             # one line each, never wrapped
-            print(f"{problem.slug}\t{_rel(file)}\t{who or identity.author(args.author)}")
+            print(f"{problem.slug}\t{_rel(file)}\t{who or identity.author(args.author, file)}")
         if not targets:
             print("[]") if args.json else console.print("nothing to grade")
         return 0
+    if args.watch:
+        return _watch(args, targets)
     outcomes = []
+    from harness import sandbox
+
+    sandbox.require(sandbox.wanted_level())  # before the first grade: CI fails at once without bubblewrap
     for problem, file, who in targets:
-        author = who or identity.author(args.author)
-        limits = problem.limits
-        overrides = {k: v for k, v in (("wall_s", args.wall), ("cpu_s", args.cpu), ("mem_mb", args.mem)) if v}
-        limits = replace(limits, **overrides) if overrides else limits
-        show_progress = not args.json and console.is_terminal
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                      TimeElapsedColumn(), console=err_console, transient=True, disable=not show_progress) as bar:
-            task = bar.add_task(f"{problem.slug}", total=1)
-
-            def progress(stage: str, done: int, total: int, bar=bar, task=task, slug=problem.slug) -> None:
-                bar.update(task, description=f"{slug}: {stage}", completed=done, total=max(total, 1))
-
-            with contextlib.ExitStack() as stack:
-                graded = stack.enter_context(_example(problem, file).file()) if file.suffix == ".toml" else file
-                rec = grade(problem, graded, threads=args.threads, plan=plan, limits=limits,
-                            baseline=args.baseline, progress=progress)
-            rec["file"] = _rel(file) if graded != file else rec["file"]
-        rec = records.finish(rec, author)
+        author = who or identity.author(args.author, file)
+        rec = records.finish(_grade_one(problem, file, args, plan), author)
         if not args.no_record:
             rec["record_path"] = _rel(records.write(rec, args.results / "runs"))
+        weaker = _weaker_sandbox(rec)
+        if weaker:
+            err_console.print(f"[bold yellow]warning:[/] [yellow]{escape(weaker)}[/]", soft_wrap=True)
         if args.json:
             outcomes.append(rec)
         else:
             print_grade(rec, console)
-            if rec.get("record_path"):
-                console.print(f"record: {rec['record_path']}")
+            if rec.get("record_path"):  # whole, on one line, however narrow the log: it is copied and pasted
+                console.print(f"record: {escape(rec['record_path'])}", soft_wrap=True, highlight=False)
             outcomes.append(rec)
     if args.json:
         json.dump(outcomes[0] if len(outcomes) == 1 and not args.all else outcomes, sys.stdout, indent=1)
         sys.stdout.write("\n")
     return 0 if all(r["verdict"] == "AC" for r in outcomes) else 1
+
+
+def _weaker_sandbox(rec: dict) -> str | None:
+    """The warning line for a grade that ran with less than bubblewrap's private file system."""
+    level = (rec.get("sandbox") or {}).get("level")
+    if level in (None, "bubblewrap") or rec.get("baseline"):
+        return None
+    return (f"sandbox level {level!r}, not 'bubblewrap': the submission could see more of this machine than its own "
+            "files (install bubblewrap for a private file system; leaderboard runs require it)")
 
 
 # -- leaderboard ------------------------------------------------------------------------
@@ -292,7 +418,7 @@ def _compared(path: Path, slug: str | None, plan: str) -> dict:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from harness.compare import CompareError, compare
-    from harness.render import _fmt_time
+    from harness.render import FitTable, _fmt_time
 
     plan = "quick" if args.quick else "full"
     a, b = (_compared(p, args.problem, plan) for p in (args.a, args.b))
@@ -305,23 +431,32 @@ def cmd_compare(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0
     what = "per-call time" if args.raw else "per-call speedup (reference / submission, same input)"
-    table = Table(title=f"{result.problem}: A = {result.a}, B = {result.b}; samples: {what}", title_justify="left")
-    for col in ("size", "calls A/B", "A", "B", "A vs B", "p (Mann-Whitney)", "verdict"):
-        table.add_column(col, justify="right")
-    show = _fmt_time if args.raw else (lambda v: f"{v:.3g}x")
-    for r in result.sizes:
-        table.add_row(f"{r.size:,}", f"{r.calls_a}/{r.calls_b}", show(r.median_a), show(r.median_b),
-                      f"{r.ratio:.3f}x", "-" if r.p_value != r.p_value else f"{r.p_value:.2g}", r.verdict)
-    console.print(table)
+    console.print(f"[bold]{escape(result.problem)}[/]: {what}", highlight=False)
+    console.print(f"  A  {escape(result.a)}", highlight=False, soft_wrap=True)  # whole, however narrow the log
+    console.print(f"  B  {escape(result.b)}", highlight=False, soft_wrap=True)
+    show = _fmt_time if args.raw else (lambda v: _num(v, "{:.3g}x"))
+    rows = [[f"{r.size:,}", f"{r.calls_a}/{r.calls_b}", show(r.median_a), show(r.median_b), _num(r.ratio, "{:.3f}x"),
+             _num(r.p_value, "{:.2g}"), r.verdict] for r in result.sizes]
+    console.print(FitTable(None, ["size", "calls A/B", "A", "B", "A vs B", "p", "verdict"], rows,
+                           numeric=set(range(6)), keys=1))
+    console.print("p: two-sided Mann-Whitney U test of A's and B's calls at that size", style="dim", highlight=False)
     if result.left_out:
         console.print(f"sizes only one side has, left out: {', '.join(f'{n:,}' for n in result.left_out)}")
     lo, hi = result.ci
     head = {"A": "A is faster", "B": "B is faster", "tie": "tie", "undecided": "undecided"}[result.verdict]
-    console.print(f"[bold]{head}[/]: A/B = {result.ratio:.3f}x, 95% bootstrap interval {lo:.3f}-{hi:.3f}; "
-                  f"{escape(result.reason)}", highlight=False)
+    measured = "" if _num(result.ratio) == "-" else (
+        f"A/B = {result.ratio:.3f}x, 95% bootstrap interval {_num(lo, '{:.3f}')}-{_num(hi, '{:.3f}')}; ")
+    console.print(f"[bold]{head}[/]: {measured}{escape(result.reason)}", highlight=False)
     console.print(f"noise floor {100 * result.noise_floor:.1f}% = the larger of {100 * args.min_effect:.0f}% "
                   "(--min-effect) and half the per-call spread (interquartile range / median)", highlight=False)
     return 0
+
+
+def _num(value: float | None, fmt: str = "{:.3g}") -> str:
+    """A number for a table, or '-' for one that was not measured (None, NaN): never 'nan'."""
+    if value is None or value != value:
+        return "-"
+    return fmt.format(value)
 
 
 # -- new-problem / check-problem (for problem authors) ----------------------------------------
@@ -356,13 +491,17 @@ def cmd_check_problem(args: argparse.Namespace) -> int:
 
 
 # -- plumbing ---------------------------------------------------------------------------
-def _rich_table(df, title: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    for col in df.columns:
-        table.add_column(str(col), justify="right" if df[col].dtype.kind in "if" else "left")
-    for row in df.itertuples(index=False):
-        table.add_row(*[f"{v:.3g}" if isinstance(v, float) else str(v) for v in row])
-    return table
+def _rich_table(df, title: str):
+    """A leaderboard table for the terminal: numbers never cut at 80 columns, '-' where a value
+    is missing (never 'nan'); rank and author repeat when the size columns need a second table."""
+    from harness.render import FitTable
+
+    headers = [str(c) for c in df.columns]
+    numeric = {i for i, c in enumerate(df.columns) if df[c].dtype.kind in "if"}
+    rows = [[_num(v) if isinstance(v, float) else ("-" if v is None else str(v)) for v in row]
+            for row in df.itertuples(index=False)]
+    keys = sum(1 for h in headers[:2] if h in ("rank", "author")) or 1
+    return FitTable(title, headers, rows, numeric=numeric, keys=keys)
 
 
 def _rel(path: Path) -> str:
@@ -409,10 +548,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("show", help="a problem's statement, rendered in the terminal")
     p.add_argument("problem")
     p.add_argument("--editorial", action="store_true", help="show the worked solution instead")
+    p.add_argument("--no-hints", action="store_true",
+                   help="leave the hints out (reveal them one at a time with `sparsebench hint SLUG N`)")
     p.add_argument("--examples", action="store_true", help="list the problem's sample submissions and their verdicts")
     p.add_argument("--example", metavar="NAME", help="print one sample submission in full (a change of a reference "
                                                      "is shown as its diff, then the whole file)")
     p.set_defaults(func=cmd_show)
+
+    p = add("hint", help="one hint of a problem's statement, without the worked solution")
+    p.add_argument("problem")
+    p.add_argument("number", nargs="?", type=_positive_int, default=1, metavar="N",
+                   help="which hint (default: 1; the output names the next one)")
+    p.set_defaults(func=cmd_hint)
 
     p = add("new", help="start a solution from the problem's starter file")
     p.add_argument("problem")
@@ -434,8 +581,12 @@ def build_parser() -> argparse.ArgumentParser:
         "'-' reads standard input"))
     p.add_argument("--dry-run", action="store_true",
                    help="print what would be graded (problem, file, author), grade nothing")
+    p.add_argument("--watch", action="store_true", help=(
+        "grade FILE again on every save until Ctrl-C: the verdict first (correctness only), then quick timing "
+        "when it is AC; records nothing"))
     p.add_argument("--json", action="store_true", help="print the record as JSON on stdout")
-    p.add_argument("--author", help="handle recorded with the grade (default: git user.name, else login)")
+    p.add_argument("--author", help="handle recorded with the grade (default: HANDLE for a file in "
+                                    "solutions/HANDLE/, else git user.name, else login)")
     p.add_argument("--threads", type=_positive_int, default=1, help="BLAS/Numba threads (default 1)")
     p.add_argument("--quick", action="store_true", help="two sizes, few repetitions: a fast, rough score")
     p.add_argument("--no-timing", action="store_true", help="correctness only")
@@ -444,7 +595,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wall", type=_positive_float, help="wall-clock seconds per call (default: the problem's)")
     p.add_argument("--cpu", type=_positive_float, help="CPU seconds for the whole child (default: the problem's)")
     p.add_argument("--mem", type=_positive_int, help="address-space limit in MiB (default: the problem's)")
-    p.set_defaults(func=cmd_grade)
+    p.set_defaults(func=cmd_grade, parser=p)
 
     p = add("merge", help="combine the records of many runs (e.g. CI shards) into one runs folder")
     p.add_argument("sources", nargs="+", type=Path, metavar="DIR",
@@ -495,8 +646,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (UsageError, problems.ProblemError) as exc:
+    except (UsageError, problems.ProblemError, SandboxUnavailable) as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)  # one line, even in narrow CI logs
+        if getattr(exc, "usage", False) and getattr(args, "parser", None) is not None:
+            err_console.print(escape(args.parser.format_usage().rstrip()), highlight=False)
         return 2
 
 

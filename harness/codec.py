@@ -58,7 +58,8 @@ def _namedtuple(name: str, fields: tuple[str, ...]) -> type:
     return collections.namedtuple(name, fields)
 
 
-def _unflatten(node: Any, arrays: Any) -> Any:
+def unflatten(node: Any, arrays: Any) -> Any:
+    """The value a skeleton describes, its arrays taken from `arrays` (by key or index)."""
     if isinstance(node, dict):
         (kind, payload), = node.items()
         if kind == "array":
@@ -67,13 +68,13 @@ def _unflatten(node: Any, arrays: Any) -> Any:
             return float(payload)
         if kind == "namedtuple":
             name, fields, items = payload
-            return _namedtuple(name, tuple(fields))(*(_unflatten(v, arrays) for v in items))
+            return _namedtuple(name, tuple(fields))(*(unflatten(v, arrays) for v in items))
         if kind == "tuple":
-            return tuple(_unflatten(v, arrays) for v in payload)
+            return tuple(unflatten(v, arrays) for v in payload)
         if kind == "list":
-            return [_unflatten(v, arrays) for v in payload]
+            return [unflatten(v, arrays) for v in payload]
         if kind == "dict":
-            return {k: _unflatten(v, arrays) for k, v in payload.items()}
+            return {k: unflatten(v, arrays) for k, v in payload.items()}
         raise CodecError(f"unknown node kind {kind!r}")
     return node
 
@@ -92,7 +93,7 @@ def load(path: Path | str) -> Any:
     with np.load(path, allow_pickle=False) as npz:
         skeleton = json.loads(npz[_SKELETON].tobytes().decode())
         arrays = {k: npz[k] for k in npz.files if k != _SKELETON}
-    return _unflatten(skeleton, arrays)
+    return unflatten(skeleton, arrays)
 
 
 def digest(value: Any) -> str:

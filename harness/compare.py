@@ -61,7 +61,19 @@ class Comparison:
     left_out: list[int] = field(default_factory=list)  # sizes only one side has
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """The comparison as JSON-ready data: NaN (no test, no interval) becomes null, so the
+        output is valid JSON and never says `nan`."""
+        return _no_nan(asdict(self))
+
+
+def _no_nan(value):
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_no_nan(v) for v in value]
+    return value
 
 
 def samples(record: dict, *, raw: bool = False) -> dict[int, np.ndarray]:
@@ -87,7 +99,7 @@ def compare(a: dict, b: dict, *, raw: bool = False, min_effect: float = MIN_EFFE
         raise CompareError(f"different problems: {_name(a)} is {a.get('problem')}, {_name(b)} is {b.get('problem')}")
     sa, sb = samples(a, raw=raw), samples(b, raw=raw)
     common = sorted(set(sa) & set(sb))
-    result = Comparison(a["problem"], _name(a), _name(b), "time" if raw else "speedup",
+    result = Comparison(a["problem"], *labels(a, b), "time" if raw else "speedup",
                         left_out=sorted(set(sa) ^ set(sb)))
     if not common:
         raise CompareError(f"no size in common: {_name(a)} has {sorted(sa)}, {_name(b)} has {sorted(sb)}")
@@ -141,3 +153,34 @@ def _bootstrap_log_ratio(pairs: list[tuple[np.ndarray, np.ndarray]], raw: bool,
 
 def _name(record: dict) -> str:
     return str(record.get("file") or record.get("id") or "?")
+
+
+def labels(a: dict, b: dict) -> tuple[str, str]:
+    """What to call A and B: their files, and when that is the same file (a submission graded
+    twice, before and after a change), each one's author, date and record id as well, so a
+    reader can tell which is which. Two grades of one file made now, with no record yet, are
+    told apart as 1st and 2nd."""
+    name_a, name_b = _name(a), _name(b)
+    if name_a != name_b:
+        return name_a, name_b
+    details = []
+    for rec in (a, b):
+        parts = [rec.get("author"), _when(rec.get("timestamp")), f"record {rec['id']}" if rec.get("id") else None]
+        details.append(", ".join(p for p in parts if p) or "graded now")
+    if details[0] == details[1]:
+        details = [f"{details[0]}, 1st", f"{details[1]}, 2nd"]
+    return f"{name_a} ({details[0]})", f"{name_b} ({details[1]})"
+
+
+def _when(timestamp: str | None) -> str | None:
+    """'2026-01-02 03:04 UTC' from a record's ISO timestamp (minutes are enough to tell grades apart)."""
+    if not timestamp:
+        return None
+    from datetime import datetime
+
+    try:
+        moment = datetime.fromisoformat(timestamp)
+    except ValueError:
+        return timestamp
+    zone = " UTC" if moment.utcoffset() is not None and not moment.utcoffset() else ""
+    return f"{moment:%Y-%m-%d %H:%M}{zone}"

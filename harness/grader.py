@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import ROOT, integrity, scored, timing
+import numpy as np
+
+from harness import ROOT, integrity, sandbox, scored, timing
 from harness.judge import (VERDICTS, Correctness, Loaded, Outcome, Progress, Verdict, check_cases, correctness_cases,
-                           no_progress, sha256_file, static_scan)
+                           no_progress, replay_cases, sha256_file, static_scan)
 from harness.problems import load_module
 from harness.schema import Record, SandboxReport, Scored, Seeds
 from harness.sandbox import Child
@@ -56,7 +58,7 @@ class Grader:
         self.threads, self.plan = threads, PLANS[plan]
         self.limits = limits or problem.limits
         self.secret = os.environ.get(SECRET_ENV, "") if secret is None else secret
-        self.seeds = Seeds.of(self.secret)
+        self.seeds = Seeds.of(self.secret, timed="fresh" if self.plan.max_reps and problem.scoring is None else None)
         self.baseline = baseline
         self.progress = progress or no_progress
         self.forbidden = tuple(problem.forbidden_imports) + ALWAYS_FORBIDDEN
@@ -69,6 +71,8 @@ class Grader:
         from harness import machine  # local: reading versions imports libraries
 
         started = time.time()
+        if not self.baseline:
+            sandbox.require(sandbox.wanted_level())  # CI: no grade at all rather than a weaker one
         found = Findings(sha256=sha256_file(self.file), machine=machine.info(), yardstick=self.lookup_yardstick())
         try:
             self.load()  # 1. the file alone: compile errors, forbidden imports
@@ -79,6 +83,8 @@ class Grader:
                 self.check_correctness(cases, found)  # 2. every case against the oracle's answer
                 self.measure_speed(cases, found)  # 3. against the timing reference, on fresh inputs
                 outcome = self.accepted(cases, found)
+        except sandbox.SandboxUnavailable:
+            raise
         except Exception as exc:  # noqa: BLE001 - a Verdict, a Rejected, or a bug in the grader
             outcome = Outcome.of(exc)
         return self.record(outcome, found, started).to_dict()  # 4. the record
@@ -103,10 +109,15 @@ class Grader:
         # cases times measurably slower (up to 15% at small sizes) than a fresh one
         arity = _arity(cases)
         reference = self.problem.reference_path(self.problem.timing_reference)
+        # correctness cases for the timing child, built afresh (a table of the public cases is no help)
+        rng = np.random.default_rng()
+        randoms = self.plan.replays + (int(rng.integers(0, 2)) if self.secret else 0)
+        replays = [timing.Replay(*r) for r in replay_cases(self.problem, self.oracle, randoms, rng)] \
+            if self.oracle and self.plan.replays else []
         with self.child(self.file, arity=arity, guard=not self.baseline, found=found) as sub, \
                 self.child(reference, arity=arity, guard=False) as ref:
             timing.measure(self.problem, self.plan, sub, ref, secret=self.secret, yardstick=found.yardstick,
-                           progress=self.progress, into=found.measured)
+                           progress=self.progress, into=found.measured, replays=replays)
 
     def accepted(self, cases: list[tuple[str, Args]], found: Findings) -> Outcome:
         n_edge = len(self.problem.edge_cases)
@@ -134,6 +145,8 @@ class Grader:
             speed = timing.summarise(measured.rows)
             flags += integrity.speed_flags(measured.rows, measured.calls, speed,
                                            expected_exponent=p.expected_exponent, size_unit=p.size_unit)
+        if scoring is None and measured.per_size:
+            flags += integrity.cores(measured.per_size, [t.size for t in measured.rows], self.threads, p.size_unit)
         first = {"submission": found.correctness.first_call_s, "reference": measured.first_reference_s}
         return Record(
             problem=p.slug, file=_relpath(self.file), sha256=found.sha256, threads=self.threads,
@@ -145,7 +158,7 @@ class Grader:
             slope=speed.slope, reference_slope=speed.reference_slope,
             expected_exponent=None if scoring else p.expected_exponent, flags=flags,
             first_call_s={k: v for k, v in first.items() if v is not None},
-            timer_check=integrity.timer_totals(measured.calls, measured.wall_s),
+            timer_check=integrity.timer_totals(measured.calls, measured.wall_s, measured.replayed),
             grade_seconds=round(time.time() - started, 3),
             scored=Scored(scoring.unit, scoring.lower_is_better, found.hook.get("metrics", {})) if scoring else None)
 

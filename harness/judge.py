@@ -114,8 +114,30 @@ def call(child: Child, args: Args, case: str, **how: Any) -> Call:
     try:
         return child.call(args, **how)
     except ChildDied as death:
-        verdict = {"timeout": "TLE", "cpu": "TLE", "memory": "MLE"}.get(death.reason, "RE")
-        raise Verdict(verdict, f"{death.detail} (case {case!r})", case=case, output=death.output) from None
+        raise _died(death, case) from None
+
+
+def run_batch(child: Child, batch: list[Args], case: str) -> tuple[dict, list | None, Any]:
+    """One timed command of the child (`batch` calls back to back); a death is the case's verdict."""
+    try:
+        return child.run(batch)
+    except ChildDied as death:
+        raise _died(death, case) from None
+
+
+def _died(death: ChildDied, case: str) -> Verdict:
+    verdict = {"timeout": "TLE", "cpu": "TLE", "memory": "MLE"}.get(death.reason, "RE")
+    return Verdict(verdict, f"{death.detail} (case {case!r})", case=case, output=death.output)
+
+
+# numpy's and numba's words for a write to a read-only array: the inputs are mapped read-only
+READ_ONLY = ("assignment destination is read-only", "output array is read-only", "array is read-only",
+             "WRITEABLE flag", "readonly array")
+
+
+def wrote_to_inputs(reply: dict) -> bool:
+    """A call that failed because it wrote to its (read-only) inputs."""
+    return reply["status"] == "raised" and any(p in reply.get("message", "") for p in READ_ONLY)
 
 
 def check_violations(reply: dict, case: str | None) -> None:
@@ -149,6 +171,9 @@ def judge_reply(problem: Problem, case: str, args: Args, expected: Expected, rep
     """Raise Verdict unless this reply is a right answer to `args`."""
     check_violations(reply, case)
     what = f"case {case!r}"
+    if wrote_to_inputs(reply):
+        raise Verdict("WA", f"{what}: the call modified its input arrays (they are read-only: "
+                            f"{reply['type']}: {reply['message'][:200]})", case=case)
     if reply["status"] == "raised" and expected.error is not None:
         if type(expected.error).__name__ in reply["mro"]:
             return
@@ -184,6 +209,22 @@ def correctness_cases(problem: Problem, secret: str) -> list[tuple[str, Args]]:
     return [(name, args) for _, name, args in edge] + randoms
 
 
+def replay_cases(problem: Problem, oracle: Callable[..., Any], randoms: int, rng: np.random.Generator) -> list:
+    """Correctness cases for the timing child: every edge case and `randoms` random-size ones,
+    each built afresh from `rng` (a fixed case comes out the same; a table of the public cases
+    does not help), with the oracle's answer: (name, args, Expected)."""
+    makers = [(c.name, c.make) for c in problem.edge_cases]
+    sizes = list(problem.random_sizes)
+    for i in rng.choice(len(sizes), size=min(randoms, len(sizes)), replace=False) if sizes and randoms else []:
+        n = sizes[int(i)]
+        makers.append((f"random n={n}", lambda r, n=n: problem.make_random(r, n)))
+    out = []
+    for name, make in makers:
+        args = make(np.random.default_rng(int(rng.integers(1 << 63))))
+        out.append((name, args, expected_answer(problem, oracle, args)))
+    return out
+
+
 def expected_answer(problem: Problem, oracle: Callable[..., Any], args: Args) -> Expected:
     """The oracle's answer, on a copy of the inputs (an oracle that writes to them spoils nothing)."""
     try:
@@ -215,7 +256,7 @@ def check_cases(problem: Problem, oracle: Callable[..., Any], child: Child, case
             reply, got, _ = call(child, args, name)
             if seen.first_call_s is None and reply.get("status") == "ok":
                 seen.first_call_s = reply["seconds"]
-            judge_reply(problem, name, args, expected, reply, got, digest=digest(args), mem_mb=child.limits.mem_mb)
+            judge_reply(problem, name, args, expected, reply, got, digest=None, mem_mb=child.limits.mem_mb)
         except Verdict as v:
             v.detail.setdefault("inputs", describe_args(problem, args))
             v.detail["size"] = size

@@ -1,48 +1,54 @@
-"""Run one solution file in a child process with limits, and talk to it.
+"""Run one solution file in a child process with limits, talk to it, and measure it from outside.
 
-The child is a fresh interpreter in its own session, with CPU/address-space/file-size/
-open-file/core limits (hard limits too, so it cannot raise them), a scrubbed
-environment, a temporary working folder, and its output captured and capped. A
-submission's child also gets its own network, mount and PID namespaces where the
-system allows (harness/isolation.py), and an audit hook (harness/child.py).
+The child is a fresh interpreter in its own session, with CPU/address-space/file-size/open-file/
+core limits (hard limits too, so it cannot raise them), a scrubbed environment and its output
+captured and capped. Where bubblewrap works (harness/bubblewrap.py) every child, the timing
+reference included, gets a private file system of its own; otherwise a submission's child enters
+hand-made namespaces (harness/isolation.py) or, failing those, relies on the audit hook alone.
+`Child.level` says which, and the record carries it.
 
-Nothing the child sends is trusted: replies are size-capped and type-checked, result
-files must be plain uncompressed .npz files of bounded size, and inputs are written
-to a folder the child cannot write to. A child that dies, hangs, floods its output or
-leaves processes behind ends as a ChildDied for the grader, never as a hang.
+The grader trusts nothing the child says about itself. It times each call on its own clock
+(from the `go` it sends to the reply line it reads), reads the CPU of every thread and process
+of the child from a cgroup or /proc (harness/accounting.py), counts the child's processes
+itself, writes inputs the child can only map read-only, and reads results through a strictly
+validated, bounded format (harness/transport.py). A child that dies, hangs, floods or garbles
+its replies ends as a ChildDied for the grader, never as a hang or a grader crash.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
 import resource
+import secrets
 import select
-import shutil
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from harness import ROOT, codec
+from harness import ROOT, accounting, bubblewrap, transport
+from harness.bubblewrap import SandboxUnavailable
 from harness.spec import Limits
 
 CHILD = ROOT / "harness" / "child.py"
 ENV_ALLOWLIST = ("PATH", "LANG", "LC_ALL", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT")
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+# idle OpenMP workers sleep rather than spin, so honest code shows no CPU between calls
+PASSIVE = {"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": "0", "KMP_BLOCKTIME": "0"}
 # the problems (references, oracles, examples), the LM problems' oracle, the drills' answers, the records
-PROTECTED = [ROOT / "problems", ROOT / "tinylm", ROOT / "quiz", ROOT / "results"]
+PROTECTED = [ROOT / "problems", ROOT / "tinylm", ROOT / "quiz", ROOT / "results", ROOT / "solutions"]
 MAX_REPLY_BYTES = 1 << 20  # a reply line is a few hundred bytes; more is a flood
-STATUSES = ("ready", "load_error", "ok", "raised", "memory", "bad_output")
+STATUSES = ("ready", "load_error", "ok", "raised", "memory", "bad_output", "prepared")
+LEVELS = ("bubblewrap", "namespaces", "audit-hook only")
+SANDBOX_ENV = "SPARSEBENCH_SANDBOX"  # force a weaker level: "namespaces" or "audit-hook" (tests, comparisons)
+REQUIRE_ENV = "SPARSEBENCH_REQUIRE_SANDBOX"  # "bubblewrap": refuse to grade with anything less (CI)
 
 
 def cache_dir() -> Path:
@@ -51,12 +57,31 @@ def cache_dir() -> Path:
 
 
 def numba_cache(file: Path, guard: bool) -> Path:
-    """References share one cache; each submission file gets its own, the only place
-    outside its work folder it may write, so it cannot plant code for anyone else."""
+    """References share one grader-owned cache (bound read-write into reference children only);
+    a submission's child gets a fresh private one, inside its own work folder, gone with it, so
+    nothing one submission compiles or stashes there reaches another grade."""
     if not guard:
         return cache_dir() / "numba-ref"
-    key = hashlib.sha256(str(Path(file).resolve()).encode()).hexdigest()[:16]
-    return cache_dir() / "numba-sub" / key
+    return Path(tempfile.gettempdir()) / f"sparsebench-numba-{secrets.token_hex(8)}"
+
+
+def wanted_level() -> str:
+    """The best isolation this machine allows for a submission, unless SPARSEBENCH_SANDBOX asks
+    for less: "bubblewrap" when bwrap works here, else "namespaces" (what the child then gets
+    is in its ready reply: it may end as "audit-hook only")."""
+    forced = os.environ.get(SANDBOX_ENV, "")
+    if forced.startswith("audit"):
+        return "audit-hook only"
+    if forced == "namespaces":
+        return "namespaces"
+    return "bubblewrap" if bubblewrap.probe()[0] else "namespaces"
+
+
+def require(level: str) -> None:
+    """Raise SandboxUnavailable when this run requires bubblewrap and `level` is less."""
+    if os.environ.get(REQUIRE_ENV, "") == "bubblewrap" and level != "bubblewrap":
+        why = bubblewrap.probe()[1] or f"{SANDBOX_ENV}={os.environ.get(SANDBOX_ENV)}"
+        raise SandboxUnavailable(f"{REQUIRE_ENV}=bubblewrap, but this grade would run at level {level!r}: {why}")
 
 
 class CappedOutput:
@@ -95,7 +120,7 @@ class CappedOutput:
         with self._lock:
             head, tail = bytes(self.head), bytes(self.tail)
         middle = f"\n[... {cut:,} bytes cut ...]\n" if cut > 0 else ""
-        return head.decode(errors="replace") + middle + tail.decode(errors="replace")
+        return printable(head.decode(errors="replace")) + middle + printable(tail.decode(errors="replace"))
 
 
 @dataclass
@@ -107,44 +132,93 @@ class ChildDied(Exception):
     output: str = ""
 
 
+class Seen(NamedTuple):
+    """What the grader saw around one command, on its own clock and from the child's cgroup.
+    `wall_s` is what is ranked; cpu figures are None where nothing measures them."""
+
+    prepare_s: float  # sending the inputs' names to the child's 'prepared' (inputs mapped, pages faulted)
+    wall_s: float  # 'go' sent to the reply line read: the calls and the materialising of their results
+    post_s: float  # the reply line to the result's last byte
+    cpu_s: float | None  # the child's CPU over prepare, call and post (every thread and process)
+    idle_s: float  # since the previous command ended
+    idle_cpu_s: float | None  # the child's CPU over that idle time
+    main_s: float | None = None  # of cpu_s and idle_cpu_s together, what the child's main thread used
+
+
+
 @dataclass
 class Child:
-    """A running solution. Use as a context manager; `call` runs the entry function once."""
+    """A running solution. Use as a context manager; `call` runs the entry function once, `run`
+    on a batch of inputs back to back."""
 
     file: Path
     entry: str
     arity: int
     limits: Limits
     threads: int = 1
-    guard: bool = True  # submissions: namespaces, audit hook, per-file numba cache
+    guard: bool = True  # a submission: the strict view, the audit hook, a private Numba cache
     forbidden: tuple[str, ...] = ()
     extra_env: dict[str, str] = field(default_factory=dict)
     ready: dict = field(default_factory=dict)
+    level: str | None = None  # None: the best available (wanted_level()); the record says what held
+    meter_kind: str | None = None  # None: the best CPU accounting available (harness.accounting.meter)
 
     def __enter__(self) -> Child:
-        self.workdir = Path(tempfile.mkdtemp(prefix="sparsebench-"))
+        wanted = self.level or wanted_level()
+        self.bwrap = bubblewrap.probe()[0] if wanted == "bubblewrap" else None
+        self.level = "bubblewrap" if self.bwrap else wanted
+        if self.guard:
+            require(self.level)
+        self.bounds = transport.Bounds(max_bytes=max(self.limits.mem_mb, 1) << 20)
         self.inbox = Path(tempfile.mkdtemp(prefix="sparsebench-in-"))  # the child may read, never write
-        self.numba_dir = numba_cache(self.file, self.guard)
-        self.numba_dir.mkdir(parents=True, exist_ok=True)
+        self.inbox.chmod(0o755)
+        self.workdir = None if self.bwrap else Path(tempfile.mkdtemp(prefix="sparsebench-"))
+        if self.guard:  # private to this child, gone with its work folder
+            self.numba_dir = Path(bubblewrap.TMP) / "numba-cache" if self.bwrap else self.workdir / "numba-cache"
+        else:
+            self.numba_dir = numba_cache(self.file, guard=False)
+            self.numba_dir.mkdir(parents=True, exist_ok=True)
+        self.meter = accounting.meter(self.meter_kind)
         self.activity = {"calls": 0, "idle_s": 0.0, "idle_cpu_s": 0.0, "processes": 0}
+        self._calls = 0
         cmd_r, self._cmd_w = os.pipe()
         self._res_r, res_w = os.pipe()
+        for fd in (self._res_r, self._cmd_w):
+            _grow_pipe(fd)
         config = {"file": str(Path(self.file).resolve()), "entry": self.entry, "arity": self.arity,
-                  "fd_in": cmd_r, "fd_out": res_w, "guard": self.guard, "forbidden": list(self.forbidden),
-                  "protected": [str(p) for p in PROTECTED],
-                  "writable": [str(self.workdir), str(self.numba_dir)]}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-E", "-B", "-X", "faulthandler", str(CHILD), json.dumps(config)],
-            cwd=self.workdir, env=self._env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, pass_fds=(cmd_r, res_w), start_new_session=True,
-            preexec_fn=self._limit)
-        os.close(cmd_r)
-        os.close(res_w)
+                  "fd_in": cmd_r, "fd_out": res_w, "guard": self.guard,
+                  "forbidden": list(self.forbidden) if self.guard else [],
+                  "protected": [str(p) for p in PROTECTED], "bounds": {"max_bytes": self.bounds.max_bytes},
+                  "isolate": self.guard and not self.bwrap and self.level == "namespaces",
+                  "fresh_proc": bool(self.bwrap), "hook": True,
+                  "writable": [str(bubblewrap.TMP if self.bwrap else self.workdir)]}
+        command = [sys.executable, "-E", "-B", "-X", "faulthandler", str(CHILD), json.dumps(config)]
+        if self.bwrap:
+            view = bubblewrap.View(file=Path(self.file), inbox=self.inbox, trusted=not self.guard,
+                                   writable=[] if self.guard else [self.numba_dir],
+                                   forbidden=self.forbidden if self.guard else (),
+                                   tmp_mb=min(512, max(64, self.limits.mem_mb // 4)))
+            command = [self.bwrap, *view.args(), *command]
+        try:
+            self.proc = subprocess.Popen(
+                command, cwd=self.workdir or "/", env=self._env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, pass_fds=(cmd_r, res_w), start_new_session=True, preexec_fn=self._limit)
+        finally:
+            os.close(cmd_r)
+            os.close(res_w)
+        self.meter.attach(self.proc.pid)
         self.output = CappedOutput(self.proc.stdout, self.limits.output_kb * 1024)
         self._buffer = b""
-        self._calls = 0
         self.ready = self._receive(timeout=max(60.0, self.limits.wall_s))
-        self._note_activity(self.ready)
+        # the sandbox's own processes: bwrap and its init, or isolation.py's supervisor and init; the
+        # last of the line runs the submission. Anything else is a process the submission started.
+        isolated = bool(self.bwrap) or "own PID" in str(self.ready.get("sandbox", {}).get("processes", ""))
+        line = accounting.line_of_descent(self.proc.pid, 3 if isolated else 1)
+        self._base, self._main = set(line), line[-1]
+        if self.meter.kind != "none":
+            started = self.meter.pids() - self._base
+            self.ready["processes"] = max(self.ready.get("processes", 0), len(started))
+        self._idle_from = (time.perf_counter(), self.meter.usage_ns(), self._main_ns())
         return self
 
     def __exit__(self, *exc) -> None:
@@ -153,8 +227,10 @@ class Child:
     def _env(self) -> dict[str, str]:
         env = {k: os.environ[k] for k in ENV_ALLOWLIST if k in os.environ}
         env.update({k: str(self.threads) for k in THREAD_VARS})
-        env["HOME"] = str(self.workdir)
-        env["TMPDIR"] = str(self.workdir)
+        env.update(PASSIVE)
+        home = bubblewrap.TMP if self.bwrap else str(self.workdir)
+        env["HOME"] = home
+        env["TMPDIR"] = home
         env["PYTHONHASHSEED"] = "0"
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         env["NUMBA_CACHE_DIR"] = str(self.numba_dir)
@@ -162,6 +238,7 @@ class Child:
         return env
 
     def _limit(self) -> None:  # runs in the child between fork and exec
+        self.meter.join()  # first: everything the child starts is counted
         mem = self.limits.mem_mb << 20
         cpu = max(1, math.ceil(self.limits.cpu_s))
         # a result file is never larger than the memory that held it
@@ -177,31 +254,67 @@ class Child:
             resource.setrlimit(what, (cap, new_hard))
 
     # -- the protocol ----------------------------------------------------------------
+    def _fill(self, deadline: float, timeout: float) -> None:
+        """Read more of the reply channel into the buffer, or raise the child's death."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            self.kill()
+            if timeout > self.limits.wall_s and self._calls == 1:  # a first call's allowance
+                why = (f"no answer within {self.limits.wall_s:g} s (wall clock; a child's first call, which "
+                       f"compiles, is allowed {timeout:g} s)")
+            else:
+                why = f"no answer within {timeout:g} s (wall clock)"
+            raise ChildDied("timeout", why, self.output.text())
+        ready, _, _ = select.select([self._res_r], [], [], min(left, 0.25))
+        if not ready:
+            if self.proc.poll() is not None:  # gone, though something it started holds the pipe
+                raise self._death()
+            return
+        chunk = os.read(self._res_r, 1 << 20)
+        if not chunk:
+            raise self._death()
+        self._buffer += chunk
+
     def _receive(self, timeout: float) -> dict:
         deadline = time.monotonic() + timeout
         while b"\n" not in self._buffer:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                self.kill()
-                raise ChildDied("timeout", f"no answer within {timeout:g} s (wall clock)", self.output.text())
-            ready, _, _ = select.select([self._res_r], [], [], min(left, 0.25))
-            if not ready:
-                if self.proc.poll() is not None:  # gone, though something it started holds the pipe
-                    raise self._death()
-                continue
-            chunk = os.read(self._res_r, 1 << 16)
-            if not chunk:
-                raise self._death()
-            self._buffer += chunk
+            self._fill(deadline, timeout)
             if len(self._buffer) > MAX_REPLY_BYTES:
                 self.kill()
                 raise ChildDied("crash", "flooded the reply channel", self.output.text())
         line, self._buffer = self._buffer.split(b"\n", 1)
+        if len(line) > MAX_REPLY_BYTES:
+            self.kill()
+            raise ChildDied("crash", "flooded the reply channel", self.output.text())
         try:
             return _sane(json.loads(line))
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, RecursionError) as exc:
             self.kill()
-            raise ChildDied("crash", f"garbled reply from the child ({exc})", self.output.text()) from None
+            raise ChildDied("crash", f"garbled reply from the child ({type(exc).__name__}: {str(exc)[:200]})",
+                            self.output.text()) from None
+
+    def _read_into(self, deadline: float, timeout: float):
+        """A reader for transport.receive: fills each buffer from the reply channel, by the deadline."""
+        def read_into(view: memoryview) -> None:
+            while view:
+                if not self._buffer:
+                    self._fill(deadline, timeout)
+                    continue
+                n = min(len(view), len(self._buffer))
+                view[:n] = self._buffer[:n]
+                self._buffer = self._buffer[n:]
+                view = view[n:]
+        return read_into
+
+    def _send(self, message: dict) -> None:
+        try:
+            os.write(self._cmd_w, (json.dumps(message) + "\n").encode())
+        except BrokenPipeError:
+            raise self._death() from None
+
+    def _garbled(self, why: str) -> ChildDied:
+        self.kill()
+        return ChildDied("crash", f"garbled reply from the child ({why})", self.output.text())
 
     def _death(self) -> ChildDied:
         try:
@@ -211,8 +324,13 @@ class Child:
             self.proc.wait()
             return ChildDied("crash", "closed its reply channel but kept running", self.output.text())
         self.kill()  # whatever it started goes too
+        if self.bwrap and code > 128:  # bubblewrap passes a signal on as 128 + its number
+            code = -(code - 128)
         if code < 0:
-            sig = signal.Signals(-code)
+            try:
+                sig = signal.Signals(-code)
+            except ValueError:
+                return ChildDied("crash", f"killed by signal {-code}", self.output.text())
             if sig == signal.SIGXCPU:
                 return ChildDied("cpu", f"CPU-time limit of {self.limits.cpu_s:g} s exceeded", self.output.text())
             if sig == signal.SIGXFSZ:
@@ -222,42 +340,78 @@ class Child:
         return ChildDied("exit", f"the process exited with status {code} in the middle of a call",
                          self.output.text())
 
-    def _note_activity(self, reply: dict) -> None:
-        self.activity["idle_s"] += reply.get("idle_s", 0.0)
-        self.activity["idle_cpu_s"] += reply.get("idle_cpu_s", 0.0)
-        self.activity["processes"] = max(self.activity["processes"], reply.get("processes", 0))
-
     def call(self, args: Any, *, digest: bool = True, keep: str | None = None, on: str | None = None,
              method: str | None = None) -> tuple[dict, Any, float]:
-        """Run the entry function on `args`; returns (reply, result or None, wall seconds).
-        `keep`: the child keeps the result under that name and sends nothing back; `on` and
-        `method`: call that method of a kept object instead of the entry function."""
+        """Run the entry function on `args`; returns (reply, result or None, wall seconds on the
+        grader's clock). `keep`: the child keeps the result under that name and sends nothing
+        back; `on` and `method`: call that method of a kept object instead of the entry function.
+        (`digest` is accepted for old callers: inputs are read-only now, nothing to hash.)"""
+        reply, results, seen = self.run([args], keep=keep, on=on, method=method)
+        return reply, (results[0] if results else None), seen.wall_s
+
+    def run(self, batch: list, *, keep: str | None = None, on: str | None = None,
+            method: str | None = None) -> tuple[dict, list | None, Seen]:
+        """Call the entry function on each argument tuple in `batch`, back to back, in one timed
+        command; returns (reply, results or None, what the grader saw)."""
         self._calls += 1
-        self.activity["calls"] += 1
-        inp = self.inbox / f"in{self._calls}.npz"
-        out = self.workdir / f"out{self._calls}.npz"
-        self._write_input(inp, args)
+        self.activity["calls"] += len(batch)
+        name = f"in{self._calls}.sbx"
+        inp = self.inbox / name
+        self._write_input(inp, [tuple(a) for a in batch])
+        t_idle, u_idle, m_idle = self._idle_from
+        t_a, u_a = time.perf_counter(), self.meter.usage_ns()
+        idle_cpu = _delta(u_idle, u_a)
+        self.activity["idle_s"] += t_a - t_idle
+        self.activity["idle_cpu_s"] += idle_cpu or 0.0
+        self._send({"op": "prepare", "input": f"{bubblewrap.INBOX}/{name}" if self.bwrap else str(inp)})
+        prepared = self._receive(timeout=self.limits.wall_s)
+        t_b = time.perf_counter()
+        inp.unlink(missing_ok=True)  # the child holds its mapping; the name goes
+        if prepared["status"] != "prepared":
+            raise self._garbled(f"answered {prepared['status']!r} to 'prepare'")
+        go = (json.dumps({"op": "go", "keep": keep, "on": on, "method": method}) + "\n").encode()
         t0 = time.perf_counter()
         try:
-            os.write(self._cmd_w, (json.dumps({"op": "call", "input": str(inp), "output": str(out),
-                                               "digest": digest, "keep": keep, "on": on,
-                                               "method": method}) + "\n").encode())
+            os.write(self._cmd_w, go)
         except BrokenPipeError:
             raise self._death() from None
-        reply = self._receive(timeout=self.limits.wall_s)
-        wall = time.perf_counter() - t0
-        inp.unlink(missing_ok=True)
-        self._note_activity(reply)
-        result = None
+        reply = self._receive(timeout=self._call_limit())
+        t1 = time.perf_counter()
+        if reply["status"] in ("ready", "load_error", "prepared"):
+            raise self._garbled(f"answered {reply['status']!r} to 'go'")
+        results = None
         if reply["status"] == "ok" and not keep:
             try:
-                result = self._read_result(out)
-            except Exception as exc:  # noqa: BLE001 - a child that wrote garbage
-                reply = {**reply, "status": "bad_output", "message": f"unreadable result file: {exc}"}
-        out.unlink(missing_ok=True)
-        return reply, result, wall
+                results = transport.receive(self._read_into(time.monotonic() + self.limits.wall_s, self.limits.wall_s),
+                                            reply["payload"], self.bounds)
+                if len(results) != len(batch):
+                    raise transport.TransportError(f"{len(results)} results for {len(batch)} calls")
+            except transport.TransportError as exc:
+                self.kill()
+                raise ChildDied("crash", f"a malformed result ({exc})", self.output.text()) from None
+        t2, u_c, m_c = time.perf_counter(), self.meter.usage_ns(), self._main_ns()
+        self._idle_from = (t2, u_c, m_c)
+        new = self.meter.pids() - self._base
+        if new:
+            reply["processes"] = max(reply.get("processes", 0), len(new))
+        self.activity["processes"] = max(self.activity["processes"], reply.get("processes", 0))
+        return reply, results, Seen(t_b - t_a, t1 - t0, t2 - t1, _delta(u_a, u_c), t_a - t_idle, idle_cpu,
+                                    _delta(m_idle, m_c))
 
-    def _write_input(self, path: Path, args: Any) -> None:
+    FIRST_CALL_FACTOR = 4  # the first call of a child compiles (a submission's Numba cache starts empty);
+    # a scoring hook's call with its own wall-clock budget (Driver.call(wall_s=...)) sets `budget`: exact
+
+    def _call_limit(self) -> float:
+        """The wall-clock limit of this command: a child's first also holds its JIT compilation,
+        from scratch for a submission, whose cache is private to the child."""
+        first = self._calls == 1 and not getattr(self, "budget", False)
+        return self.limits.wall_s * (self.FIRST_CALL_FACTOR if first else 1)
+
+    def _main_ns(self) -> int | None:
+        """Run time of the thread that runs the submission's calls (None where /proc cannot tell)."""
+        return accounting.thread_ns(self._main) if self._main and self.meter.kind != "none" else None
+
+    def _write_input(self, path: Path, batch: list) -> None:
         """A new file, never through a link the child may have planted in its place."""
         path.unlink(missing_ok=True)
         try:
@@ -265,49 +419,48 @@ class Child:
         except OSError as exc:
             self.kill()
             raise ChildDied("crash", f"tampered with its input folder ({exc.strerror})", self.output.text()) from None
-        codec.save(fd, args)  # open() takes the descriptor and closes it
-
-    def _read_result(self, path: Path) -> Any:
-        """Load a result file the child wrote, refusing anything that could hang or
-        swamp the grader: links, pipes and devices, oversized or compressed members."""
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        with os.fdopen(fd, "rb") as fh:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise ValueError("not a regular file")
-            if info.st_size > (self.limits.mem_mb << 20):
-                raise ValueError(f"{info.st_size:,} bytes, more than the memory limit")
-            with zipfile.ZipFile(fh) as archive:
-                for member in archive.infolist():
-                    if member.compress_type != zipfile.ZIP_STORED or member.file_size > info.st_size:
-                        raise ValueError(f"member {member.filename!r} is compressed or larger than the file")
-            fh.seek(0)
-            return codec.load(fh)
+        transport.write_file(fd, batch, transport.Bounds(max_bytes=1 << 62))  # the grader's own inputs
 
     # -- ending ------------------------------------------------------------------------
     def report(self) -> dict:
-        """What the record says about the sandbox: isolation, output cut, background work."""
-        return {**self.ready.get("sandbox", {}), "output": self.output.summary(),
-                "calls": self.activity["calls"],
-                "background_cpu_s": round(self.activity["idle_cpu_s"], 4),
+        """What the record says about the sandbox: the level and each aspect of it, the CPU
+        accounting, output cut, and what the grader saw the child do between calls."""
+        if self.bwrap:
+            notes = {"network": "isolated (bubblewrap: own network namespace, only a down loopback)",
+                     "filesystem": "read-only and private (bubblewrap): the interpreter, its libraries and harness/, "
+                                   "its own file and inputs; a private tmpfs as /tmp; forbidden libraries absent; "
+                                   "/dev: null, zero, full, random, urandom",
+                     "processes": "own PID namespace (bubblewrap): everything the submission starts dies with "
+                                  "the grade",
+                     "user": f"uid {bubblewrap.INSIDE_UID} inside a user namespace, no capabilities, no new user "
+                             "namespaces"}
+        else:
+            notes = dict(self.ready.get("sandbox", {}))
+        level = self.level
+        if not self.bwrap and (not notes or any(str(v).startswith("audit-hook") for v in notes.values())):
+            level = "audit-hook only"
+        return {"level": level, **notes, "cpu_accounting": self.meter.kind, "output": self.output.summary(),
+                "calls": self.activity["calls"], "background_cpu_s": round(self.activity["idle_cpu_s"], 4),
                 "between_calls_s": round(self.activity["idle_s"], 4),
                 "processes_started": self.activity["processes"]}
 
     def kill(self) -> None:
-        """SIGKILL the process group and every descendant (one that called setsid too)."""
+        """SIGKILL the process group, every descendant (one that called setsid too) and every
+        process in the child's cgroup."""
         proc = getattr(self, "proc", None)
         if proc is None:
             return
-        stragglers = _descendants(proc.pid)
+        stragglers = accounting.descendants(proc.pid)
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
         _kill_all(stragglers)
+        self.meter.kill()
 
     def close(self) -> None:
         proc = getattr(self, "proc", None)
-        stragglers = _descendants(proc.pid) if proc is not None else []  # before an exit orphans them
+        stragglers = accounting.descendants(proc.pid) if proc is not None else []  # before an exit orphans them
         if proc is not None and proc.poll() is None:
             try:
                 os.write(self._cmd_w, b'{"op": "exit"}\n')
@@ -318,6 +471,8 @@ class Child:
             self.kill()
             _kill_all(stragglers)
             proc.wait()
+        if getattr(self, "meter", None) is not None:
+            self.meter.close()
         for fd in (getattr(self, "_cmd_w", None), getattr(self, "_res_r", None)):
             if fd is not None:
                 try:
@@ -326,12 +481,21 @@ class Child:
                     pass
         for folder in (getattr(self, "workdir", None), getattr(self, "inbox", None)):
             if folder is not None:
-                shutil.rmtree(folder, ignore_errors=True)
-        if self.guard and getattr(self, "numba_dir", None) is not None:
-            try:
-                self.numba_dir.rmdir()  # only when empty: a file that uses no numba leaves no trace
-            except OSError:
-                pass
+                remove_tree(folder)
+
+
+def _delta(before: int | None, after: int | None) -> float | None:
+    return None if before is None or after is None else max(0, after - before) / 1e9
+
+
+def _grow_pipe(fd: int) -> None:
+    """A 1 MiB pipe buffer: results stream out in fewer, larger writes (where Linux allows)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, 1031, 1 << 20)  # F_SETPIPE_SZ
+    except (ImportError, OSError):
+        pass
 
 
 def _kill_all(pids: list[int]) -> None:
@@ -342,24 +506,77 @@ def _kill_all(pids: list[int]) -> None:
             pass
 
 
-def _descendants(pid: int) -> list[int]:
-    """Every live descendant of `pid`, from /proc (empty where there is no /proc)."""
-    found, todo = [], [pid]
-    while todo:
-        parent = todo.pop()
-        try:
-            tasks = os.listdir(f"/proc/{parent}/task")
-        except OSError:
-            continue
-        for tid in tasks:
+def remove_tree(path: Path) -> None:
+    """Remove a folder the child wrote, whatever it left: any depth (no recursion, no path longer
+    than a name), links never followed, unreadable folders made readable. Never raises."""
+    try:
+        top = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return
+    names: list[str] = []  # the folders entered below `path`, so each can be removed from its parent
+    fd = top
+    try:
+        while True:
+            sub = None
             try:
-                with open(f"/proc/{parent}/task/{tid}/children") as fh:
-                    kids = [int(k) for k in fh.read().split()]
+                entries = list(os.scandir(fd))
             except OSError:
+                entries = []
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        sub = entry.name
+                        break
+                    os.unlink(entry.name, dir_fd=fd)
+                except OSError:
+                    pass
+            if sub is not None:
+                try:
+                    os.chmod(sub, 0o700, dir_fd=fd, follow_symlinks=False)
+                except (OSError, NotImplementedError):
+                    pass
+                try:
+                    child = os.open(sub, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+                except OSError:
+                    try:
+                        os.rmdir(sub, dir_fd=fd)
+                    except OSError:
+                        return  # cannot enter nor remove it: leave the rest
+                    continue
+                names.append(sub)
+                if fd != top:
+                    os.close(fd)
+                fd = child
                 continue
-            found += kids
-            todo += kids
-    return found
+            if not names:
+                break
+            parent = os.open("..", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = parent
+            try:
+                os.rmdir(names.pop(), dir_fd=fd)
+            except OSError:
+                return
+    except OSError:
+        return
+    finally:
+        if fd != top:
+            os.close(fd)
+        os.close(top)
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in range(32) if chr(c) not in "\n\t"} | {127: "\\x7f"}
+_CONTROL |= {c: f"\\u{c:04x}" for c in range(0x80, 0xa0)}
+
+
+def printable(text: str) -> str:
+    """Submission text with control characters spelled out (\\x1b...), so an escape sequence in a
+    message cannot repaint a terminal or a page."""
+    return text.translate(_CONTROL)
 
 
 def _sane(reply: Any) -> dict:
@@ -368,12 +585,12 @@ def _sane(reply: Any) -> dict:
     if not isinstance(reply, dict) or reply.get("status") not in STATUSES:
         raise ValueError("not a reply")
     clean = dict(reply)
-    clean["violations"] = [str(v)[:500] for v in _list(reply.get("violations"))]
-    clean["mro"] = [str(v)[:200] for v in _list(reply.get("mro"))]
-    for key in ("type", "message", "traceback"):
+    clean["violations"] = [printable(str(v)[:500]) for v in _list(reply.get("violations"))]
+    clean["mro"] = [printable(str(v)[:200]) for v in _list(reply.get("mro"))]
+    for key in ("type", "message", "traceback", "kept"):
         if key in reply:
-            clean[key] = str(reply[key])[:5000]
-    for key in ("seconds", "idle_s", "idle_cpu_s", "startup_s", "load_s"):
+            clean[key] = printable(str(reply[key])[:5000])
+    for key in ("seconds", "startup_s", "load_s"):
         if key in reply:
             value = float(reply[key])
             if not math.isfinite(value):
@@ -381,12 +598,15 @@ def _sane(reply: Any) -> dict:
             clean[key] = value
     if reply["status"] == "ok" and "seconds" not in clean:
         raise ValueError("no time in an ok reply")
-    clean["processes"] = int(reply.get("processes") or 0)
+    for key in ("processes", "payload", "index", "n"):
+        value = reply.get(key) or 0
+        if type(value) is not int or value < 0:
+            raise ValueError(f"{key} is not a count")
+        clean[key] = value
     clean["aliased"] = bool(reply.get("aliased"))
-    digest = reply.get("input_digest")
-    clean["input_digest"] = digest if isinstance(digest, str) else None
     sandbox = reply.get("sandbox")
-    clean["sandbox"] = {str(k): str(v)[:500] for k, v in sandbox.items()} if isinstance(sandbox, dict) else {}
+    clean["sandbox"] = {printable(str(k))[:100]: printable(str(v)[:500]) for k, v in sandbox.items()} \
+        if isinstance(sandbox, dict) else {}
     return clean
 
 
@@ -396,3 +616,7 @@ def _list(value: Any) -> list:
     if not isinstance(value, list):
         raise ValueError("expected a list")
     return value
+
+
+__all__ = ["Child", "ChildDied", "Seen", "SandboxUnavailable", "remove_tree", "printable", "numba_cache",
+           "cache_dir", "wanted_level", "require"]

@@ -46,7 +46,7 @@ class TimingRow:
     sub_spread: float
     ref_median_s: float
     ref_spread: float
-    speedup: float
+    speedup: float | None  # None when a median is zero or not finite: flagged, never ranked
     sub_overhead_s: float
     ref_overhead_s: float
     sub_times_s: list[float]
@@ -55,9 +55,19 @@ class TimingRow:
     bandwidth_pct: float | None = None
     gflops: float | None = None
     gemm_pct: float | None = None
+    batch: int | None = None  # calls per timed command (the times above are per call)
+    sub_reported_s: float | None = None  # median of the submission child's own clock, per call (not ranked)
+    # the fastest command's time on the grader's clock outside the calls: mapping the inputs before
+    # 'go' (prepare) and reading the result after the reply line (post), each side
+    sub_prepare_s: float | None = None
+    ref_prepare_s: float | None = None
+    sub_post_s: float | None = None
+    ref_post_s: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return _present(asdict(self), ("gbytes_per_s", "bandwidth_pct", "gflops", "gemm_pct"))
+        return _present(asdict(self), ("gbytes_per_s", "bandwidth_pct", "gflops", "gemm_pct", "batch",
+                                       "sub_reported_s", "sub_prepare_s", "ref_prepare_s", "sub_post_s",
+                                       "ref_post_s"))
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,10 @@ class TimerCheck:
     ref_reported_s: float
     ref_seen_s: float
     unexplained_s: float  # time seen around the submission's calls beyond what the reference needed
+    replayed: list[str] | None = None  # correctness cases replayed in the timing child (absent: none)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _present(asdict(self), ("replayed",))
 
 
 ACTIVITY = ("output", "calls", "background_cpu_s", "between_calls_s", "processes_started")
@@ -114,10 +128,14 @@ class Seeds:
     hidden: bool
     derivation: str
     secret_id: str | None
+    timed: str | None = None  # "fresh": timed inputs from fresh randomness each grade, never replayable
 
     @classmethod
-    def of(cls, secret: str) -> Seeds:
-        return cls(hidden=bool(secret), derivation=DERIVATION, secret_id=secret_id(secret))
+    def of(cls, secret: str, timed: str | None = None) -> Seeds:
+        return cls(hidden=bool(secret), derivation=DERIVATION, secret_id=secret_id(secret), timed=timed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _present(asdict(self), ("timed",))
 
 
 @dataclass(frozen=True)
@@ -166,7 +184,7 @@ class Record:
         return {
             "problem": self.problem, "file": self.file, "sha256": self.sha256, "threads": self.threads,
             "plan": self.plan, "baseline": self.baseline, "limits": asdict(self.limits),
-            "seeds": asdict(self.seeds), "size_unit": self.size_unit, "machine": dict(self.machine),
+            "seeds": self.seeds.to_dict(), "size_unit": self.size_unit, "machine": dict(self.machine),
             "yardstick": self.yardstick,
             **({"kind": "score", "score_unit": s.unit, "lower_is_better": s.lower_is_better} if s else {}),
             "sandbox": self.sandbox.to_dict() if self.sandbox else dict(NO_CHILD),
@@ -176,6 +194,6 @@ class Record:
             "slope": self.slope, "reference_slope": self.reference_slope,
             "expected_exponent": self.expected_exponent, "flags": list(self.flags),
             "first_call_s": dict(self.first_call_s),
-            **({} if s else {"timer_check": asdict(self.timer_check) if self.timer_check else None}),
+            **({} if s else {"timer_check": self.timer_check.to_dict() if self.timer_check else None}),
             "grade_seconds": self.grade_seconds,
         }

@@ -30,10 +30,12 @@ class Driver:
         limits = self.child.limits
         if wall_s is not None:
             self.child.limits = replace(limits, wall_s=wall_s)
+            self.child.budget = True  # a budget is exact, first call or not
         try:
             reply, got, wall = call(self.child, args, label, keep=keep, on=on, method=method)
         finally:
             self.child.limits = limits
+            self.child.budget = False
         check_violations(reply, label)
         check_returned(reply, label, label, limits.mem_mb, memory_in="in")
         self.cases.append(CaseOutcome(label, 0.0, "pass", seconds=reply.get("seconds"), wall_s=round(wall, 3)))

@@ -3,7 +3,8 @@
 ROOT is one of two things, told apart by what it holds:
 
 - one person's folder (e.g. solutions/alice/): it holds at least one file named after a
-  problem (coo_to_csr.py). Those files are the work; the author is --author or git's user.
+  problem (coo_to_csr.py). Those files are the work; the author is --author, else the
+  folder's name when it sits in a solutions/ folder, else git's user (harness/identity.py).
 - a folder of handles (e.g. solutions/): it holds no such file itself, and every subfolder
   is a handle whose problem-named files are the work, recorded under that handle. The
   reserved subfolders reference/, baselines/ and examples/ (and hidden or _private ones)
@@ -34,7 +35,8 @@ class ShardError(ValueError):
 @dataclass(frozen=True, order=True)
 class Work:
     """One file to grade: `handle` is its folder's name, made path-safe. It is the recorded
-    author in a folder of handles; in one person's folder the author is --author or git's."""
+    author in a folder of handles; in one person's folder the author is decided by
+    harness.identity.author (--author, else solutions/<handle>/, else git's)."""
 
     handle: str
     problem: str

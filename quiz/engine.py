@@ -420,6 +420,12 @@ def load_answers(path: Path, deck: Deck) -> dict[str, object]:
     return data
 
 
+def fraction(credit: float, total: int) -> str:
+    """A score as a person reads it: '5.7 / 14', '5 / 14' (credit to one decimal)."""
+    shown = f"{credit:.1f}".removesuffix(".0")
+    return f"{shown} / {total}"
+
+
 # -- the session ------------------------------------------------------------------------
 def select(deck: Deck, topic: str | None, shuffle: bool, seed: int | None, limit: int | None) -> list[Card]:
     cards = deck.cards(topic)
@@ -455,7 +461,7 @@ def summarise(outcomes: list[Outcome], deck: Deck) -> list[dict]:
         score = credit / len(outs)
         bodies.append({"kind": "quiz", "problem": f"quiz/{topic}", "topic": topic,
                        "verdict": "pass" if score >= PASS_MARK else "fail", "score": round(score, 4),
-                       "reason": f"{credit:g} of {len(outs)} cards (pass mark {PASS_MARK:.0%})",
+                       "reason": f"{fraction(credit, len(outs))} cards (pass mark {PASS_MARK:.0%})",
                        "asked": len(outs), "credit": credit, "cards_in_topic": len(deck.topics[topic].cards),
                        "pass_mark": PASS_MARK, "cards": [o.as_dict() for o in outs]})
     return bodies
@@ -513,8 +519,9 @@ def interactive_answer(console: Console, ask: Callable[[str], str], total: int) 
 def explain(console: Console, outcome: Outcome, deck: Deck, slugs: Iterable[str]) -> None:
     """The verdict, the explanation, the working, the sources and the coding problem to practise."""
     card, style = outcome.card, {"correct": "bold green", "wrong": "bold red", "partial": "bold yellow"}
-    if outcome.status == "skipped":
-        verdict = Text("skipped", style="dim")
+    if outcome.status == "skipped":  # a skip still teaches: the right answer, as a wrong answer gets it
+        verdict = Text("skipped" + ("; the model answer:" if card.kind == "text" else f": {expected_text(card)}"),
+                       style="bold")
     elif card.kind == "text":
         verdict = Text(f"{outcome.status}: {len(outcome.given)} of {len(card.checklist)} points",
                        style=style[outcome.status])
@@ -522,6 +529,10 @@ def explain(console: Console, outcome: Outcome, deck: Deck, slugs: Iterable[str]
         verdict = Text(f"{outcome.status}" + ("" if outcome.status == "correct" else f": {expected_text(card)}"),
                        style=style[outcome.status])
     console.print(verdict)
+    if outcome.status == "skipped" and card.kind == "text":
+        console.print(Panel(Markdown(card.answer), title="model answer", title_align="left", expand=False))
+        for j, point in enumerate(card.checklist, 1):
+            console.print(Text(f"  {j}. {point}"))
     console.print(Markdown(card.explanation))
     if card.working and card.working not in card.explanation:
         console.print(Text(f"working: {card.working}", style="dim"))
@@ -541,7 +552,8 @@ def outcome_table(outcomes: list[Outcome]) -> Table:
         table.add_column(col)
     for o in outcomes:
         given = "" if o.given is None else (show_number(o.given) if isinstance(o.given, float) else str(o.given))
-        table.add_row(o.card.id, o.status if o.card.kind != "text" else f"{o.status} ({o.credit:.0%})",
+        points = f" ({fraction(len(o.given or []), len(o.card.checklist))} points)" if o.card.kind == "text" else ""
+        table.add_row(o.card.id, o.status + ("" if o.status == "skipped" else points),
                       given, "" if o.status == "correct" else expected_text(o.card))
     return table
 
@@ -576,9 +588,18 @@ def best_scores_table(recs: list[dict], author: str, cards_dir: Path = CARDS_DIR
         table.add_column(col)
     for t in deck.topics.values():
         r = best.get(f"quiz/{t.name}")
-        mine = f"{r['score']:.0%} of {r.get('asked', '?')} cards" if r else "-"
+        mine = _score_text(r) if r else "-"
         table.add_row(t.name, t.title, str(len(t.cards)), mine, str(runs.get(f"quiz/{t.name}", 0)))
     return table
+
+
+def _score_text(r: dict) -> str:
+    """'5.7 / 14 (41%)' from a quiz record (older records without `credit`: from score and asked)."""
+    asked = r.get("asked")
+    if not isinstance(asked, int) or asked < 1:
+        return f"{r['score']:.0%}"
+    credit = r.get("credit", r["score"] * asked)
+    return f"{fraction(credit, asked)} ({r['score']:.0%})"
 
 
 def command(args, console: Console, ask: Callable[[str], str] | None = None) -> int:
@@ -621,8 +642,9 @@ def command(args, console: Console, ask: Callable[[str], str] | None = None) -> 
                     limit=args.limit, answers_file=str(args.answers) if args.answers else None,
                     quiz_seconds=round(time.monotonic() - started, 1))
         rec = records.finish(body, author)
-        line = Text.assemble((f"{rec['topic']}: ", "bold"), (f"{rec['score']:.0%} ", "bold"),
-                             (rec["verdict"], "green" if rec["verdict"] == "pass" else "red"), f"  {rec['reason']}")
+        line = Text.assemble((f"{rec['topic']}: ", "bold"), (f"{_score_text(rec)} ", "bold"),
+                             (rec["verdict"], "green" if rec["verdict"] == "pass" else "red"),
+                             f"  pass mark {PASS_MARK:.0%}")
         if not args.no_record:
             line.append(f"  record: {_rel(records.write(rec, args.results / 'runs'))}", style="dim")
         console.print(line)

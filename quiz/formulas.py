@@ -734,3 +734,71 @@ def three_pass_extra_bytes(seq_len: int, window: int, value_bytes: int) -> Worke
     total = 4 * nnz * value_bytes
     return Worked(total, f"scores written and read back, probabilities written and read back: "
                          f"4 × {n(nnz)} pairs × {value_bytes} B = {n(total)} B that a fused kernel never moves")
+
+# -- structured sparsity (bsr-spmm, sell-spmv, nm-sparsity) -------------------------------
+@formula
+def bsr_padding(pattern: Sequence[Sequence[int]], block: int) -> Worked:
+    """Stored values / non-zeros when the 0/1 `pattern` is stored as BSR with block x block blocks."""
+    rows, cols = len(pattern), len(pattern[0])
+    if rows % block or cols % block:
+        raise ValueError(f"a {rows}x{cols} pattern does not divide into {block}x{block} blocks")
+    nnz = sum(1 for row in pattern for v in row if v)
+    blocks = sum(1 for I in range(0, rows, block) for J in range(0, cols, block)
+                 if any(pattern[i][j] for i in range(I, I + block) for j in range(J, J + block)))
+    ratio = blocks * block * block / nnz
+    return Worked(ratio, f"{blocks} of the {rows // block}·{cols // block} blocks hold an entry; stored "
+                         f"{blocks}·{block}² = {blocks * block * block} values for {nnz} non-zeros: {ratio:.4g}")
+
+
+def _sell_slots(lengths: Sequence[int], C: int, sigma: int) -> tuple[int, list[int]]:
+    order = []
+    for w0 in range(0, len(lengths), sigma):
+        order += sorted(range(w0, min(w0 + sigma, len(lengths))), key=lambda i: (-lengths[i], i))
+    widths = [max(lengths[i] for i in order[c:c + C]) for c in range(0, len(order), C)]
+    return C * sum(widths), widths
+
+
+@formula
+def sell_padding(lengths: Sequence[int], C: int, sigma: int) -> Worked:
+    """Stored slots / nnz of SELL-C-sigma for rows of these lengths."""
+    slots, widths = _sell_slots(lengths, C, sigma)
+    nnz = sum(lengths)
+    return Worked(slots / nnz, f"sorted within windows of {sigma}, chunks of {C} are {widths} slots wide: "
+                               f"{C}·{sum(widths)} = {slots} slots for {nnz} entries: {slots / nnz:.4g}")
+
+
+@formula
+def ell_bytes_of_lengths(lengths: Sequence[int], index_bytes: int, value_bytes: int) -> Worked:
+    """Bytes of ELLPACK for rows of these lengths: every row padded to the longest."""
+    rows, width, entry = len(lengths), max(lengths), index_bytes + value_bytes
+    total = rows * width * entry
+    csr = sum(lengths) * entry + (rows + 1) * index_bytes
+    return Worked(total, f"{rows} rows × the longest row {width} × {entry} B = {n(total)} B "
+                         f"(CSR: {sum(lengths)} × {entry} B + ({rows}+1) × {index_bytes} B = {n(csr)} B)")
+
+
+@formula
+def sell_bytes(lengths: Sequence[int], C: int, sigma: int, index_bytes: int, value_bytes: int) -> Worked:
+    """Bytes of SELL-C-sigma: slots (values and columns), chunk_ptr, chunk_len and the row permutation."""
+    rows, entry = len(lengths), index_bytes + value_bytes
+    slots, widths = _sell_slots(lengths, C, sigma)
+    chunks = len(widths)
+    total = slots * entry + (2 * chunks + 1) * index_bytes + rows * index_bytes
+    return Worked(total, f"chunks {widths} wide: {slots} slots × {entry} B + chunk_ptr and chunk_len "
+                         f"(2·{chunks}+1) × {index_bytes} B + perm {rows} × {index_bytes} B = {n(total)} B")
+
+
+@formula
+def nm_speedup_bound(n_keep: int, m_group: int) -> Worked:
+    bound = m_group / n_keep
+    return Worked(bound, f"{n_keep}:{m_group} keeps {n_keep} of every {m_group} multiply-adds: at most "
+                         f"{m_group}/{n_keep} = {bound:.4g}× faster math (memory, other layers and metadata cut it)")
+
+
+@formula
+def nm_ffn_flops_per_token(d_model: int, d_ff: int, n_keep: int, m_group: int) -> Worked:
+    """FLOPs per token of a two-matrix FFN whose weights are n:m pruned, when the zeros are skipped."""
+    dense = 2 * d_model * d_ff
+    kept = dense * n_keep // m_group
+    return Worked(2 * kept, f"dense 2·{d_model}·{d_ff} = {n(dense)} weights; {n_keep}:{m_group} keeps {n(kept)}; "
+                            f"2 FLOPs each: {n(2 * kept)} per token")

@@ -150,8 +150,9 @@ def test_worked_example(name):
                                       [0.5, 0.5], [0.5, 0.5]], rtol=1e-14)
     np.testing.assert_array_equal(load, [2, 1, 0, 0, 1, 3, 0, 1])
     np.testing.assert_allclose(new_bias, [-0.001, 0, 0.001, 0.001, 0, 0.299, 0.001, 0], rtol=1e-15, atol=1e-18)
-    printed = {"gate": [0.4536, 0.5464, 0.4062, 0.5938, 0.5, 0.5, 0.5, 0.5], "loss": "1.1165e-04"}
-    assert [round(v, 4) for v in gate.ravel()] == printed["gate"] and f"{loss:.4e}" == printed["loss"]
+    printed = {"gate": [0.4536, 0.5464, 0.4062, 0.5938, 0.5, 0.5, 0.5, 0.5], "loss": "0.00011165"}
+    assert [round(v, 4) for v in gate.ravel()] == printed["gate"] and f"{loss:.8f}" == printed["loss"]
+    assert f"{loss:.4e}" == "1.1165e-04"  # as the statement's prose writes it
 
 
 def test_balance_loss_is_alpha_at_perfect_balance():

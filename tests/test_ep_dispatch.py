@@ -18,6 +18,11 @@ SPEC = PROBLEM.check.__globals__
 REFS = {name: reference(name).ep_dispatch for name in ("ep_dispatch_numpy", "ep_dispatch_numba")}
 
 
+def edge_case(name: str) -> tuple:
+    (case,) = [c for c in PROBLEM.edge_cases if c.name == name]
+    return case.make(np.random.default_rng(0))
+
+
 def ep_py(x, expert, gate, w, rpn):
     """The statement, literally: per source rank, per destination, per token."""
     P, T, D = x.shape
@@ -92,7 +97,7 @@ def test_edge_cases_match_the_statement(name, case):
 
 @pytest.mark.parametrize("name", REFS)
 def test_worked_example(name):
-    counts, send, recv_x, recv_e, recv_g, y, traffic = REFS[name](*SPEC["worked_example"]())
+    counts, send, recv_x, recv_e, recv_g, y, traffic = REFS[name](*edge_case("worked example"))
     np.testing.assert_array_equal(counts, [[1, 0, 1, 1], [1, 2, 1, 0], [1, 0, 1, 1], [1, 2, 0, 1]])
     assert [s.tolist() for s in send] == [[0, 0, 1], [0, 0, 1, 1], [1, 0, 1], [1, 0, 1, 0]]
     assert recv_x[3].tolist() == [[3, 4], [11, 12], [13, 14]]
@@ -153,7 +158,7 @@ def test_traffic_formulas_against_the_reference(nodes):
 
 # -- the checker ------------------------------------------------------------------------
 def test_checker_names_the_first_wrong_field():
-    args = SPEC["worked_example"]()
+    args = edge_case("worked example")
     want = REFS["ep_dispatch_numpy"](*args)
     assert PROBLEM.check(args, want, tuple(want)) is None
     swapped = [s.copy() for s in want.send_token]

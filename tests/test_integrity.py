@@ -6,8 +6,9 @@ import math
 
 import pytest
 
-from harness import integrity
+from harness import integrity, timing
 from harness.schema import SandboxReport
+from harness.sandbox import Seen
 from harness.timing import Speed, TimedCall, size_row
 
 HONEST = [TimedCall(0.010, 0.011, 0.010, 0.011)] * 10
@@ -84,3 +85,73 @@ def test_background_threads():
     assert integrity.background_threads(sandbox(0.5, 10.0)) == [], "5% of the idle time: under the bar"
     assert integrity.background_threads(sandbox(0.4, 1.8)) == [
         "threads: the submission used 0.40 s of CPU between calls (1.80 s), work left running in the background"]
+
+
+# -- issue 12: the grader's own view of each command (harness.sandbox.Seen) ----------------------
+def _seen(wall: float, cpu: float, main: float, *, prepare: float = 1e-3, post: float = 1e-3,
+          idle: float = 0.01, idle_cpu: float = 0.0) -> Seen:
+    return Seen(prepare, wall, post, cpu, idle, idle_cpu, main)
+
+
+def _call(sub: Seen, ref: Seen | None = None, batch: int = 1) -> TimedCall:
+    ref = ref or _seen(sub.wall_s, sub.wall_s, sub.wall_s)
+    return TimedCall(sub.wall_s / batch, sub.wall_s / batch, ref.wall_s / batch, ref.wall_s / batch, batch, sub, ref)
+
+
+def test_cores_are_judged_on_cpu_the_grader_reads():
+    honest = [_call(_seen(0.010, 0.011, 0.011))] * 10
+    assert integrity.cores([honest], [1000], 1, "nnz") == []
+    two = [_call(_seen(0.010, 0.021, 0.011))] * 10  # a second thread as busy as the main one
+    assert integrity.cores([two], [1000], 1, "nnz")[0].startswith("cores:")
+    assert integrity.cores([two], [1000], 2, "nnz") == [], "two declared threads allow it"
+    # a loaded machine: each thread got a third of a core, so CPU is below the wall, but twice the main thread's
+    loaded = [_call(_seen(0.030, 0.020, 0.010))] * 10
+    flags = integrity.cores([loaded], [1000], 1, "nnz")
+    assert flags and "its main thread" in flags[0]
+    background = [_call(_seen(0.010, 0.011, 0.011, idle=0.05, idle_cpu=0.03))] * 10
+    assert integrity.cores([background], [1000], 1, "nnz")[0].startswith("threads:")
+    unmeasured = [_call(Seen(1e-3, 0.01, 1e-3, None, 0.01, None, None))] * 10
+    assert integrity.cores([unmeasured], [1000], 1, "nnz") == [], "no accounting: nothing to judge"
+
+
+def _rows(sub: Seen, ref: Seen, reps: int = 10, batch: int = 4, sub_s: float | None = None):
+    calls = [TimedCall((sub_s if sub_s is not None else sub.wall_s) / batch, sub.wall_s / batch, ref.wall_s / batch,
+                       ref.wall_s / batch, batch, sub, ref)] * reps
+    return [size_row(1000, [1000.0] * reps, calls)]
+
+
+def test_windows_around_the_call_are_judged_against_the_reference():
+    ref = _seen(0.010, 0.010, 0.010, prepare=2e-3, post=1e-3)
+    assert integrity.around_calls(_rows(_seen(0.010, 0.01, 0.01, prepare=3e-3, post=1.5e-3), ref), "nnz") == []
+    hidden = integrity.around_calls(_rows(_seen(0.002, 0.01, 0.01, prepare=2e-3, post=9e-3), ref), "nnz")
+    assert hidden and "after the reply" in hidden[0]
+    assert integrity.around_calls(_rows(_seen(0.002, 0.01, 0.01, post=9e-3), ref, reps=3), "nnz") == [], \
+        "a quick plan has too few commands for a tight judgement"
+
+
+def test_a_child_clock_that_misses_the_call_is_flagged_not_the_round_trip():
+    ref = _seen(0.010, 0.010, 0.010)
+    assert integrity.clock(_rows(_seen(0.010, 0.01, 0.01), ref, sub_s=0.0098), "nnz") == []
+    slowed = integrity.clock(_rows(_seen(0.010, 0.01, 0.01), ref, sub_s=0.010 / 8), "nnz")
+    assert slowed and "tampered" in slowed[0]
+
+
+def test_a_zero_time_is_flagged_and_never_ranked():
+    ref = _seen(0.010, 0.010, 0.010)
+    zero = Seen(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    rows = [size_row(1000, [1000.0], [TimedCall(0.0, 0.0, 0.01, 0.01, 1, zero, ref)])]
+    assert rows[0].speedup is None
+    speed = timing.summarise(rows)
+    assert speed.score is None
+    flags = integrity.speed_flags(rows, [], speed, expected_exponent=1.0, size_unit="nnz")
+    assert flags and "not ranked" in flags[0]
+
+
+def test_what_is_ranked_is_bounded_by_the_graders_clock():
+    ref = _seen(0.010, 0.010, 0.010)
+    # the reference's child saw 0.2 ms of round trip; an honest child is ranked on its own clock,
+    # a child claiming 1 us on the grader's clock less that round trip
+    calls = [TimedCall(0.0098, 0.0100, 0.0098, 0.0100, 1, _seen(0.01, 0.01, 0.01), ref)] * 5
+    assert timing.ranked(calls)[0] == [0.0098] * 5
+    lying = [TimedCall(1e-6, 0.0100, 0.0098, 0.0100, 1, _seen(0.01, 0.01, 0.01), ref)] * 5
+    assert timing.ranked(lying)[0] == [pytest.approx(0.0098)] * 5

@@ -113,6 +113,21 @@ def test_forward_worked_example(name):
     np.testing.assert_allclose(y, [[e / (e + 1), 0], [0, 2 * e**2 / (e**2 + 1)], [2 * e / (e + 1), 0]], rtol=1e-6)
 
 
+def test_the_worked_examples_are_moe_forwards_routed_by_moe_routers_rules():
+    """The routing written in the known cases (expert, gate) is moe-router's top-1 routing of
+    moe-forward's example, whose x, w1 and w2 they share."""
+    (forward,) = [c for c in problems.get("moe-forward").edge_cases if c.name == "worked example"]
+    x, w_router, w1, w2 = (np.array(forward.input[name], dtype=np.float32) for name in ("x", "w_router", "w1", "w2"))
+    routing = ROUTE(x @ w_router, 1, None)
+    for problem in (FORWARD, BACKWARD):
+        (case,) = [c for c in problem.edge_cases if c.name == "worked example"]
+        args = case.make(None)
+        np.testing.assert_array_equal(args[1], routing.expert)
+        for got, want in zip((args[0], args[2], args[3], args[4]), (x, routing.gate, w1, w2)):
+            assert got.dtype == want.dtype
+            np.testing.assert_allclose(got, want, rtol=1e-15, atol=0)
+
+
 @pytest.mark.parametrize("name", FWD)
 def test_forward_uses_the_gates_as_given(name):
     x, expert, gate, w1, w2 = dropless.dropless_args(np.random.default_rng(6), 30, 8, 8, 4, 2, "uniform")

@@ -49,7 +49,8 @@ def wrong(card: quiz.Card):
 # -- the cards --------------------------------------------------------------------------
 def test_deck_covers_the_topics_with_enough_cards():
     assert list(DECK.topics) == ["formats", "matmul", "routing", "tradeoffs", "expert-parallel",
-                                 "deepseek-ep", "weight-sparsity", "seed-note", "moe-systems", "sparse-attention"]
+                                 "deepseek-ep", "weight-sparsity", "seed-note", "moe-systems", "sparse-attention",
+                                 "structured-sparsity"]
     assert len(CARDS) >= 40
     assert all(len(t.cards) >= 5 for t in DECK.topics.values())
     assert set(Counter(c.kind for c in CARDS)) == set(quiz.KINDS)
@@ -450,7 +451,7 @@ def test_list_shows_topics_and_best_quiz_scores(tmp_path, monkeypatch):
     out = screen.getvalue()
     assert "quiz topics (best scores for tester)" in out
     row = next(line for line in out.splitlines() if line.startswith("│ matmul "))
-    assert [cell.strip() for cell in row.strip("│").split("│")][-2:] == [f"100% of {len(cards)} cards", "3"]
+    assert [cell.strip() for cell in row.strip("│").split("│")][-2:] == [f"{len(cards)} / {len(cards)} (100%)", "3"]
     row = next(line for line in out.splitlines() if line.startswith("│ formats "))
     assert [cell.strip() for cell in row.strip("│").split("│")][-2:] == ["-", "0"]
 

@@ -81,10 +81,11 @@ def test_every_pattern_kind_matches_the_oracle(path, kind):
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
 def test_the_worked_example(path):
-    got = load_solution(path).sparse_attention(*SPEC.worked_example())
+    (case,) = [c for c in PROBLEM.edge_cases if c.name == "worked example"]
+    got = load_solution(path).sparse_attention(*case.make(None))
     p0 = math.e / (math.e + 1)
     np.testing.assert_allclose(got, [[p0, 1 - p0], [0, 0], [1, 1]], rtol=1e-6)
-    np.testing.assert_allclose(dense_oracle(*SPEC.worked_example()), [[0.7311, 0.2689], [0, 0], [1, 1]], atol=5e-5)
+    np.testing.assert_allclose(dense_oracle(*case.make(None)), [[0.7311, 0.2689], [0, 0], [1, 1]], atol=5e-5)
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)

@@ -20,55 +20,64 @@ def add_parser(sub, parents: list) -> None:
 
     def model_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--corpus", default="pydoc",
-                       help="'pydoc' (the standard library's pydoc topics, default), 'synthetic' "
-                            "(a mixture of Markov sources with a known entropy rate), or a UTF-8 text file")
-        p.add_argument("--experts", type=int, default=8, help="experts per MoE layer (default 8)")
-        p.add_argument("--top-k", type=int, default=2, help="experts per token (default 2)")
+                       help="'pydoc' (the standard library's pydoc topics), 'synthetic' (a mixture of Markov "
+                            "sources with a known entropy rate), or a UTF-8 text file (default: pydoc)")
+        p.add_argument("--experts", type=int, default=8, help="experts per MoE layer (default: 8)")
+        p.add_argument("--top-k", type=int, default=2, help="experts per token (default: 2)")
         p.add_argument("--capacity-factor", type=float, default=None,
                        help="expert capacity C = ceil(cf*N*k/E) per batch (default: none, dropless)")
-        p.add_argument("--layers", type=int, default=4)
-        p.add_argument("--embd", type=int, default=128, help="model width D")
-        p.add_argument("--heads", type=int, default=4)
-        p.add_argument("--block", type=int, default=64, help="context length")
-        p.add_argument("--expert-hidden", type=int, default=256, help="hidden units of one expert")
+        p.add_argument("--layers", type=int, default=4, help="transformer blocks (default: 4)")
+        p.add_argument("--embd", type=int, default=128, help="model width D (default: 128)")
+        p.add_argument("--heads", type=int, default=4, help="attention heads; must divide --embd (default: 4)")
+        p.add_argument("--block", type=int, default=64, help="context length in characters (default: 64)")
+        p.add_argument("--expert-hidden", type=int, default=256, help="hidden units of one expert (default: 256)")
         p.add_argument("--minutes", type=float, default=None,
-                       help="training-step time per run (default 5, or unlimited when --steps is given)")
-        p.add_argument("--steps", type=int, default=None, help="stop after this many steps (reproducible runs)")
-        p.add_argument("--batch", type=int, default=16, help="sequences per step (default 16)")
-        p.add_argument("--lr", type=float, default=1e-3)
+                       help="training-step time per run (default: 5, or unlimited when --steps is given)")
+        p.add_argument("--steps", type=int, default=None,
+                       help="stop after this many steps, for reproducible runs (default: no step limit)")
+        p.add_argument("--batch", type=int, default=16, help="sequences per step (default: 16)")
+        p.add_argument("--lr", type=float, default=1e-3,
+                       help="peak learning rate, after warm-up; cosine decay to lr/10 (default: 0.001)")
         p.add_argument("--threads", type=int, default=1,
-                       help="BLAS threads (default 1; more than the idle cores slows small GEMMs badly)")
+                       help="BLAS threads; more than the idle cores slows small GEMMs badly (default: 1)")
         p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
-                       help="what counts as training time: wall-clock (default) or the process's CPU time, "
-                            "for a machine shared with other jobs (their time on the cores is not charged)")
+                       help="what counts as training time: wall-clock or the process's CPU time, for a machine "
+                            "shared with other jobs (their time on the cores is not charged) (default: wall)")
         p.add_argument("--numba", choices=("auto", "on", "off"), default="auto",
-                       help="the MoE kernels and AdamW compiled by Numba (on) or in NumPy (off); auto (default): "
-                            "Numba for runs of at least a minute or 500 steps (a first compile takes 10-30 s)")
-        p.add_argument("--checkpoint-every", type=float, default=60.0, help="seconds between checkpoints")
-        p.add_argument("--resume", action="store_true",
-                       help="continue from the run folder's checkpoint (its stored settings win)")
+                       help="the MoE kernels and AdamW compiled by Numba (on) or in NumPy (off); auto: Numba for "
+                            "runs of at least a minute or 500 steps, as a first compile takes 10-30 s (default: auto)")
+        p.add_argument("--checkpoint-every", type=float, default=60.0,
+                       help="seconds between checkpoints (default: 60)")
+        again = p.add_mutually_exclusive_group()
+        again.add_argument("--resume", action="store_true",
+                           help="continue the run already in the run folder from its checkpoint (its stored "
+                                "settings win) (default: off; an existing run is never overwritten silently)")
+        again.add_argument("--force", action="store_true",
+                           help="replace the run already in the run folder with a fresh one (default: off)")
 
     p = cmds.add_parser("train", parents=parents,
                         help="train one model with a live progress bar; checkpoints as it goes")
     model_args(p)
-    p.add_argument("--dense", action="store_true", help="the dense baseline (one FFN, equal active parameters)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dense", action="store_true",
+                   help="the dense baseline: one FFN, equal active parameters (default: MoE)")
+    p.add_argument("--seed", type=int, default=0, help="initialisation and data-order seed (default: 0)")
     p.add_argument("--out", type=Path, default=None,
-                   help="run folder (default RESULTS/lm/<corpus>/<model>-s<seed>, RESULTS from --results)")
+                   help="run folder (default: RESULTS/lm/<corpus>/<model>-s<seed>, RESULTS from --results)")
     p.set_defaults(func=cmd_train)
 
     p = cmds.add_parser("sample", help="generate text from a checkpoint")
-    p.add_argument("--checkpoint", required=True, help="a run folder or its ckpt.npz")
+    p.add_argument("--checkpoint", required=True, help="a run folder or its ckpt.npz (required)")
     p.add_argument("--prompt", default=None, help="text to continue (default: a newline)")
-    p.add_argument("--tokens", type=int, default=300)
-    p.add_argument("--temperature", type=float, default=0.8, help="0 = greedy")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--tokens", type=int, default=300, help="characters to generate (default: 300)")
+    p.add_argument("--temperature", type=float, default=0.8, help="softmax temperature; 0 = greedy (default: 0.8)")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
     p.set_defaults(func=cmd_sample)
 
     p = cmds.add_parser("compare", parents=parents, help="MoE vs dense at equal active parameters and time, over seeds")
     model_args(p)
-    p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--out", type=Path, default=None, help="folder for the runs and tables (default RESULTS/lm)")
+    p.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1, one MoE and one dense run each (default: 3)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="folder for the runs and tables (default: RESULTS/lm, RESULTS from --results)")
     p.set_defaults(func=cmd_compare)
 
 
@@ -102,6 +111,8 @@ def cmd_train(args) -> int:
         console.print(f"[bold red]error:[/] {exc}")
         return 2
     out = args.out or Path(args.results) / "lm" / corpus_label(args.corpus) / run_name(cfg, tc.seed)
+    if not _may_write([out], args, console):
+        return 2
     if args.resume:
         if (out / "ckpt.json").is_file():
             cfg = Config.from_json((out / "ckpt.json").read_text())  # the stored settings win
@@ -169,6 +180,13 @@ def cmd_compare(args) -> int:
         console.print(f"[bold red]error:[/] {exc}")
         return 2
 
+    from dataclasses import replace
+
+    root = (args.out or Path(args.results) / "lm") / corpus_label(args.corpus)
+    planned = [root / run_name(c, seed) for seed in range(args.seeds) for c in (cfg, replace(cfg, dense=True))]
+    if not _may_write(planned, args, console):
+        return 2
+
     def run(c, t, out):
         console.print(f"[bold]{run_name(c, t.seed)}[/] -> {_rel(out)}")
         with _TrainBar(console) as bar:
@@ -184,6 +202,38 @@ def cmd_compare(args) -> int:
     console.print(f"wrote {_rel(out['folder'] / 'compare.csv')}, compare.md, verdict.json and loss.png")
     console.print(f"[bold]{out['verdict']['text']}[/]")
     return 0
+
+
+RUN_FILES = ("ckpt.npz", "ckpt.json", "result.json")  # what a run folder holds once a run has written to it
+
+
+def _may_write(folders: list[Path], args, console) -> bool:
+    """An existing run is never overwritten silently: --resume continues it, --force replaces it
+    (its files are removed first, so a killed replacement cannot resume the old run), and
+    otherwise one error line names both flags."""
+    taken = [f for f in folders if any((f / name).is_file() for name in RUN_FILES)]
+    if not taken or args.resume:
+        return True
+    if args.force:
+        for folder in taken:
+            for name in RUN_FILES:
+                (folder / name).unlink(missing_ok=True)
+        return True
+    where = _rel(taken[0]) + (f" (and {len(taken) - 1} more run folders)" if len(taken) > 1 else "")
+    console.print(f"[bold red]error:[/] {where} already holds a run{_progress_of(taken[0])}: continue it with "
+                  "--resume, or replace it with --force", soft_wrap=True, highlight=False)
+    return False
+
+
+def _progress_of(folder: Path) -> str:
+    """' (finished, 1200 steps, val loss 1.23)' from a run's result.json, or ' (a checkpoint)'."""
+    import json
+
+    try:
+        r = json.loads((folder / "result.json").read_text())
+        return f" (finished: {r['steps']:,} steps, val loss {r['val_loss']:.3f})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return " (a checkpoint)"
 
 
 # -- display -------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.types import COO, CSR, index_dtype
+from harness.types import BSR, COO, CSR, SELL, index_dtype
 
 INT32_MAX = np.iinfo(np.int32).max
 
@@ -48,6 +48,20 @@ def coo_of(table: dict, idx_dtype=np.int32) -> COO:
     """A COO written out in a cases.toml table: {row, col, data, shape}."""
     return COO(np.array(table["row"], dtype=idx_dtype), np.array(table["col"], dtype=idx_dtype),
                np.array(table["data"], dtype=np.float64), (int(table["shape"][0]), int(table["shape"][1])))
+
+
+def bsr_of(table: dict, idx_dtype=np.int32) -> BSR:
+    """A BSR written out in a cases.toml table: {indptr, indices, data (blocks, b, b), shape}."""
+    return BSR(np.array(table["indptr"], dtype=idx_dtype), np.array(table["indices"], dtype=idx_dtype),
+               np.array(table["data"], dtype=np.float64), (int(table["shape"][0]), int(table["shape"][1])))
+
+
+def sell_of(table: dict, idx_dtype=np.int32) -> SELL:
+    """A SELL-C-sigma written out in a cases.toml table: {chunk_ptr, chunk_len, col, data, perm,
+    shape, C, sigma}."""
+    return SELL(*(np.array(table[name], dtype=idx_dtype) for name in ("chunk_ptr", "chunk_len", "col")),
+                np.array(table["data"], dtype=np.float64), np.array(table["perm"], dtype=idx_dtype),
+                (int(table["shape"][0]), int(table["shape"][1])), int(table["C"]), int(table["sigma"]))
 
 
 def coo_shape_for(nnz: int, per_row: float = 8.0) -> tuple[int, int]:

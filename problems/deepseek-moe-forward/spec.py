@@ -2,22 +2,27 @@
 fine-grained routed experts chosen by DeepSeek-V3's router."""
 import numpy as np
 
+from harness import known
 from harness.spec import Case, Limits, Problem
 from problems._common import deepseek, moe
 
 BENCH = dict(D=256, H=64, E=64, n_shared=2, k=6, n_groups=8, top_groups=4)  # fine-grained: small H, many experts
 
 
-def worked_example() -> tuple:
-    """The statement's example: T = 2, D = 2, H = 1, one shared and four routed experts in 2 groups, k = 2."""
-    x = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
-    w_router = np.array([[2.0, 0.0, 0.0, 1.0], [0.0, 1.0, 2.0, 0.0]], dtype=np.float32)  # logits [2,0,0,1], [0,1,2,0]
-    bias = np.zeros(4)
-    one = np.ones((1, 2, 1), dtype=np.float32)  # w_gate = w_up = [1, 1]^T: h = silu(x0 + x1) * (x0 + x1)
-    shared = (one, one, np.array([[[1.0, 1.0]]], dtype=np.float32))
-    down = np.array([[[1.0, 0.0]], [[0.0, 1.0]], [[2.0, 0.0]], [[0.0, 2.0]]], dtype=np.float32)
-    routed = (np.ones((4, 2, 1), dtype=np.float32), np.ones((4, 2, 1), dtype=np.float32), down)
-    return x, w_router, bias, shared, routed, 2, 2, 1, 1.0
+def _experts(d: dict) -> tuple:
+    return tuple(np.array(d[name], dtype=np.float32) for name in ("w_gate", "w_up", "w_down"))
+
+
+def _known_args(d: dict) -> tuple:
+    """deepseek_moe_forward's arguments from a case of cases.toml."""
+    return (np.array(d["x"], dtype=np.float32), np.array(d["w_router"], dtype=np.float32),
+            np.array(d["bias"], dtype=np.float64), _experts(d["shared"]), _experts(d["routed"]),
+            d["k"], d["n_groups"], d["top_groups"], d["route_scale"])
+
+
+# written out with its answer in cases.toml: the statement's worked example (T = 2, D = 2, H = 1, one
+# shared and four routed experts in 2 groups, k = 2)
+KNOWN = known.cases(__file__, args=_known_args)
 
 
 def _random(rng: np.random.Generator, T: int) -> tuple:
@@ -43,7 +48,7 @@ def _all_zero_x(rng):
 
 
 EDGE_CASES = [
-    Case("worked example", lambda rng: worked_example(), "the statement's example: one shared, four routed experts"),
+    *KNOWN,
     _case("no shared experts", 16, 8, 8, 8, 0, 2, 1, 1, note="Ns = 0: only the routed experts"),
     _case("top-1 routing", 16, 8, 8, 4, 2, 1, 1, 1, 1.5,
           note="k = 1: the single gate normalises to 1, times route_scale"),
@@ -98,6 +103,7 @@ PROBLEM = Problem(
     forbidden_imports=("torch",),
     describe=_describe,
     make_bench=_bench,
+    gemm_dtype="float32",  # the grade shows % of this machine's float32 GEMM rate
     flops_of=lambda a: deepseek.forward_flops(a[0].shape[0], a[0].shape[1], a[4][0].shape[2], a[4][0].shape[0],
                                               a[3][0].shape[0], a[5]),
     limits=Limits(wall_s=30.0, mem_mb=8192),

@@ -2,14 +2,10 @@
 top-k, normalised gates, the bias update and the sequence-wise balance loss."""
 import numpy as np
 
+from harness import known
 from harness.spec import Case, Problem
 from problems._common import checks
 
-WORKED_EXAMPLE = (np.array([[2.0, 0.0, 0.0, 0.0, 1.0, 1.0, 3.0, -3.0],
-                            [0.0, 1.0, 2.0, -1.0, 0.0, 0.0, 1.0, 0.0],
-                            [-1.0, 0.0, 0.0, 1.0, 2.0, 0.0, 0.0, 2.0],
-                            [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]]),
-                  np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.3, 0.0, 0.0]))
 V3 = dict(E=256, n_groups=8, top_groups=4, k=8)  # DeepSeek-V3's routed experts, groups (nodes) and top-k
 ALPHA, GAMMA = 1e-4, 1e-3  # DeepSeek-V3's balance-loss weight and bias update speed
 CONFIGS = [(8, 1, 1, 2), (16, 4, 2, 4), (32, 8, 3, 6), (64, 8, 4, 8), (24, 6, 2, 3)]  # E, groups, kept, k
@@ -17,6 +13,17 @@ CONFIGS = [(8, 1, 1, 2), (16, 4, 2, 4), (32, 8, 3, 6), (64, 8, 4, 8), (24, 6, 2,
 
 def args_for(logits, bias, k, n_groups, top_groups, seq_len=None, alpha=ALPHA, gamma=GAMMA) -> tuple:
     return (logits, bias, k, n_groups, top_groups, seq_len or max(1, len(logits)), alpha, gamma)
+
+
+def _known_args(d: dict) -> tuple:
+    """deepseek_route's arguments from a case of cases.toml."""
+    return (np.array(d["logits"], dtype=np.float64), np.array(d["bias"], dtype=np.float64), d["k"], d["n_groups"],
+            d["top_groups"], d["seq_len"], d["alpha"], d["gamma"])
+
+
+# written out with its answer in cases.toml: the statement's worked example (E = 8 in 4 groups of 2,
+# keep 2 groups, top-2, 2 sequences of 2 tokens)
+KNOWN = known.cases(__file__, args=_known_args, parts=("expert", "gate", "load", "new_bias", "balance_loss"))
 
 
 def _inputs(rng: np.random.Generator, T: int, E: int, *, ties: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -91,8 +98,7 @@ def _v3(rng):
 
 
 EDGE_CASES = [
-    Case("worked example", lambda rng: args_for(*WORKED_EXAMPLE, 2, 4, 2, 2),
-         "the statement's example: E = 8 in 4 groups of 2, keep 2 groups, top-2, 2 sequences of 2 tokens"),
+    *KNOWN,
     Case("tied experts", _tied_experts, "copied columns with equal biases: the lower expert index wins"),
     Case("tied groups", _tied_groups, "equal group scores (a copied group, a reversed group): the lower group wins"),
     Case("every biased score negative", _negative,

@@ -2,24 +2,22 @@
 the send counts, send and receive buffers of the all-to-all, the combine, and the traffic."""
 import numpy as np
 
+from harness import known
 from harness.spec import Case, Limits, Problem
 from problems._common import checks, moe
 
 BENCH = dict(P=16, ranks_per_node=4, E=64, k=8, D=32)  # 4 nodes of 4 ranks, 4 experts per rank, top-8
 
-WORKED_EXPERT = np.array([[[1, 5], [6, 7]],
-                          [[0, 2], [3, 4]],
-                          [[4, 5], [0, 7]],
-                          [[2, 6], [1, 3]]])
+def _known_args(d: dict) -> tuple:
+    """ep_dispatch's arguments from a case of cases.toml."""
+    x, gate, w = (np.array(d[name], dtype=np.float32) for name in ("x", "gate", "w"))
+    return x, np.array(d["expert"], dtype=np.int64), gate, w, d["ranks_per_node"]
 
 
-def worked_example() -> tuple:
-    """P = 4 ranks in 2 nodes of 2, E = 8 experts (rank r holds 2r and 2r+1), T = 2 tokens per rank, k = 2."""
-    x = np.array([[[1, 2], [3, 4]], [[5, 6], [7, 8]], [[9, 10], [11, 12]], [[13, 14], [15, 16]]], dtype=np.float32)
-    gate = np.tile(np.array([0.75, 0.25], dtype=np.float32), (4, 2, 1))
-    w = np.array([[1.0, 1.0], [2.0, 2.0], [1.0, 0.0], [0.0, 1.0], [1.0, 2.0], [2.0, 1.0], [0.5, 0.5], [3.0, 0.0]],
-                 dtype=np.float32)
-    return x, WORKED_EXPERT.copy(), gate, w, 2
+# written out with its answer in cases.toml: the statement's worked example (P = 4 ranks in 2 nodes
+# of 2, E = 8 experts, rank r holding 2r and 2r+1, T = 2 tokens per rank, k = 2)
+KNOWN = known.cases(__file__, args=_known_args,
+                    parts=("send_counts", "send_token", "recv_x", "recv_expert", "recv_gate", "y", "traffic"))
 
 
 def routing(rng: np.random.Generator, P: int, T: int, E: int, k: int, *, ranks_per_node: int = 1,
@@ -82,7 +80,7 @@ def _int32(rng):
 
 
 EDGE_CASES = [
-    Case("worked example", lambda rng: worked_example(), "the statement's example: 4 ranks in 2 nodes, 8 experts"),
+    *KNOWN,
     Case("every expert local", _local, "each rank's tokens use only its own experts: only the diagonal is sent"),
     Case("three experts on one remote rank", _same_rank, "one row per token for rank 3 (not three), with 3 slots"),
     _case("one rank", 1, 7, 4, 2, 4, 1, "P = 1: everything local, no traffic"),

@@ -3,15 +3,10 @@ import math
 
 import numpy as np
 
+from harness import known
 from harness.spec import Case, Problem
 from problems._common import checks
 
-WORKED_EXAMPLE = np.array([[2.0, 0.0, 0.0],
-                           [0.0, 2.0, 0.0],
-                           [3.0, 3.0, 0.0],
-                           [0.0, 0.0, 3.0],
-                           [0.0, 0.0, 1.0],
-                           [0.0, 0.0, 0.0]])
 BENCH_E, BENCH_C = 64, 2.0  # the paper's EC-CF2: capacity factor 2
 
 
@@ -47,6 +42,12 @@ def _random(rng: np.random.Generator, T: int) -> tuple:
 
 def _bench(rng: np.random.Generator, T: int) -> tuple:
     return _logits(rng, T, BENCH_E, 0.0), BENCH_C
+
+
+# written out with its answer in cases.toml: the statement's worked example (6 tokens, 3 experts,
+# capacity factor 1)
+KNOWN = known.cases(__file__, args=lambda d: (np.array(d["logits"], dtype=np.float64), d["capacity_factor"]),
+                    parts=("tokens", "gates", "unassigned"))
 
 
 def _ties(rng):
@@ -86,8 +87,7 @@ def _skewed(rng):
 
 
 EDGE_CASES = [
-    Case("worked example", lambda rng: (WORKED_EXAMPLE.copy(), 1.0),
-         "the statement's example: C = ceil(6 * 1.0 / 3) = 2; token 2 gets two experts, token 5 none"),
+    *KNOWN,
     Case("ties between tokens", _ties, "copied rows have equal probabilities: the lower token index wins"),
     Case("runs of tied tokens at the threshold", _tie_runs,
          "expert 0 needs 2 of the 3 tied B tokens (2 and 4), expert 1 needs 1 of the 3 tied A tokens (1)"),

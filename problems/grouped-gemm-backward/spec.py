@@ -1,17 +1,22 @@
 """grouped-gemm-backward: dX and dW of a grouped GEMM (the expert weight gradients of a dropless MoE)."""
 import numpy as np
 
+from harness import known
 from harness.spec import Case, Limits, Problem
 from problems._common import dropless
 
 BENCH = dict(D=256, H=512, E=8)
 
 
-def worked_example() -> tuple:
-    """grouped-gemm's example with dy = 1."""
-    x = np.array([[1, 2], [1, 0], [0, 1], [1, 1]], dtype=np.float32)
-    w = np.array([np.eye(2), [[5, 5], [5, 5]], [[1, 1], [0, 2]]], dtype=np.float32)
-    return x, np.array([1, 0, 3], dtype=np.int64), w, np.ones((4, 2), dtype=np.float32)
+def _known_args(d: dict) -> tuple:
+    """grouped_gemm_backward's arguments from a case of cases.toml."""
+    return (np.array(d["x"], dtype=np.float32), np.array(d["group_sizes"], dtype=np.int64),
+            np.array(d["w"], dtype=np.float32), np.array(d["dy"], dtype=np.float32))
+
+
+# written out with its answer in cases.toml: the statement's worked example (grouped-gemm's, with
+# dy = 1)
+KNOWN = known.cases(__file__, args=_known_args, parts=("dx", "dw"))
 
 
 def _random(rng: np.random.Generator, N: int) -> tuple:
@@ -35,7 +40,7 @@ def _bad_sum(rng):
 
 
 EDGE_CASES = [
-    Case("worked example", lambda rng: worked_example(), "group 1 is empty: dw[1] = 0"),
+    *KNOWN,
     _case("N = 0", 0, 8, 8, 4, "uniform", "dx has shape (0, D); dw is all zeros"),
     _case("E = 1: one dense GEMM", 20, 8, 12, 1, "uniform", "dx = dy @ w[0].T, dw[0] = x.T @ dy"),
     _case("empty groups", 30, 8, 8, 16, "few", "twelve groups get no rows: their dw must be zeros"),
@@ -67,6 +72,7 @@ PROBLEM = Problem(
     allowed_errors=(ValueError,),
     describe=dropless.describe_grouped,
     make_bench=_bench,
+    gemm_dtype="float32",  # the grade shows % of this machine's float32 GEMM rate
     flops_of=lambda a: 2 * dropless.grouped_flops(a[0].shape[0], a[0].shape[1], a[2].shape[2]),
     limits=Limits(wall_s=30.0, mem_mb=8192),
     tags=("mixture of experts", "dropless", "grouped GEMM", "backward"),

@@ -1,17 +1,22 @@
 """grouped-gemm: Y rows of group g = X rows of group g @ W[g] (the expert GEMMs of a dropless MoE)."""
 import numpy as np
 
+from harness import known
 from harness.spec import Case, Limits, Problem
 from problems._common import dropless
 
 BENCH = dict(D=256, H=512, E=8)  # the grader's speed cases; benchmarks/grouped_gemm_vs_dense.py has bigger ones
 
 
-def worked_example() -> tuple:
-    """The statement's example: 4 rows in 3 groups of sizes 1, 0, 3."""
-    x = np.array([[1, 2], [1, 0], [0, 1], [1, 1]], dtype=np.float32)
-    w = np.array([np.eye(2), [[5, 5], [5, 5]], [[1, 1], [0, 2]]], dtype=np.float32)
-    return x, np.array([1, 0, 3], dtype=np.int64), w
+def _known_args(d: dict) -> tuple:
+    """grouped_gemm's arguments from a case of cases.toml."""
+    return (np.array(d["x"], dtype=np.float32), np.array(d["group_sizes"], dtype=np.int64),
+            np.array(d["w"], dtype=np.float32))
+
+
+# written out with its answer in cases.toml: the statement's worked example (4 rows in 3 groups of
+# sizes 1, 0, 3)
+KNOWN = known.cases(__file__, args=_known_args)
 
 
 def _random(rng: np.random.Generator, N: int) -> tuple:
@@ -40,7 +45,7 @@ def _negative(rng):
 
 
 EDGE_CASES = [
-    Case("worked example", lambda rng: worked_example(), "group 1 is empty: w[1] is never used"),
+    *KNOWN,
     _case("N = 0", 0, 8, 8, 4, "uniform", "y has shape (0, H)"),
     _case("E = 1: one dense GEMM", 20, 8, 12, 1, "uniform", "y = x @ w[0]"),
     _case("empty groups", 30, 8, 8, 16, "few", "only groups 0..3 hold rows"),
@@ -73,6 +78,7 @@ PROBLEM = Problem(
     allowed_errors=(ValueError,),
     describe=dropless.describe_grouped,
     make_bench=_bench,
+    gemm_dtype="float32",  # the grade shows % of this machine's float32 GEMM rate
     flops_of=lambda a: dropless.grouped_flops(a[0].shape[0], a[0].shape[1], a[2].shape[2]),
     limits=Limits(wall_s=30.0, mem_mb=8192),
     tags=("mixture of experts", "dropless", "grouped GEMM"),

@@ -89,6 +89,7 @@ PROBLEM = Problem(
     forbidden_imports=("torch",),
     describe=moe.describe_layer,
     make_bench=_bench,
+    gemm_dtype="float32",  # the grade shows % of this machine's float32 GEMM rate
     flops_of=_flops,  # counts all T*k assignments: exact for the (dropless) speed cases
     limits=Limits(wall_s=30.0, mem_mb=8192),
     tags=("mixture of experts", "seed note Q4-Q7"),

@@ -1,15 +1,17 @@
 """moe-dispatch: the permutation that groups top-k assignments by expert (dropless MoE)."""
 import numpy as np
 
+from harness import known
 from harness.spec import Case, Limits, Problem
 from problems._common import dropless
 
 BENCH = dict(E=64, k=2)  # top-2 over 64 experts: the permutation of a fine-grained MoE layer
 
 
-def worked_example() -> tuple:
-    """The statement's example: 4 tokens, top-2 over 4 experts, expert 3 unused."""
-    return np.array([[2, 0], [0, 1], [2, 1], [0, 2]], dtype=np.int64), 4
+# written out with its answer in cases.toml: the statement's worked example (4 tokens, top-2 over 4
+# experts, expert 3 unused)
+KNOWN = known.cases(__file__, args=lambda d: (np.array(d["expert"], dtype=np.int64), d["num_experts"]),
+                    parts=("order", "counts", "offsets", "inverse"))
 
 
 def _random(rng: np.random.Generator, n: int) -> tuple:
@@ -46,7 +48,7 @@ def _negative(rng):
 
 
 EDGE_CASES = [
-    Case("worked example", lambda rng: worked_example(), "expert 3 receives nothing: count 0, an empty group"),
+    *KNOWN,
     _case("T = 0", 0, 4, 2, "uniform", "order has length 0, counts are zeros, offsets all 0, inverse (0, k)"),
     _case("one token", 1, 8, 3, "uniform", "three groups of one assignment, five empty ones"),
     _case("E = 1", 10, 1, 1, "uniform", "the identity permutation"),

@@ -1,20 +1,22 @@
 """moe-dropless-backward: gradients of a dropless MoE expert layer (dx, dgate, dw1, dw2)."""
 import numpy as np
 
+from harness import known
 from harness.spec import Case, Limits, Problem
 from problems._common import dropless
 
 BENCH = dict(D=256, H=512, E=8, k=2)
 
 
-def worked_example() -> tuple:
-    """moe-dropless's example with dy = 1."""
-    x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype=np.float32)
-    w_router = np.array([[1.0, 0.0], [0.0, 2.0]], dtype=np.float32)
-    w1 = np.array([np.eye(2), [[1.0, -1.0], [0.0, 1.0]]], dtype=np.float32)
-    w2 = np.array([np.eye(2), 2 * np.eye(2)], dtype=np.float32)
-    expert, gate = dropless.topk_routing(x @ w_router, 1)
-    return x, expert, gate, w1, w2, np.ones((3, 2), dtype=np.float32)
+def _known_args(d: dict) -> tuple:
+    """moe_dropless_backward's arguments from a case of cases.toml."""
+    x, w1, w2, dy = (np.array(d[name], dtype=np.float32) for name in ("x", "w1", "w2", "dy"))
+    return x, np.array(d["expert"], dtype=np.int64), np.array(d["gate"], dtype=np.float64), w1, w2, dy
+
+
+# written out with its answer in cases.toml: the statement's worked example (moe-dropless's, with
+# dy = 1)
+KNOWN = known.cases(__file__, args=_known_args, parts=("dx", "dgate", "dw1", "dw2"))
 
 
 def _random(rng: np.random.Generator, T: int) -> tuple:
@@ -33,7 +35,7 @@ def _case(name, T, D, H, E, k, routing, note="", **options):
 
 
 EDGE_CASES = [
-    Case("worked example", lambda rng: worked_example(), "moe-dropless's example with dy = 1"),
+    *KNOWN,
     _case("T = 0", 0, 8, 8, 4, 2, "router", "dx (0, D), dgate (0, k), dw1 and dw2 zeros"),
     _case("E = 1: a dense FFN", 16, 8, 16, 1, 1, "router"),
     _case("k = E: every expert", 12, 8, 8, 3, 3, "router"),
@@ -66,6 +68,7 @@ PROBLEM = Problem(
     forbidden_imports=("torch",),
     describe=dropless.describe_dropless,
     make_bench=_bench,
+    gemm_dtype="float32",  # the grade shows % of this machine's float32 GEMM rate
     flops_of=lambda a: dropless.dropless_backward_flops(a[1].size, a[0].shape[1], a[3].shape[2]),
     limits=Limits(wall_s=30.0, mem_mb=8192),
     tags=("mixture of experts", "dropless", "grouped GEMM", "backward"),

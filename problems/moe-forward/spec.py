@@ -82,6 +82,7 @@ PROBLEM = Problem(
     describe=moe.describe_layer,
     make_bench=_bench,
     # counts all T*k assignments: exact for the (dropless) speed cases
+    gemm_dtype="float32",  # the grade shows % of this machine's float32 GEMM rate
     flops_of=lambda a: moe.forward_flops(a[0].shape[0], a[0].shape[1], a[2].shape[2], a[2].shape[0],
                                          a[0].shape[0] * a[4]),
     limits=Limits(wall_s=30.0, mem_mb=8192),

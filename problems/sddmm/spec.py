@@ -2,6 +2,7 @@
 every stored entry p = (i, j) of a canonical CSR matrix S. Float64 throughout."""
 import numpy as np
 
+from harness import known
 from harness.spec import Case, Limits, Problem
 from harness.types import CSR
 from problems._common import generators as gen
@@ -25,12 +26,15 @@ def _dense_inputs(S: CSR, rng: np.random.Generator, d: int, scaled: bool) -> tup
     return (S, rng.standard_normal((m, d)), rng.standard_normal((n, d)), scaled)
 
 
-def worked_example() -> tuple:
-    """The statement's example: S is 3x3 with 4 entries, d = 2."""
-    S = _csr({0: [(0, 2.0), (2, -1.0)], 2: [(1, 0.5), (2, 3.0)]}, (3, 3))
-    A = np.array([[1.0, 2.0], [3.0, 4.0], [0.0, 1.0]])
-    B = np.array([[1.0, 0.0], [2.0, -1.0], [-1.0, 3.0]])
-    return (S, A, B, True)
+def _known_args(d: dict) -> tuple:
+    """sddmm's arguments from a case of cases.toml."""
+    return (sparse.csr_of(d["S"]), np.array(d["A"], dtype=np.float64), np.array(d["B"], dtype=np.float64),
+            d["scaled"])
+
+
+# written out with their answers in cases.toml: the statement's worked example (S is 3x3 with 4
+# entries, d = 2), scaled and pattern only
+KNOWN = known.cases(__file__, args=_known_args)
 
 
 def _random(rng: np.random.Generator, size: int) -> tuple:
@@ -72,10 +76,7 @@ def _cancellation(rng):
 
 
 EDGE_CASES = [
-    Case("worked example", lambda rng: worked_example(),
-         "S = {(0,0): 2, (0,2): -1, (2,1): 0.5, (2,2): 3}, scaled: out = [2, -5, -0.5, 9]"),
-    Case("worked example, pattern only", lambda rng: worked_example()[:3] + (False,),
-         "the same S, scaled=False: S's values are not used, out = [1, 5, -1, 3]"),
+    *KNOWN,
     Case("0 x 0", lambda rng: _dense_inputs(_csr({}, (0, 0)), rng, 3, True), "out has length 0"),
     Case("0 x 4", lambda rng: _dense_inputs(_csr({}, (0, 4)), rng, 2, False), "A has shape (0, 2)"),
     Case("4 x 0", lambda rng: _dense_inputs(_csr({}, (4, 0)), rng, 2, True), "B has shape (0, 2); no entries"),

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from harness import known
 from harness.spec import Case, Limits, Problem
 from harness.types import CSR
 from problems._common import attention_patterns as ap
@@ -34,14 +35,15 @@ def inputs(rng: np.random.Generator, pattern: CSR, d: int, dv: int, q_scale: flo
     return (grid(rng, (L, d), q_scale), grid(rng, (n, d)), rng.standard_normal((n, dv)).astype(np.float32), pattern)
 
 
-def worked_example() -> tuple:
-    """The statement's example: 3 queries, 3 keys, d = 4, dv = 2; row 1 has no allowed key."""
-    Q = np.array([[1, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]], dtype=np.float32)
-    K = np.array([[1, 1, 0, 0], [0, 0, 1, -1], [1, 0, 1, 0]], dtype=np.float32)
-    V = np.array([[1, 0], [0, 1], [2, 2]], dtype=np.float32)
-    pattern = CSR(np.array([0, 2, 2, 5], dtype=np.int32), np.array([0, 1, 0, 1, 2], dtype=np.int32), np.ones(5),
-                  (3, 3))
-    return Q, K, V, pattern
+def _known_args(d: dict) -> tuple:
+    """sparse_attention's arguments from a case of cases.toml."""
+    Q, K, V = (np.array(d[name], dtype=np.float32) for name in ("Q", "K", "V"))
+    return Q, K, V, sparse.csr_of(d["pattern"])
+
+
+# written out with its answer in cases.toml: the statement's worked example (3 queries, 3 keys,
+# d = 4, dv = 2; row 1 has no allowed key)
+KNOWN = known.cases(__file__, args=_known_args)
 
 
 def random_pattern(rng: np.random.Generator, kind: str, L: int, w: int) -> CSR:
@@ -109,8 +111,7 @@ def _case(name, kind, L, w, d, dv, note="", **kw):
 
 
 EDGE_CASES = [
-    Case("worked example", lambda rng: worked_example(),
-         "scores [1, 0] / none / [0, 0, 0]: out = [[0.7311, 0.2689], [0, 0], [1, 1]]"),
+    *KNOWN,
     Case("L = 0", lambda rng: inputs(rng, ap.dense(0, 4), 4, 2), "no queries: out has shape (0, dv)"),
     Case("no keys", lambda rng: inputs(rng, ap.dense(3, 0), 4, 2), "n = 0: every row is empty, out is zeros"),
     Case("empty pattern", lambda rng: inputs(rng, ap.from_ranges(np.zeros(4), np.zeros(4), 5), 4, 2),

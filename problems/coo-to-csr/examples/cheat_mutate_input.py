@@ -1,7 +1,7 @@
 # expected-verdict: WA
 """Cheat: save memory by sorting the input arrays in place. The answer is right, but the
-child hashes the inputs after every call and the grader compares: WA (the call modified
-its input arrays)."""
+inputs are read-only mappings of a file the child cannot write, so the first write raises:
+WA (the call modified its input arrays)."""
 import numpy as np
 
 from harness.types import COO, CSR, index_dtype

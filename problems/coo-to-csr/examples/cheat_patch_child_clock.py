@@ -4,8 +4,8 @@
 """Cheat that does fool the child: reach into the grader's child process (its __main__
 module) and swap the clock it times calls with for one that runs 1000x slow, then do
 the work slowly in pure Python. The child reports tiny times, but the grader times every
-call on its own clock too and sees the gap: the answers are right (AC) and the record
-is flagged `timer` (and `review` for the impossible score)."""
+call on its own clock, ranks that, and sees the gap: the answers are right (AC), the score
+is the slow one, and the record is flagged `timer`."""
 import sys
 import time
 

@@ -3,8 +3,8 @@
 # expected-flag: threads
 """Background work: start a thread that keeps the CPU busy forever (on a shared machine
 it would slow the reference down), then answer correctly. The answers are right (AC);
-the child measures the CPU its process uses while it waits between calls, so the record
-is flagged `threads`, and the thread dies with the child when the grade ends."""
+the grader reads the child's CPU from its cgroup while the child waits between calls, so
+the record is flagged `threads`, and the thread dies with the child when the grade ends."""
 import threading
 
 import numpy as np

@@ -1,7 +1,8 @@
 # expected-verdict: CE
 """Forges a record: write a fake AC result with a huge score into results/runs/. The audit
-hook refuses writes outside the work folder (and the mount namespace makes the
-repository read-only even for native code): CE naming the file; no record appears."""
+hook refuses writes outside the work folder (and with bubblewrap results/ is not even in
+the child's view, so native code finds nothing to write): CE naming the file; no record
+appears."""
 import json
 from pathlib import Path
 

@@ -1,8 +1,8 @@
 # expected-verdict: CE
 """Forks the audit hook cannot see: 20 calls to libc's fork() through ctypes, each child
-leaving the process group with setsid() and sleeping for an hour. The child counts the
-processes in its PID namespace after the call: CE (started 20 processes), and all of
-them die with the namespace when the grade ends (the tests check none survives)."""
+leaving the process group with setsid() and sleeping for an hour. The grader counts the
+child's processes in its cgroup after the call: CE (started 20 processes), and all of
+them die with the PID namespace when the grade ends (the tests check none survives)."""
 import ctypes
 import os
 import time

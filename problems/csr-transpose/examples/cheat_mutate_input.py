@@ -1,7 +1,8 @@
 # expected-verdict: WA
 """Cheat: reuse the input's buffers as scratch space (here: overwrite A.indices with the
-sort permutation's keys). The answer is right, but the child hashes the inputs after
-every call and the grader compares: WA (the call modified its input arrays)."""
+sort permutation's keys). The answer would be right, but the inputs are read-only
+mappings of a file the child cannot write, so the first write raises: WA (the call
+modified its input arrays)."""
 import numpy as np
 
 from harness.types import CSR, index_dtype

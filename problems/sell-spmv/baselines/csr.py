@@ -1,0 +1,37 @@
+"""sell-spmv by the CSR kernel: the spmv problem's Numba reference kernel (problems/spmv/reference/
+numba.py, copied here verbatim; a test keeps the copy identical) run on A, the same matrix in CSR.
+Grading it (`--baseline`) times the CSR kernel against the SELL-C-sigma reference on the same
+matrices, in the same run: its speedup is t(SELL) / t(CSR).
+
+Copied, not imported: loading the spmv reference under a second module name would leave Numba
+cache entries that name this module, and the spmv grader's reference child could not load them.
+"""
+import numba
+import numpy as np
+
+from harness.types import CSR, SELL
+
+
+@numba.njit(cache=True)
+def _spmv(indptr, indices, data, x, y):
+    for i in range(y.size):
+        s = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            s += data[p] * x[indices[p]]
+        y[i] = s
+
+
+def unsigned(a: np.ndarray) -> np.ndarray:
+    """The same memory as an unsigned integer array (int32 -> uint32, int64 -> uint64)."""
+    a = np.ascontiguousarray(a)
+    return a.view(np.dtype(f"u{a.itemsize}")) if a.dtype.kind == "i" else a
+
+
+def sell_spmv(A: CSR, S: SELL, x: np.ndarray) -> np.ndarray:
+    n_rows, n_cols = int(A.shape[0]), int(A.shape[1])
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    if x.ndim != 1 or x.shape[0] != n_cols:
+        raise ValueError(f"x has shape {x.shape}; A is {n_rows}x{n_cols}, so x needs shape ({n_cols},)")
+    y = np.empty(n_rows)
+    _spmv(unsigned(A.indptr), unsigned(A.indices), np.ascontiguousarray(A.data, dtype=np.float64), x, y)
+    return y

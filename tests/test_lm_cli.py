@@ -1,0 +1,86 @@
+"""`sparsebench lm`: an existing run is never overwritten silently; every flag says what it does and its default."""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+
+import pytest
+
+from harness import cli
+
+TINY = ["--layers", "1", "--embd", "16", "--heads", "2", "--block", "16", "--expert-hidden", "16",
+        "--batch", "4", "--experts", "4", "--corpus", "synthetic"]
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_train_refuses_to_overwrite_then_resumes_or_replaces(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert cli.main(["lm", "train", "--steps", "3", "--out", str(run), *TINY]) == 0
+    before = _digest(run / "ckpt.npz")
+    capsys.readouterr()
+
+    assert cli.main(["lm", "train", "--steps", "3", "--out", str(run), *TINY]) == 2
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert "already holds a run (finished: 3 steps" in lines[0]
+    assert "--resume" in lines[0] and "--force" in lines[0]
+    assert _digest(run / "ckpt.npz") == before  # untouched
+
+    assert cli.main(["lm", "train", "--steps", "3", "--out", str(run), "--resume", *TINY]) == 0
+    assert json.loads((run / "result.json").read_text())["steps"] == 3  # the finished run, continued: no new steps
+
+    assert cli.main(["lm", "train", "--steps", "2", "--out", str(run), "--force", *TINY]) == 0
+    assert json.loads((run / "result.json").read_text())["steps"] == 2  # a fresh run replaced it
+
+
+def test_a_bare_checkpoint_counts_as_a_run(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert cli.main(["lm", "train", "--steps", "2", "--out", str(run), *TINY]) == 0
+    (run / "result.json").unlink()  # a run killed before it finished leaves only its checkpoint
+    capsys.readouterr()
+    assert cli.main(["lm", "train", "--steps", "2", "--out", str(run), *TINY]) == 2
+    assert "already holds a run (a checkpoint)" in capsys.readouterr().err
+
+
+def test_resume_and_force_exclude_each_other(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["lm", "train", "--resume", "--force", "--out", str(tmp_path)])
+    assert exc.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
+
+
+def test_compare_refuses_to_overwrite_its_runs(tmp_path, capsys):
+    argv = ["lm", "compare", "--steps", "2", "--seeds", "1", "--out", str(tmp_path), *TINY]
+    assert cli.main(argv) == 0
+    capsys.readouterr()
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "already holds a run" in err and "(and 1 more run folders)" in err
+    assert cli.main([*argv, "--resume"]) == 0
+
+
+def _lm_commands() -> dict[str, argparse.ArgumentParser]:
+    parser = cli.build_parser()
+    top = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    lm = top.choices["lm"]
+    group = next(a for a in lm._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(group.choices)
+
+
+@pytest.mark.parametrize("command", ["train", "sample", "compare"])
+def test_every_lm_flag_has_help_and_its_default(command):
+    parser = _lm_commands()[command]
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        name = action.option_strings[0] if action.option_strings else action.dest
+        assert action.help and len(action.help) > 10, f"lm {command} {name}: no help text"
+        if action.nargs != 0:  # takes a value: say its default (or that it is required)
+            assert "default" in action.help or action.required, f"lm {command} {name}: help does not give the default"
+            if action.default is not None and isinstance(action.default, (int, float, str)) and name != "--results":
+                shown = f"{action.default:g}" if isinstance(action.default, float) else str(action.default)
+                assert shown in action.help, f"lm {command} {name}: help says another default than {shown}"
