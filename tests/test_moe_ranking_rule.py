@@ -1,7 +1,7 @@
 """One ranking rule for every MoE problem (moe-router's statement, rule 2): experts are ranked
 by logit, equal logits to the lower expert index. Every router implementation in the project
-(the references of moe-router, moe-forward, moe-backward, moe-lm-loss, moe-lm-grad, and
-tinylm/model.py, which the LM references restate) must give the pure-Python oracle's experts
+(the references of moe-router, moe-forward, moe-backward, moe-lm-loss, moe-lm-grad (NumPy and
+Numba), and tinylm/model.py, which the LM references restate) must give the pure-Python oracle's experts
 and kept mask; and each problem grades a case where ranking the computed probabilities instead
 keeps different assignments, so a solution that ranks probabilities is WA there."""
 from __future__ import annotations
@@ -49,6 +49,15 @@ def _numba_route(module, with_probs):
     return route
 
 
+def _lm_numba_route(module):
+    def route(logits, k, cf):
+        z = np.ascontiguousarray(logits, dtype=np.float64)
+        T, E = z.shape
+        out = reference(module)._route(z, k, -1 if cf is None else math.ceil(cf * T * k / E))
+        return out[0], out[2]
+    return route
+
+
 ROUTERS = {
     "moe-router numpy": lambda z, k, cf: reference("moe_router_numpy").route(z, k, cf)[::2][:2],
     "moe-router numba": lambda z, k, cf: reference("moe_router_numba").route(z, k, cf)[::2][:2],
@@ -59,6 +68,8 @@ ROUTERS = {
     "moe-lm-loss numpy": lambda z, k, cf: reference("moe_lm_loss_numpy").route(
         np.asarray(z, dtype=np.float64), k, cf)[::2][:2],
     "moe-lm-grad numpy": _lm_grad_route,
+    "moe-lm-loss numba": _lm_numba_route("moe_lm_loss_numba"),
+    "moe-lm-grad numba": _lm_numba_route("moe_lm_grad_numba"),
     "tinylm": lambda z, k, cf: M.route(z, k, cf)[::2][:2],
 }
 
@@ -130,13 +141,10 @@ def test_backward_case_tells_the_rules_apart():
         assert close == agrees, rank
 
 
-def _route_by_probability(logits, k, capacity_factor):
-    """tinylm's route with the rejected rule: stable ranking of the float64 probabilities."""
+def _top_k_by_probability(logits, k):
+    """tinylm's top_k with the rejected rule: stable ranking of the float64 probabilities."""
     probs, _ = M.softmax64(logits)
-    expert = np.argsort(-probs, axis=1, kind="stable")[:, :k]
-    kept = M.capacity_mask(expert, logits.shape[1], capacity_factor)
-    _, _, gate, _, aux, z = M.gates_and_losses(logits, expert)
-    return M.Routing(expert, gate, kept, aux, z)
+    return np.argsort(-probs, axis=1, kind="stable")[:, :k]
 
 
 @pytest.mark.parametrize("slug", ["moe-lm-loss", "moe-lm-grad"])
@@ -155,7 +163,7 @@ def test_lm_case_tells_the_rules_apart(slug, monkeypatch):
     ce, aux, z = loss_ref(*args)
     assert moe_lm.check_scalars(("ce", "aux_loss", "z_loss"), (stats["ce"], stats["aux"], stats["z"]),
                                 (ce, aux, z)) is None
-    monkeypatch.setattr(M, "route", _route_by_probability)
+    monkeypatch.setattr(M, "top_k", _top_k_by_probability)  # the rule route and moe rank by
     _, other, _ = M.forward(params, cfg, idx, targets)
     assert moe_lm.check_scalars(("ce", "aux_loss", "z_loss"), (ce, aux, z),
                                 (other["ce"], other["aux"], other["z"])) is not None

@@ -30,11 +30,19 @@ def tiny_model(rng, **overrides):
     return cfg, params, idx, targets
 
 
+@pytest.fixture(params=["numpy", "numba"])
+def kernels(request):
+    """Run the test with the MoE kernels in NumPy and again with their Numba versions."""
+    M.use_numba(request.param == "numba")
+    yield request.param
+    M.use_numba(False)
+
+
 # -- gradients --------------------------------------------------------------------------------
 @pytest.mark.parametrize("overrides", [{}, {"top_k": 1}, {"capacity_factor": 0.5}, {"top_k": 4},
                                        {"dense": True}, {"n_expert": 1, "top_k": 1}],
                          ids=["k2", "k1", "capacity-drops", "k=E", "dense", "E1"])
-def test_gradient_matches_finite_differences(overrides):
+def test_gradient_matches_finite_differences(overrides, kernels):
     """Every parameter entry of a small float64 model, routing decisions held fixed."""
     rng = np.random.default_rng(1)
     cfg, params, idx, targets = tiny_model(rng, **overrides)
@@ -58,7 +66,7 @@ def test_gradient_matches_finite_differences(overrides):
     assert any(np.abs(g).max() > 1e-3 for g in grads.values())
 
 
-def test_held_routing_reproduces_the_forward_pass():
+def test_held_routing_reproduces_the_forward_pass(kernels):
     rng = np.random.default_rng(2)
     cfg, params, idx, targets = tiny_model(rng, capacity_factor=0.75)
     _, stats, _ = M.forward(params, cfg, idx, targets)
@@ -66,7 +74,7 @@ def test_held_routing_reproduces_the_forward_pass():
     assert again["loss"] == stats["loss"]
 
 
-def test_one_expert_equals_the_dense_model():
+def test_one_expert_equals_the_dense_model(kernels):
     rng = np.random.default_rng(3)
     cfg, params, idx, targets = tiny_model(rng, n_expert=1, top_k=1, aux_coef=0.0, z_coef=0.0)
     dense_cfg = replace(cfg, dense=True)
@@ -84,6 +92,43 @@ def test_one_expert_equals_the_dense_model():
         mine = grads[name.replace("ffn", "moe")][0] if ".ffn." in name else grads[name]
         np.testing.assert_allclose(mine, g, rtol=1e-10, atol=1e-12, err_msg=name)
     np.testing.assert_array_equal(grads["blocks.0.moe.router"], 0.0)  # softmax over one expert is constant
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("overrides", [{}, {"top_k": 1}, {"capacity_factor": 0.5}, {"n_expert": 1, "top_k": 1}])
+def test_numba_kernels_agree_with_numpy(overrides, dtype):
+    """A forward and backward pass, and an AdamW step, through each set of kernels."""
+    rng = np.random.default_rng(5)
+    cfg, params, idx, targets = tiny_model(rng, **overrides)
+    params = {k: v.astype(dtype) for k, v in params.items()}
+    tc = TR.TrainConfig(minutes=None, max_steps=1)
+    out = {}
+    for on in (False, True):
+        M.use_numba(on)
+        try:
+            p = {k: v.copy() for k, v in params.items()}
+            stats, grads = M.loss_and_grads(p, cfg, idx, targets)
+            TR.AdamW(p, tc).step(p, {k: g.copy() for k, g in grads.items()}, 1e-2, 0.5)
+            out[on] = stats, grads, p
+        finally:
+            M.use_numba(False)
+    rtol = 1e-10 if dtype == np.float64 else 2e-5
+    assert out[True][0]["loss"] == pytest.approx(out[False][0]["loss"], rel=rtol)
+    for layer_np, layer_nb in zip(out[False][0]["layers"], out[True][0]["layers"]):
+        np.testing.assert_array_equal(layer_np["expert"], layer_nb["expert"])
+        np.testing.assert_array_equal(layer_np["kept"], layer_nb["kept"])
+    for name in params:
+        for i in (1, 2):  # gradients, then the updated parameters
+            want, got = out[False][i][name], out[True][i][name]
+            assert got.dtype == dtype, name
+            np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * np.abs(want).max(), err_msg=name)
+
+
+def test_train_uses_numba_for_runs_that_amortise_a_compile():
+    assert TR.wants_numba(TR.TrainConfig(minutes=5.0)) and not TR.wants_numba(TR.TrainConfig(minutes=0.5))
+    assert not TR.wants_numba(TR.TrainConfig(minutes=None, max_steps=10))
+    assert TR.wants_numba(TR.TrainConfig(minutes=None, max_steps=10, numba=True))
+    assert not TR.wants_numba(TR.TrainConfig(minutes=5.0, numba=False))
 
 
 def test_dense_baseline_matches_active_parameters():
@@ -264,3 +309,30 @@ def test_cli_train_sample_compare(tmp_path, capsys):
         assert (folder / name).is_file(), name
     table = (folder / "compare.md").read_text()
     assert "dense" in table and "moe-e4k2" in table and "entropy rate" in table
+
+
+# -- the compare verdict ----------------------------------------------------------------------
+def _rows(moe, dense, tok=(1000.0, 1000.0)):
+    import pandas as pd
+
+    return pd.DataFrame([{"model": "moe-e8k2", "val_loss": v, "tokens_per_s": tok[0]} for v in moe]
+                        + [{"model": "dense", "val_loss": v, "tokens_per_s": tok[1]} for v in dense])
+
+
+def test_verdict_says_who_won_with_an_interval():
+    from tinylm.compare import verdict
+
+    win = verdict(_rows([1.600, 1.602, 1.598], [1.630, 1.633, 1.627], tok=(950.0, 1000.0)))
+    assert win["winner"] == "moe" and win["margin"] == pytest.approx(0.030)
+    assert 0 < win["low"] < 0.030 < win["high"] and win["spreads"] > 3
+    assert win["throughput_ratio"] == pytest.approx(0.95)
+    assert win["text"].startswith("MoE won")
+    lose = verdict(_rows([1.630, 1.633, 1.627], [1.600, 1.602, 1.598]))
+    assert lose["winner"] == "dense" and lose["text"].startswith("Dense won")
+    # a margin of 2 spreads is no win, even where (10 seeds) the interval is clear of 0
+    noise = np.array([-1, 1] * 5) * 0.005
+    tie = verdict(_rows(1.600 + noise, 1.6105 + noise))
+    assert tie["winner"] is None and tie["text"].startswith("No clear winner")
+    assert tie["low"] > 0 and 1.5 < tie["spreads"] < 3
+    one = verdict(_rows([1.6], [1.7]))
+    assert one["winner"] is None and "one seed" in one["text"]

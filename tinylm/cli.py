@@ -40,6 +40,12 @@ def add_parser(sub, parents: list) -> None:
                        help="peak learning rate, after warm-up; cosine decay to lr/10 (default: 0.001)")
         p.add_argument("--threads", type=int, default=1,
                        help="BLAS threads; more than the idle cores slows small GEMMs badly (default: 1)")
+        p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                       help="what counts as training time: wall-clock or the process's CPU time, for a machine "
+                            "shared with other jobs (their time on the cores is not charged) (default: wall)")
+        p.add_argument("--numba", choices=("auto", "on", "off"), default="auto",
+                       help="the MoE kernels and AdamW compiled by Numba (on) or in NumPy (off); auto: Numba for "
+                            "runs of at least a minute or 500 steps, as a first compile takes 10-30 s (default: auto)")
         p.add_argument("--checkpoint-every", type=float, default=60.0,
                        help="seconds between checkpoints (default: 60)")
         again = p.add_mutually_exclusive_group()
@@ -87,7 +93,8 @@ def _configs(args):
     tc = TrainConfig(corpus=args.corpus, seed=getattr(args, "seed", 0),
                      minutes=args.minutes if args.minutes is not None else (None if args.steps else 5.0),
                      max_steps=args.steps, batch_size=args.batch, lr=args.lr, min_lr=args.lr / 10,
-                     threads=args.threads, checkpoint_every_s=args.checkpoint_every)
+                     threads=args.threads, clock=args.clock, checkpoint_every_s=args.checkpoint_every,
+                     numba={"auto": None, "on": True, "off": False}[args.numba])
     return corpus, cfg, tc
 
 
@@ -192,7 +199,8 @@ def cmd_compare(args) -> int:
     from rich.markdown import Markdown
 
     Console().print(Markdown((out["folder"] / "compare.md").read_text()))
-    console.print(f"wrote {_rel(out['folder'] / 'compare.csv')}, compare.md and loss.png")
+    console.print(f"wrote {_rel(out['folder'] / 'compare.csv')}, compare.md, verdict.json and loss.png")
+    console.print(f"[bold]{out['verdict']['text']}[/]")
     return 0
 
 

@@ -3,6 +3,7 @@ seeds: a CSV and a markdown table of every run, a summary per model, and a loss-
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 from collections.abc import Callable
@@ -41,9 +42,10 @@ def compare(corpus: Corpus, label: str, moe_cfg: M.Config, tc: TrainConfig, seed
     rows = pd.DataFrame([_row(r) for r in results])
     summary = summarise(rows)
     rows.to_csv(folder / "compare.csv", index=False)
+    (folder / "verdict.json").write_text(json.dumps(verdict(rows), indent=1))
     (folder / "compare.md").write_text(_markdown(label, rows, summary, results))
     plot(results, folder / "loss.png", title=f"{label}: val loss vs training time")
-    return {"rows": rows, "summary": summary, "folder": folder}
+    return {"rows": rows, "summary": summary, "verdict": verdict(rows), "folder": folder}
 
 
 def _row(r: dict) -> dict:
@@ -56,10 +58,56 @@ def _row(r: dict) -> dict:
         row["min_load"] = round(float(load.min(axis=1).mean()), 3)
     if r.get("mi_bits"):
         row["mi_bits"] = round(float(np.max(r["mi_bits"])), 3)  # the most source-aware layer
+        row["source_bits"] = round(float(r["source_entropy_bits"]), 3)
     if r.get("entropy_rate"):
         row["floor"] = round(r["entropy_rate"], 4)
         row["gap_pct"] = round(100 * (r["val_loss"] / r["entropy_rate"] - 1), 1)
     return row
+
+
+SPREADS = 3.0  # MoE wins when its mean val loss is below dense's by more than this many seed-to-seed spreads
+
+
+def verdict(rows) -> dict:
+    """MoE against dense on the runs' val losses: the margin (dense mean minus MoE mean, > 0 when
+    MoE is better) with a Welch t 95% interval over seeds, the seed-to-seed spread (the larger of
+    the two models' standard deviations), and who won. MoE (or dense) wins only when the margin
+    exceeds SPREADS spreads *and* the interval excludes 0; otherwise there is no clear winner.
+    Also the throughput ratio (MoE tokens/s over dense tokens/s, mean over seeds)."""
+    from scipy import stats
+
+    moe = rows[rows["model"] != "dense"]["val_loss"].to_numpy(dtype=float)
+    dense = rows[rows["model"] == "dense"]["val_loss"].to_numpy(dtype=float)
+    out = {"moe_runs": int(moe.size), "dense_runs": int(dense.size), "spreads_needed": SPREADS}
+    if not (moe.size and dense.size):
+        return {**out, "winner": None, "text": "no MoE or no dense run: nothing to compare"}
+    margin = float(dense.mean() - moe.mean())
+    tok = rows.groupby(rows["model"] == "dense")["tokens_per_s"].mean()
+    out.update(margin=margin, throughput_ratio=float(tok[False] / tok[True]))
+    if min(moe.size, dense.size) < 2:
+        return {**out, "winner": None, "low": math.nan, "high": math.nan, "spread": math.nan,
+                "text": f"MoE minus dense: {-margin:+.4f} nats/char from one seed: no spread, no verdict "
+                        f"(run --seeds 3)"}
+    spread = float(max(moe.std(ddof=1), dense.std(ddof=1)))
+    if spread == 0.0 and margin == 0.0:
+        low = high = 0.0
+    else:
+        ci = stats.ttest_ind(dense, moe, equal_var=False).confidence_interval(0.95)
+        low, high = float(ci.low), float(ci.high)
+    times = abs(margin) / spread if spread > 0 else math.inf
+    if margin > SPREADS * spread and low > 0:
+        winner = "moe"
+    elif -margin > SPREADS * spread and high < 0:
+        winner = "dense"
+    else:
+        winner = None
+    better = "below" if margin > 0 else "above"
+    head = {"moe": "MoE won", "dense": "Dense won", None: "No clear winner"}[winner]
+    text = (f"{head}: MoE's mean val loss is {abs(margin):.4f} nats/char {better} dense's (95% t interval of "
+            f"dense minus MoE over {moe.size}+{dense.size} seeds: {low:+.4f} to {high:+.4f}), "
+            f"{times:.1f}x the seed-to-seed spread {spread:.4f} (a win needs > {SPREADS:g}x and an interval "
+            f"clear of 0). MoE ran at {out['throughput_ratio']:.2f}x dense's tokens/s.")
+    return {**out, "winner": winner, "low": low, "high": high, "spread": spread, "spreads": times, "text": text}
 
 
 def summarise(rows):
@@ -76,25 +124,31 @@ def _markdown(label: str, rows, summary, results) -> str:
     tcs = {json.dumps(r["train_config"], sort_keys=True) for r in results}
     if len(tcs) == 1:
         tc = results[0]["train_config"]
-        lines += [f"Training time per run: {tc['minutes']} min of training steps, batch {tc['batch_size']}, "
-                  f"lr {tc['lr']}, {tc['threads']} BLAS thread(s). Val loss in nats/char on "
-                  f"{tc['final_eval_windows']} fixed val windows.", ""]
+        clock = "CPU time" if tc.get("clock") == "cpu" else "wall-clock time"
+        lines += [f"Training time per run: {tc['minutes']} min ({clock}) of training steps, batch "
+                  f"{tc['batch_size']}, lr {tc['lr']}, {tc['threads']} BLAS thread(s). Val loss in nats/char "
+                  f"on {tc['final_eval_windows']} fixed val windows.", ""]
     if results and results[0].get("entropy_rate"):
         lines += [f"Exact entropy rate of the corpus (the loss floor): {results[0]['entropy_rate']:.4f} nats/char.", ""]
     lines += ["## Summary", "", summary.to_markdown(index=False, floatfmt=".4g"), ""]
     if set(summary["model"]) >= {"dense"} and len(summary) == 2:
-        moe = summary[summary["model"] != "dense"].iloc[0]
-        dense = summary[summary["model"] == "dense"].iloc[0]
-        gap = dense["val_loss_mean"] - moe["val_loss_mean"]
-        if min(moe["runs"], dense["runs"]) < 2:
-            lines += [f"MoE minus dense: {-gap:+.4f} nats/char (one seed: no spread to compare with).", ""]
-        else:
-            spread = max(moe["val_loss_std"], dense["val_loss_std"])
-            verdict = "better" if gap > spread else "not clearly better"
-            lines += [f"MoE minus dense: {-gap:+.4f} nats/char; seed-to-seed spread (largest std) {spread:.4f}: "
-                      f"MoE is {verdict} than dense at equal active parameters and equal time.", ""]
+        lines += ["## Verdict", "", verdict(rows)["text"], ""]
+        if "gap_pct" in rows:
+            lines += [_floor_line(rows), ""]
     lines += ["## Runs", "", rows.to_markdown(index=False, floatfmt=".4g"), ""]
     return "\n".join(lines)
+
+
+def _floor_line(rows) -> str:
+    """Synthetic corpora: each model's distance from the entropy floor, and the MoE's specialisation."""
+    g = rows.groupby("model")
+    parts = [f"{m} {g.get_group(m)['gap_pct'].mean():.1f}%" for m in sorted(g.groups)]
+    line = "Mean gap to the entropy floor: " + ", ".join(parts) + "."
+    if "mi_bits" in rows and rows["mi_bits"].notna().any():
+        line += (f" Expert specialisation: I(1st-choice expert; source) = {rows['mi_bits'].mean():.2f} bits "
+                 f"(mean over MoE runs of the most source-aware layer; the source carries "
+                 f"{rows['source_bits'].dropna().iloc[0]:.2f} bits).")
+    return line
 
 
 def plot(results: list[dict], path: Path, title: str = "") -> None:

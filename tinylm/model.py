@@ -40,6 +40,12 @@ everywhere. The gates and both auxiliary losses are differentiable and are diffe
 
 Training runs in float32; everything works in float64 too (the gradient check uses it).
 Router probabilities are always computed in float64 (cheap: N x E).
+
+The model is NumPy. The MoE's routing, dispatch, per-expert GEMMs and combine ("the MoE's
+kernels" below) also exist compiled by Numba (tinylm/kernels.py, switched on by use_numba, as
+train() does for runs that can amortise a compile): in NumPy their extra passes and Python-level
+calls cost the MoE step ~20% of dense throughput at equal active parameters, the comparison this
+model exists to make.
 """
 from __future__ import annotations
 
@@ -147,8 +153,11 @@ def softmax64(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def top_k(logits: np.ndarray, k: int) -> np.ndarray:
     """(T, k) expert ids by descending logit, equal logits to the lower expert index (the
-    moe-router rule). Softmax is strictly increasing, so this is the order of the exact
-    probabilities; the computed ones can round to equal values (underflow to 0.0) that are not ties."""
+    moe-router rule; the same as np.argsort(-logits, axis=1, kind="stable")[:, :k]). Softmax is
+    strictly increasing, so this is the order of the exact probabilities; the computed ones can
+    round to equal values (underflow to 0.0) that are not ties."""
+    if _kernels:
+        return _kernels.top_k(np.ascontiguousarray(logits), k)
     return np.argsort(-np.asarray(logits), axis=1, kind="stable")[:, :k]
 
 
@@ -176,10 +185,15 @@ def gates_and_losses(logits: np.ndarray, expert: np.ndarray, first_choice_frac: 
     """
     T, k = expert.shape
     E = logits.shape[1]
+    f = np.bincount(expert[:, 0], minlength=E) / T if first_choice_frac is None else first_choice_frac
+    if _kernels:
+        probs, lse, gate, aux, z = _kernels.gates_and_losses(np.ascontiguousarray(logits, dtype=np.float64),
+                                                             np.ascontiguousarray(expert, dtype=np.int64),
+                                                             np.asarray(f, dtype=np.float64))
+        return probs, lse, gate, f, aux, z
     probs, lse = softmax64(logits)
     chosen = np.take_along_axis(probs, expert, axis=1)
     gate = chosen if k == 1 else chosen / chosen.sum(axis=1, keepdims=True)
-    f = np.bincount(expert[:, 0], minlength=E) / T if first_choice_frac is None else first_choice_frac
     aux = float(E * np.dot(f, probs.mean(axis=0)))
     z = float(np.mean(lse**2))
     return probs, lse, gate, f, aux, z
@@ -251,15 +265,16 @@ def _causal_mask(T, dtype):
 
 
 def dense_ffn(x, w1, w2):
-    pre = x @ w1
-    h = np.maximum(pre, 0)
+    h = x @ w1
+    np.maximum(h, 0, out=h)  # relu
     return h @ w2, (x, h)
 
 
 def dense_ffn_backward(dy, cache, w1, w2):
     x, h = cache
     dw2 = h.T @ dy
-    dpre = (dy @ w2.T) * (h > 0)
+    dpre = dy @ w2.T
+    dpre *= h > 0  # relu
     return dpre @ w1.T, x.T @ dpre, dw2
 
 
@@ -272,60 +287,136 @@ class Fixed(NamedTuple):
 
 
 def moe(x, w_router, w1, w2, k, capacity_factor, fixed: Fixed | None = None):
-    """Top-k MoE feed-forward on x (N, D): route, group the kept assignments by expert, one GEMM
-    pair per expert, scatter-add gate * output back. Returns (y, stats, cache)."""
+    """Top-k MoE feed-forward on x (N, D): route, dispatch the kept assignments into one buffer
+    grouped by expert, one GEMM pair per expert on its rows, combine gate * output back.
+    Returns (y, stats, cache)."""
     N, D = x.shape
-    E = w1.shape[0]
+    E, _, H = w1.shape
     logits = x @ w_router
-    if fixed is None:  # the decisions come from `route` (the moe-router contract), so it can be swapped
-        decided = route(logits, k, capacity_factor)
-        expert, kept = np.asarray(decided.expert, dtype=np.int64), np.asarray(decided.kept, dtype=bool)
+    if fixed is None:  # the decisions of `route` (the moe-router contract): top_k, then capacity_mask
+        expert = top_k(logits, k)
+        kept = capacity_mask(expert, E, capacity_factor)
         probs, lse, gate, f, aux, z = gates_and_losses(logits, expert)
     else:
         expert, kept = fixed.expert, fixed.kept
         probs, lse, gate, f, aux, z = gates_and_losses(logits, expert, fixed.first_choice_frac)
-    sel = np.flatnonzero(kept.reshape(-1))  # kept assignments, as flat indices t * k + j
-    sel = sel[np.argsort(expert.reshape(-1)[sel], kind="stable")]  # grouped by expert
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(expert.reshape(-1)[sel], minlength=E))])
-    tok = sel // k
-    g = gate.reshape(-1)[sel].astype(x.dtype)[:, None]
-    xs = x[tok]
-    hs, ys = [], []
-    y = np.zeros_like(x)
-    for e in range(E):
-        lo, hi = bounds[e], bounds[e + 1]
-        h = np.maximum(xs[lo:hi] @ w1[e], 0)
-        ye = h @ w2[e]
-        y[tok[lo:hi]] += g[lo:hi] * ye  # a token meets each expert at most once: no collisions
-        hs.append(h)
-        ys.append(ye)
+    xs, row, bounds = dispatch(x, expert, kept, E)  # xs: the token rows, grouped by expert
+    h = np.empty((xs.shape[0], H), x.dtype)
+    out = np.empty_like(xs)
+    experts_forward(xs, bounds, w1, w2, h, out)  # out = relu(xs @ w1[e]) @ w2[e], row block by row block
+    y = np.empty_like(x)
+    combine(out, row, gate, y)  # y[t] = sum_j gate[t, j] * out[row[t, j]]
     load = np.bincount(expert.reshape(-1), minlength=E) / expert.size
     stats = {"aux": aux, "z": z, "load": load, "dropped": float(1.0 - kept.mean()),
              "expert": expert, "kept": kept, "f": f}
-    cache = (x, expert, probs, lse, gate, f, sel, bounds, tok, g, xs, hs, ys)
+    cache = (x, expert, probs, lse, gate, f, row, bounds, xs, h, out)
     return y, stats, cache
 
 
 def moe_backward(dy, cache, w_router, w1, w2, aux_coef, z_coef):
     """Gradients of sum(y * dy) + aux_coef * aux + z_coef * z with routing held fixed."""
-    x, expert, probs, lse, gate, f, sel, bounds, tok, g, xs, hs, ys = cache
+    x, expert, probs, lse, gate, f, row, bounds, xs, h, out = cache
     N, k = expert.shape
+    dout, dgate = np.empty_like(out), np.empty((N, k))
+    uncombine(dy, row, gate, out, dout, dgate)  # dout[row[t, j]] = gate[t, j] dy[t]; dgate = dy[t] . out[row]
+    dh, dxs = np.empty_like(h), np.empty_like(xs)
+    dw1, dw2 = np.empty_like(w1), np.empty_like(w2)
+    experts_backward(xs, h, dout, bounds, w1, w2, dh, dxs, dw1, dw2)
+    dx = np.empty_like(x)
+    combine(dxs, row, None, dx)  # each token sums its k rows' gradients
+    dlogits = router_backward(probs, lse, expert, gate, dgate, f, aux_coef, z_coef)
+    dlogits = dlogits.astype(x.dtype)
+    dx += dlogits @ w_router.T
+    return dx, x.T @ dlogits, dw1, dw2
+
+
+# -- the MoE's kernels --------------------------------------------------------------------------
+# moe() and moe_backward() in six steps. Each is written here in NumPy; tinylm/kernels.py has the
+# same functions compiled by Numba (use_numba), which is what makes the MoE step as fast as the
+# dense one: in NumPy these cost it ~20% of dense throughput at equal active parameters (a dozen
+# extra passes over (N*k, D) arrays, ~200 Python-level GEMM calls a step, row operations on
+# (N, E) router arrays).
+
+def dispatch(x, expert, kept, n_expert):
+    """(xs, row, bounds): the kept assignments grouped by expert, in token order within an expert
+    (moe-dispatch's stable sort). xs[row[t, j]] = x[t]; expert e owns rows bounds[e]:bounds[e + 1];
+    a dropped assignment gets row = len(xs), one past the end."""
+    if _kernels:
+        return _kernels.dispatch(x, expert, kept, n_expert)
+    N, k = expert.shape
+    flat = np.where(kept, expert, n_expert).reshape(-1)  # a dropped assignment sorts after every expert
+    order = np.argsort(flat, kind="stable")
+    bounds = np.zeros(n_expert + 1, dtype=np.int64)
+    np.cumsum(np.bincount(flat, minlength=n_expert + 1)[:n_expert], out=bounds[1:])
+    slot = order[:bounds[-1]]  # flat assignment t * k + j of each row
+    row = np.full(N * k, slot.size, dtype=np.int64)
+    row[slot] = np.arange(slot.size)
+    return x[slot // k], row.reshape(N, k), bounds
+
+
+def experts_forward(xs, bounds, w1, w2, h, out):
+    """For each expert e and its rows r = bounds[e]:bounds[e + 1]: h[r] = relu(xs[r] @ w1[e]) and
+    out[r] = h[r] @ w2[e]: one GEMM pair per expert on row blocks of one buffer (problems/grouped-gemm)."""
+    if _kernels:
+        return _kernels.experts_forward(xs, bounds, w1, w2, h, out)
+    for e in range(w1.shape[0]):
+        np.matmul(xs[bounds[e]:bounds[e + 1]], w1[e], out=h[bounds[e]:bounds[e + 1]])
+    np.maximum(h, 0, out=h)
+    for e in range(w1.shape[0]):
+        np.matmul(h[bounds[e]:bounds[e + 1]], w2[e], out=out[bounds[e]:bounds[e + 1]])
+
+
+def combine(rows, row, weight, y):
+    """y[t] = sum_j weight[t, j] * rows[row[t, j]] (weight None: 1; cast to y's dtype first),
+    skipping dropped assignments: each token gathers its k rows, so every y row is written once
+    (a gather, not a scatter-add)."""
+    if _kernels:
+        return _kernels.combine(rows, row, weight, y)
+    y[:] = 0
+    for j in range(row.shape[1]):
+        live = row[:, j] < rows.shape[0]
+        part = rows[row[live, j]]
+        if weight is not None:
+            part *= weight[live, j, None].astype(y.dtype)
+        y[live] += part
+
+
+def uncombine(dy, row, gate, out, dout, dgate):
+    """The backward of combine: dout[row[t, j]] = gate[t, j] * dy[t] (the gradient of the expert
+    output rows) and dgate[t, j] = dy[t] . out[row[t, j]] (0 for a dropped assignment)."""
+    if _kernels:
+        return _kernels.uncombine(dy, row, gate, out, dout, dgate)
+    t, j = np.nonzero(row < out.shape[0])
+    r = row[t, j]
+    dgate[:] = 0
+    dgate[t, j] = np.einsum("nd,nd->n", dy[t], out[r])
+    dout[r] = gate[t, j, None].astype(dout.dtype) * dy[t]
+
+
+def experts_backward(xs, h, dout, bounds, w1, w2, dh, dxs, dw1, dw2):
+    """The backward of experts_forward, per expert e and its rows r (zeros for an idle expert):
+    dw2[e] = h[r].T @ dout[r];  dh[r] = (dout[r] @ w2[e].T) * (h[r] > 0);
+    dw1[e] = xs[r].T @ dh[r];   dxs[r] = dh[r] @ w1[e].T."""
+    if _kernels:
+        return _kernels.experts_backward(xs, h, dout, bounds, w1, w2, dh, dxs, dw1, dw2)
     E = w1.shape[0]
-    dx, dw1, dw2 = np.zeros_like(x), np.zeros_like(w1), np.zeros_like(w2)
-    dgate_sel = np.empty(sel.size)
-    dys_all = dy[tok]
     for e in range(E):
-        lo, hi = bounds[e], bounds[e + 1]
-        dye = dys_all[lo:hi]
-        dgate_sel[lo:hi] = (dye * ys[e]).sum(axis=1)  # d/dgate of gate * expert_output
-        dye = g[lo:hi] * dye
-        dw2[e] = hs[e].T @ dye
-        dh = (dye @ w2[e].T) * (hs[e] > 0)
-        dw1[e] = xs[lo:hi].T @ dh
-        dx[tok[lo:hi]] += dh @ w1[e].T
-    dgate = np.zeros(N * k)
-    dgate[sel] = dgate_sel  # dropped assignments contribute nothing
-    dgate = dgate.reshape(N, k)
+        r = slice(bounds[e], bounds[e + 1])
+        np.matmul(h[r].T, dout[r], out=dw2[e])  # an idle expert's slices are empty: zeros
+        np.matmul(dout[r], w2[e].T, out=dh[r])
+    dh *= h > 0  # relu
+    for e in range(E):
+        r = slice(bounds[e], bounds[e + 1])
+        np.matmul(xs[r].T, dh[r], out=dw1[e])
+        np.matmul(dh[r], w1[e].T, out=dxs[r])
+
+
+def router_backward(probs, lse, expert, gate, dgate, f, aux_coef, z_coef):
+    """d(loss)/d(logits) (N, E), float64, from d/dgate and the two auxiliary losses."""
+    if _kernels:
+        return _kernels.router_backward(probs, lse, expert, gate, dgate, f, aux_coef, z_coef)
+    N, k = expert.shape
+    E = probs.shape[1]
     if k == 1:
         dchosen = dgate
     else:  # gate_j = p_j / S, S = sum of the chosen p: d/dp_j = (dgate_j - sum_i dgate_i gate_i) / S
@@ -336,9 +427,28 @@ def moe_backward(dy, cache, w_router, w1, w2, aux_coef, z_coef):
     dprobs += aux_coef * E * f / N  # aux = E * sum_i f_i * mean_t p_ti, f fixed
     dlogits = probs * (dprobs - (dprobs * probs).sum(axis=1, keepdims=True))
     dlogits += (z_coef * 2.0 / N) * lse[:, None] * probs  # z = mean lse^2, dlse/dlogits = probs
-    dlogits = dlogits.astype(x.dtype)
-    dx += dlogits @ w_router.T
-    return dx, x.T @ dlogits, dw1, dw2
+    return dlogits
+
+
+# -- Numba, optional ----------------------------------------------------------------------------
+_kernels = None  # tinylm.kernels while use_numba(True) is in force
+
+
+def use_numba(on: bool = True) -> None:
+    """Run top_k, gates_and_losses and the MoE kernels above (and train.AdamW) through their Numba
+    versions in tinylm/kernels.py (True) or in NumPy (False, the default: importing numba and a
+    first compile take time a short run cannot spare; train() decides per run)."""
+    global _kernels
+    if on:
+        from . import kernels
+        _kernels = kernels
+    else:
+        _kernels = None
+
+
+def numba_kernels():
+    """tinylm.kernels while use_numba(True) is in force, else None."""
+    return _kernels
 
 
 # -- the model ------------------------------------------------------------------------------

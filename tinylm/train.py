@@ -20,6 +20,9 @@ from . import model as M
 from .data import Corpus, load_corpus, mutual_information
 
 
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     corpus: str = "pydoc"
@@ -39,41 +42,75 @@ class TrainConfig:
     final_eval_windows: int = 512
     checkpoint_every_s: float = 60.0  # wall-clock seconds between checkpoints
     threads: int = 1  # BLAS threads; more than the free cores makes small GEMMs far slower
+    numba: bool | None = None  # the compiled MoE kernels and AdamW (model.use_numba); None: auto (wants_numba)
+    clock: str = "wall"  # what a training second is: "wall" (time.perf_counter) or "cpu" (this process's
+    # CPU time: on a machine shared with other jobs, the time they hold the cores is not charged to the run)
 
     def __post_init__(self) -> None:
         if self.minutes is None and self.max_steps is None:
             raise ValueError("give a time budget (minutes) or max_steps")
+        if self.clock not in CLOCKS:
+            raise ValueError(f"clock must be one of {sorted(CLOCKS)}, not {self.clock!r}")
 
 
 # -- optimiser and schedule ----------------------------------------------------------------
 class AdamW:
-    """Adam with decoupled weight decay (Loshchilov & Hutter) on parameters with ndim >= 2."""
+    """Adam with decoupled weight decay (Loshchilov & Hutter) on parameters with ndim >= 2.
+
+    NumPy, in place through one scratch buffer per parameter (freshly allocated temporaries of the
+    MoE's size cost page faults every step); with model.use_numba on, one fused compiled pass per
+    parameter instead (kernels.adamw). The optimiser step scales with *total* parameters, ~3x the
+    dense model's for the MoE: in NumPy it was ~8% of an MoE step."""
 
     def __init__(self, params: dict[str, np.ndarray], tc: TrainConfig):
         self.tc = tc
         self.m = {k: np.zeros_like(v) for k, v in params.items()}
         self.v = {k: np.zeros_like(v) for k, v in params.items()}
+        self.scratch: dict[str, np.ndarray] = {}
         self.t = 0
 
-    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray], lr: float) -> None:
+    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray], lr: float,
+             grad_scale: float = 1.0) -> None:
+        """Update params in place with the gradients times grad_scale (gradient clipping):
+        m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
+        p = p (1 - lr decay) - lr (m / c1) / (sqrt(v / c2) + eps),  c_i = 1 - b_i^t."""
         tc = self.tc
         self.t += 1
         c1, c2 = 1 - tc.beta1**self.t, 1 - tc.beta2**self.t
+        kernels = M.numba_kernels()
         for k, p in params.items():
-            g = grads[k]
-            m, v = self.m[k], self.v[k]
+            decay = tc.weight_decay if p.ndim >= 2 else 0.0
+            g, m, v = grads[k], self.m[k], self.v[k]
+            if kernels:
+                kernels.adamw(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1),
+                              lr, tc.beta1, tc.beta2, c1, c2, 1e-8, decay, grad_scale)
+                continue
+            tmp = self.scratch.setdefault(k, np.empty_like(p))
+            np.multiply(g, grad_scale * (1 - tc.beta1), out=tmp)
             m *= tc.beta1
-            m += (1 - tc.beta1) * g
+            m += tmp
+            np.multiply(g, g, out=tmp)
+            tmp *= grad_scale**2 * (1 - tc.beta2)
             v *= tc.beta2
-            v += (1 - tc.beta2) * (g * g)
-            if p.ndim >= 2 and tc.weight_decay:
-                p *= 1 - lr * tc.weight_decay
-            p -= (lr / c1) * m / (np.sqrt(v / c2) + 1e-8)
+            v += tmp
+            if decay:
+                p *= 1 - lr * decay
+            np.sqrt(v, out=tmp)
+            tmp *= 1 / math.sqrt(c2)
+            tmp += 1e-8
+            np.divide(m, tmp, out=tmp)
+            tmp *= lr / c1
+            p -= tmp
+
+
+def grad_norm(grads: dict[str, np.ndarray]) -> float:
+    """The global L2 norm of all gradients together."""
+    return math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
 
 
 def clip_grads(grads: dict[str, np.ndarray], max_norm: float) -> float:
     """Scale all gradients together so their global L2 norm is at most max_norm; returns the norm."""
-    norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
+    norm = grad_norm(grads)
     if max_norm and norm > max_norm:
         for g in grads.values():
             g *= max_norm / norm
@@ -86,6 +123,66 @@ def learning_rate(tc: TrainConfig, step: int, progress: float) -> float:
         return tc.lr * (step + 1) / tc.warmup_steps
     progress = min(max(progress, 0.0), 1.0)
     return tc.min_lr + 0.5 * (tc.lr - tc.min_lr) * (1 + math.cos(math.pi * progress))
+
+
+def train_step(params, cfg: M.Config, tc: TrainConfig, opt: AdamW, idx, targets, lr: float) -> tuple[dict, float]:
+    """One optimisation step on a batch, in place: forward, backward, clip, AdamW.
+    Returns (the forward pass's stats, the gradient norm before clipping)."""
+    stats, grads = M.loss_and_grads(params, cfg, idx, targets)
+    norm = grad_norm(grads)
+    scale = tc.grad_clip / norm if tc.grad_clip and norm > tc.grad_clip else 1.0  # clipping, done by AdamW
+    opt.step(params, grads, lr, scale)
+    return stats, norm
+
+
+def keep_freed_memory() -> None:
+    """Have glibc keep freed memory for reuse rather than hand it back to the OS (Linux only).
+
+    glibc serves large blocks with mmap and trims the heap top once enough is free, with
+    thresholds it adapts to the allocation history. The MoE step (a few MB of temporaries that
+    differ in size from the dense model's) landed on the wrong side of them: ~5,000 fresh pages
+    faulted in and zeroed every step (~20 MB, ~15% of its step time), the dense step none. Fixed
+    thresholds (mmap only above 64 MB, trim only above 1 GB) make both reuse their memory; the
+    process keeps at most its peak footprint."""
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
+        return
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+    mallopt(M_MMAP_THRESHOLD, 64 << 20)
+    mallopt(M_TRIM_THRESHOLD, 1 << 30)
+
+
+NUMBA_MIN_MINUTES, NUMBA_MIN_STEPS = 1.0, 500  # shorter runs cannot amortise a first compile
+
+
+def wants_numba(tc: TrainConfig) -> bool:
+    """tc.numba, or when None (auto) whether the run is long enough for Numba's kernels to pay:
+    a first compile takes ~10-30 s (later runs load Numba's on-disk cache in ~1 s)."""
+    if tc.numba is not None:
+        return tc.numba
+    if tc.minutes is not None:
+        return tc.minutes >= NUMBA_MIN_MINUTES
+    return tc.max_steps >= NUMBA_MIN_STEPS
+
+
+def warm_up(params, cfg: M.Config) -> None:
+    """One forward and backward pass and one optimiser step's kernels on a 1 x 2 batch, untimed and
+    without touching any state: Numba compiles the kernels (or loads them from its cache) on
+    their first call, and that must not count as training time."""
+    idx = np.zeros((1, min(2, cfg.block_size)), dtype=np.int64)
+    M.loss_and_grads(params, cfg, idx, idx)
+    kernels = M.numba_kernels()
+    if kernels:
+        for dtype in {p.dtype for p in params.values()}:
+            kernels.adamw(*(np.zeros(1, dtype) for _ in range(4)), 0.0, 0.9, 0.9, 1.0, 1.0, 1e-8, 0.0, 1.0)
 
 
 # -- data ------------------------------------------------------------------------------------
@@ -211,39 +308,45 @@ def train(cfg: M.Config, tc: TrainConfig, corpus: Corpus, out_dir: Path | None =
         raise ValueError(f"the checkpoint's vocabulary ({len(state.chars)} characters) is not this corpus's "
                          f"({corpus.vocab_size}): wrong corpus?")
     budget = tc.minutes * 60 if tc.minutes is not None else math.inf
-    quick = eval_windows(corpus.val.size, cfg.block_size, tc.eval_windows)
-    last_ckpt, next_eval = time.monotonic(), state.train_seconds
-    ema = None
-    with threadpool_limits(limits=tc.threads, user_api="blas"):
-        while state.train_seconds < budget and (tc.max_steps is None or state.step < tc.max_steps):
-            if state.train_seconds >= next_eval:
-                val = evaluate(params, cfg, corpus, quick)["val_loss"]
-                state.history.append({"step": state.step, "seconds": state.train_seconds, "tokens": state.tokens,
-                                      "train_loss": ema, "val_loss": val})
-                next_eval = state.train_seconds + tc.eval_every_s
-            t0 = time.perf_counter()
-            idx, targets = random_batch(corpus.train, tc.batch_size, cfg.block_size, rng)
-            stats, grads = M.loss_and_grads(params, cfg, idx, targets)
-            norm = clip_grads(grads, tc.grad_clip)
-            frac = state.step / tc.max_steps if tc.max_steps else 0.0
-            if tc.minutes is not None:
-                frac = max(frac, state.train_seconds / budget)
-            lr = learning_rate(tc, state.step, frac)
-            opt.step(params, grads, lr)
-            state.train_seconds += time.perf_counter() - t0
-            state.step += 1
-            state.tokens += idx.size
-            ema = stats["ce"] if ema is None else 0.95 * ema + 0.05 * stats["ce"]
-            if out_dir and time.monotonic() - last_ckpt >= tc.checkpoint_every_s:
-                state.rng = rng.bit_generator.state
-                save_checkpoint(out_dir, params, cfg, tc, opt, state)
-                last_ckpt = time.monotonic()
-            load = None if cfg.dense else np.mean([s["load"] for s in stats["layers"]], axis=0)
-            progress({"step": state.step, "seconds": state.train_seconds, "budget": budget,
-                      "max_steps": tc.max_steps, "train_loss": ema, "lr": lr, "grad_norm": norm,
-                      "tokens_per_s": state.tokens / max(state.train_seconds, 1e-9),
-                      "val_loss": state.history[-1]["val_loss"] if state.history else None, "load": load})
-        final = evaluate(params, cfg, corpus, eval_windows(corpus.val.size, cfg.block_size, tc.final_eval_windows))
+    keep_freed_memory()
+    numba_before = M.numba_kernels() is not None
+    M.use_numba(wants_numba(tc))
+    try:
+        warm_up(params, cfg)
+        clock = CLOCKS[tc.clock]
+        quick = eval_windows(corpus.val.size, cfg.block_size, tc.eval_windows)
+        last_ckpt, next_eval = time.monotonic(), state.train_seconds
+        ema = None
+        with threadpool_limits(limits=tc.threads, user_api="blas"):
+            while state.train_seconds < budget and (tc.max_steps is None or state.step < tc.max_steps):
+                if state.train_seconds >= next_eval:
+                    val = evaluate(params, cfg, corpus, quick)["val_loss"]
+                    state.history.append({"step": state.step, "seconds": state.train_seconds, "tokens": state.tokens,
+                                          "train_loss": ema, "val_loss": val})
+                    next_eval = state.train_seconds + tc.eval_every_s
+                t0 = clock()
+                idx, targets = random_batch(corpus.train, tc.batch_size, cfg.block_size, rng)
+                frac = state.step / tc.max_steps if tc.max_steps else 0.0
+                if tc.minutes is not None:
+                    frac = max(frac, state.train_seconds / budget)
+                lr = learning_rate(tc, state.step, frac)
+                stats, norm = train_step(params, cfg, tc, opt, idx, targets, lr)
+                state.train_seconds += clock() - t0
+                state.step += 1
+                state.tokens += idx.size
+                ema = stats["ce"] if ema is None else 0.95 * ema + 0.05 * stats["ce"]
+                if out_dir and time.monotonic() - last_ckpt >= tc.checkpoint_every_s:
+                    state.rng = rng.bit_generator.state
+                    save_checkpoint(out_dir, params, cfg, tc, opt, state)
+                    last_ckpt = time.monotonic()
+                load = None if cfg.dense else np.mean([s["load"] for s in stats["layers"]], axis=0)
+                progress({"step": state.step, "seconds": state.train_seconds, "budget": budget,
+                          "max_steps": tc.max_steps, "train_loss": ema, "lr": lr, "grad_norm": norm,
+                          "tokens_per_s": state.tokens / max(state.train_seconds, 1e-9),
+                          "val_loss": state.history[-1]["val_loss"] if state.history else None, "load": load})
+            final = evaluate(params, cfg, corpus, eval_windows(corpus.val.size, cfg.block_size, tc.final_eval_windows))
+    finally:
+        M.use_numba(numba_before)
     state.history.append({"step": state.step, "seconds": state.train_seconds, "tokens": state.tokens,
                           "train_loss": ema, "val_loss": final["val_loss"]})
     state.rng = rng.bit_generator.state
@@ -253,7 +356,7 @@ def train(cfg: M.Config, tc: TrainConfig, corpus: Corpus, out_dir: Path | None =
               "tokens_per_s": state.tokens / max(state.train_seconds, 1e-9),
               "total_params": counts["total"], "active_params": counts["active"],
               "entropy_rate": corpus.entropy_rate, **final,
-              "config": asdict(cfg), "train_config": asdict(tc), "history": state.history}
+              "numba": wants_numba(tc), "config": asdict(cfg), "train_config": asdict(tc), "history": state.history}
     if out_dir:
         save_checkpoint(out_dir, params, cfg, tc, opt, state)
         (out_dir / "result.json").write_text(json.dumps(result, indent=1))
