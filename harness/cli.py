@@ -652,13 +652,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--refresh", action="store_true", help="measure again instead of using the cache")
     p.set_defaults(func=lambda a: __import__("harness.yardstick").yardstick.command(a))
     actions = p.add_subparsers(dest="yardstick_action", metavar="ACTION")
-    table = _yardstick_table()
-    t = actions.add_parser("table", help="the yardstick table: interleaved ratios with bootstrap intervals against "
-                           "the targets of benchmarks/yardstick.toml, as markdown, CSV and JSON",
-                           description=table.__doc__.split("\n\n")[0])
+    help_ = ("the yardstick table: interleaved ratios with bootstrap intervals against the targets of "
+             "benchmarks/yardstick.toml, as markdown, CSV and JSON")
+    try:
+        table = _yardstick_table()
+    except ImportError:  # an installed copy, or a tree without benchmarks/: the rest of the CLI still works
+        t = actions.add_parser("table", help=help_ + " (needs the repository's benchmarks/ folder)")
+        t.set_defaults(func=_no_benchmarks)
+        return parser
+    t = actions.add_parser("table", help=help_, description=table.__doc__.split("\n\n")[0])
     table.add_arguments(t)
     t.set_defaults(func=lambda a: table.run(a, command="sparsebench yardstick table"))
     return parser
+
+
+def _no_benchmarks(args: argparse.Namespace) -> int:
+    raise UsageError(f"`yardstick table` runs benchmarks/yardstick_table.py, which is not under {ROOT}: "
+                     "run it from a clone of the repository")
 
 
 def _yardstick_table():

@@ -141,7 +141,7 @@ class Grader:
         p, measured, scoring = self.problem, found.measured, self.problem.scoring
         accepted = outcome.verdict == "AC"
         sandbox = SandboxReport.merge([c.report() for c in found.children if hasattr(c, "proc")])
-        flags = [*outcome.flags, *integrity.background_threads(sandbox)]
+        flags = [*outcome.flags, *integrity.background_threads(sandbox, self.threads)]
         speed = Speed()
         if scoring is None and accepted and measured.rows:
             speed = timing.summarise(measured.rows)

@@ -25,6 +25,7 @@ from harness.timing import Speed, TimedCall
 SLOPE_TOLERANCE = 0.3  # slope above expected + this is flagged as worse scaling
 IMPLAUSIBLE_SPEEDUP = 20.0  # a score above this is flagged for review
 CPU_SLACK, CPU_FLOOR_S = 1.1, 0.002  # CPU beyond threads x wall x 1.1 + 2 ms (per size) is flagged
+OTHER_THREADS_FLOOR_S = 0.2  # CPU of other threads a one-thread grade tolerates (an honest child's is ~0)
 IDLE_CPU_SHARE = 0.05  # of the time between commands, an honest child's wake-ups use far less
 CLOCK_FLOOR_S, CLOCK_SHARE = 0.001, 0.1  # the child's clock may miss the round trip, not more
 WINDOW_REPS = 5  # the tight clock and window checks need this many timed commands (quick plans: the loose ones)
@@ -179,11 +180,23 @@ def timer_phase(calls: Sequence[TimedCall]) -> list[str]:
     return []
 
 
-def background_threads(sandbox: SandboxReport | None) -> list[str]:
+def background_threads(sandbox: SandboxReport | None, threads: int = 1) -> list[str]:
     """CPU the submission's children used while waiting for the next call: an honest child
-    idles at about 1% (wake-ups); more is work left running in the background."""
+    idles at about 1% (wake-ups); more is work left running in the background. With one
+    declared thread, CPU of any thread but the main one is background work too: a thread that
+    holds the GIL runs while the main thread waits for it, inside the calls' windows, where the
+    between-calls view cannot see it."""
     if sandbox is None:
         return []
+    busy, idle = sandbox.background_cpu_s, sandbox.between_calls_s
+    if busy > 0.05 and busy > 0.1 * idle:
+        return [f"threads: the submission used {busy:.2f} s of CPU between calls "
+                f"({idle:.2f} s), work left running in the background"]
+    other = sandbox.other_threads_cpu_s
+    if threads == 1 and other > OTHER_THREADS_FLOOR_S:
+        return [f"threads: threads other than the submission's main thread used {other:.2f} s of CPU "
+                f"in a one-thread grade, work running beside the calls"]
+    return []
     busy, idle = sandbox.background_cpu_s, sandbox.between_calls_s
     if busy > 0.05 and busy > 0.1 * idle:
         return [f"threads: the submission used {busy:.2f} s of CPU between calls "

@@ -38,7 +38,7 @@ Schema (version 1), every record a JSON object with at least:
                   (absent for kind "score")
   sandbox         {network, filesystem, processes: how the submission was isolated ("isolated ..." or
                   "audit-hook only: <why>"), output: {bytes, kept_bytes, cut_bytes}, calls,
-                  background_cpu_s, between_calls_s, processes_started, children}, or {note} when
+                  background_cpu_s, between_calls_s, processes_started, other_threads_cpu_s, children}, or {note} when
                   no child was started
   first_call_s    {submission?, reference?}: first call, JIT compilation included (not ranked)
   threads, plan, baseline, limits, seeds{hidden, derivation, secret_id}, size_unit,

@@ -219,6 +219,7 @@ class Child:
             started = self.meter.pids() - self._base
             self.ready["processes"] = max(self.ready.get("processes", 0), len(started))
         self._idle_from = (time.perf_counter(), self.meter.usage_ns(), self._main_ns())
+        self._ready_usage = self._idle_from[1:]  # the child's CPU and its main thread's, when it was ready
         return self
 
     def __exit__(self, *exc) -> None:
@@ -407,6 +408,16 @@ class Child:
         first = self._calls == 1 and not getattr(self, "budget", False)
         return self.limits.wall_s * (self.FIRST_CALL_FACTOR if first else 1)
 
+    def other_threads_cpu_s(self) -> float:
+        """CPU its threads and processes other than the main thread used from ready to the end
+        of its last call: with one declared thread an honest child has next to none (a thread
+        left working, GIL-bound or not, shows here even when it hides from the between-calls
+        view by holding the GIL while the main thread waits for it)."""
+        (u0, m0), (_, u1, m1) = getattr(self, "_ready_usage", (None, None)), self._idle_from
+        if None in (u0, m0, u1, m1):
+            return 0.0
+        return max(0.0, ((u1 - u0) - (m1 - m0)) / 1e9)
+
     def _main_ns(self) -> int | None:
         """Run time of the thread that runs the submission's calls (None where /proc cannot tell)."""
         return accounting.thread_ns(self._main) if self._main and self.meter.kind != "none" else None
@@ -442,7 +453,8 @@ class Child:
         return {"level": level, **notes, "cpu_accounting": self.meter.kind, "output": self.output.summary(),
                 "calls": self.activity["calls"], "background_cpu_s": round(self.activity["idle_cpu_s"], 4),
                 "between_calls_s": round(self.activity["idle_s"], 4),
-                "processes_started": self.activity["processes"]}
+                "processes_started": self.activity["processes"],
+                "other_threads_cpu_s": round(self.other_threads_cpu_s(), 4)}
 
     def kill(self) -> None:
         """SIGKILL the process group, every descendant (one that called setsid too) and every

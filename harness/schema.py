@@ -87,7 +87,7 @@ class TimerCheck:
         return _present(asdict(self), ("replayed",))
 
 
-ACTIVITY = ("output", "calls", "background_cpu_s", "between_calls_s", "processes_started")
+ACTIVITY = ("output", "calls", "background_cpu_s", "between_calls_s", "processes_started", "other_threads_cpu_s")
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,7 @@ class SandboxReport:
     between_calls_s: float
     processes_started: int
     children: int
+    other_threads_cpu_s: float = 0.0  # CPU of every thread but the main one, ready to last call (0: not read)
 
     @classmethod
     def merge(cls, reports: list[dict]) -> SandboxReport | None:
@@ -112,7 +113,8 @@ class SandboxReport:
                    calls=round(sum(r["calls"] for r in reports), 4),
                    background_cpu_s=round(sum(r["background_cpu_s"] for r in reports), 4),
                    between_calls_s=round(sum(r["between_calls_s"] for r in reports), 4),
-                   processes_started=max(r["processes_started"] for r in reports), children=len(reports))
+                   processes_started=max(r["processes_started"] for r in reports), children=len(reports),
+                   other_threads_cpu_s=round(sum(r.get("other_threads_cpu_s", 0.0) for r in reports), 4))
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.isolation, **{k: getattr(self, k) for k in ACTIVITY}, "children": self.children}

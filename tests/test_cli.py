@@ -117,3 +117,14 @@ def test_console_script_is_installed():
 
     out = subprocess.run([sys.executable, "-m", "harness.cli", "--help"], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0 and "grade" in out.stdout and "leaderboard" in out.stdout
+
+
+def test_yardstick_table_without_the_benchmarks_folder_says_so(monkeypatch, capsys):
+    """An installed copy has no benchmarks/: every other command works, `yardstick table` names why not."""
+    def missing():
+        raise ImportError("No module named 'benchmarks'")
+
+    monkeypatch.setattr(cli, "_yardstick_table", missing)
+    assert cli.main(["yardstick", "table"]) == 2
+    assert "benchmarks/yardstick_table.py" in capsys.readouterr().err
+    assert cli.main(["list"]) == 0

@@ -19,9 +19,10 @@ def row(size: int, sub_s: float, ref_s: float, *, sub_around: float = 1e-3, ref_
     return size_row(size, [float(size)] * 5, [TimedCall(sub_s, sub_s + sub_around, ref_s, ref_s + ref_around)] * 5)
 
 
-def sandbox(busy: float, idle: float) -> SandboxReport:
+def sandbox(busy: float, idle: float, other: float = 0.0) -> SandboxReport:
     return SandboxReport(isolation={}, output={"bytes": 0, "kept_bytes": 0, "cut_bytes": 0}, calls=10,
-                         background_cpu_s=busy, between_calls_s=idle, processes_started=0, children=2)
+                         background_cpu_s=busy, between_calls_s=idle, processes_started=0, children=2,
+                         other_threads_cpu_s=other)
 
 
 def test_scaling_is_judged_against_the_worse_of_spec_and_reference():
@@ -85,6 +86,17 @@ def test_background_threads():
     assert integrity.background_threads(sandbox(0.5, 10.0)) == [], "5% of the idle time: under the bar"
     assert integrity.background_threads(sandbox(0.4, 1.8)) == [
         "threads: the submission used 0.40 s of CPU between calls (1.80 s), work left running in the background"]
+
+
+def test_other_threads_in_a_one_thread_grade_are_background_work():
+    """A GIL-bound thread runs while the main thread waits for the GIL, inside the calls' windows:
+    the between-calls view misses it, the CPU of threads other than the main one does not."""
+    hidden = sandbox(0.02, 10.0, other=1.5)
+    assert integrity.background_threads(hidden, 1) == [
+        "threads: threads other than the submission's main thread used 1.50 s of CPU in a one-thread grade, "
+        "work running beside the calls"]
+    assert integrity.background_threads(hidden, 2) == [], "two declared threads: the timing's cores check judges"
+    assert integrity.background_threads(sandbox(0.02, 10.0, other=0.1), 1) == [], "under the floor"
 
 
 # -- issue 12: the grader's own view of each command (harness.sandbox.Seen) ----------------------

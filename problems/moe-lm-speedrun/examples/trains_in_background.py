@@ -3,9 +3,10 @@
 """Moves training past the budget into a background thread: `train` returns a model at once and
 leaves a thread counting bigrams (over and over, as a long training run would) while the grader
 streams the held-out text; each step answers with whatever counts the thread has so far. The
-budget's clock stops at the first step, but the thread's CPU between the calls does not go
-unseen: the record is flagged `threads`, so it goes to the leaderboard's review table instead
-of being ranked."""
+budget's clock stops at the first step, but the thread's CPU does not go unseen (most of it
+falls inside the steps' windows, where the main thread waits for the GIL the thread holds; the
+grader counts every thread's CPU but the main one's): the record is flagged `threads`, so it
+goes to the leaderboard's review table instead of being ranked."""
 import threading
 import time
 
