@@ -47,8 +47,8 @@ def test_the_sandbox_report_adds_up_children():
     sandbox = timed().to_dict()["sandbox"]
     assert sandbox == {"network": "isolated", "filesystem": "read-only", "processes": "own PID namespace",
                        "output": {"bytes": 20, "kept_bytes": 20, "cut_bytes": 0}, "calls": 40,
-                       "background_cpu_s": 0.02, "between_calls_s": 2.0, "processes_started": 0, "other_threads_cpu_s": 0.0,
-                       "children": 2}
+                       "background_cpu_s": 0.02, "between_calls_s": 2.0, "processes_started": 0,
+                       "other_threads_cpu_s": 0.0, "children": 2}
     assert timed(sandbox=None).to_dict()["sandbox"] == {"note": "no child was started (rejected before running)"}
 
 
