@@ -143,13 +143,16 @@ def bar_colours(rows: pd.DataFrame, reference: float | None) -> list[str]:
 
 
 def _legend(ax, colours: list[str], reference: bool) -> None:
+    """What the colours mean, below the axis label (a fixed distance, whatever the chart's height)."""
     from matplotlib.patches import Patch
+    from matplotlib.transforms import ScaledTranslation
 
     names = {LEADER: "1st", FASTER: "beats the reference", BELOW: "below the reference" if reference else "ranked",
              BASELINE: "baseline (never ranked)"}
     shown = [c for c in (LEADER, FASTER, BELOW, BASELINE) if c in colours]
+    below = ax.transAxes + ScaledTranslation(0, -0.5, ax.figure.dpi_scale_trans)
     ax.legend(handles=[Patch(color=c, label=names[c]) for c in shown], fontsize=7, frameon=False,
-              loc="upper left", bbox_to_anchor=(0, -0.32 if len(colours) < 3 else -0.2), ncol=len(shown))
+              loc="upper left", bbox_to_anchor=(0, 0), bbox_transform=below, ncol=2)
 
 
 def speedup_figure(rows: pd.DataFrame, problem: str) -> Figure:
