@@ -378,9 +378,10 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     if args.html:
         from harness import html_report
 
-        timed = [s for s in problems.slugs() if problems.get(s).scoring is None]  # the page shows speed only
-        page = html_report.write(out["records"], args.results / "leaderboard.html", out["skipped"], timed,
-                                 include_flagged=args.include_flagged)
+        every = problems.slugs()  # the page shows them all: speed problems and those ranked by a score
+        scored = [s for s in every if problems.get(s).scoring is not None]
+        page = html_report.write(out["records"], args.results / "leaderboard.html", out["skipped"], every,
+                                 include_flagged=args.include_flagged, scored_problems=scored)
         console.print(f"wrote {_rel(page)}")
     return 0
 

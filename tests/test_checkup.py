@@ -106,3 +106,16 @@ def test_check_problem_on_no_folder_is_a_usage_error(capsys):
     assert cli.main(["check-problem", "no-such-problem"]) == 2
     err = capsys.readouterr().err
     assert "no problem folder problems/no-such-problem" in err and "new-problem" in err
+
+
+@pytest.mark.parametrize("slug", problems.slugs())
+def test_every_statement_says_where_real_code_differs(slug):
+    """Issue 13: each statement lists its deliberate rules beside what common libraries do."""
+    problem = problems.get(slug)
+    warned = [f.detail for f in checkup.statement(problem) if f.status == checkup.WARN]
+    assert not [d for d in warned if "Where real code differs" in d], warned
+    text = (problem.folder / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Where real code differs", 1)[1].split("\n## ", 1)[0]
+    entries = [line for line in section.splitlines()
+               if line.lstrip("> ").startswith("- ") or (line.startswith("| ") and not line.startswith("| here"))]
+    assert len(entries) >= 3, f"{slug}: the section lists {len(entries)} rules, want at least 3"
