@@ -59,9 +59,14 @@ def case_lines(record: dict) -> list:
     names = [clean(c.get("name"), limit=40) for c in cases]
     width = min(28, max(len(n) for n in names))
     lines: list = [Text(head, style="bold")]
+    said = None  # a run of cases not run for one reason: the reason once
     for case, status, name in list(zip(cases, statuses, names))[:MAX_CASE_LINES]:
         style = "green" if status == "pass" else ("dim" if status == "not run" else COLOURS.get(status, "bold"))
         why = "" if status == "pass" else short_reason(case.get("message"), case.get("name"))
+        if status == "not run":
+            why, said = ("" if why == said else why), why
+        else:
+            said = None
         line = Text.assemble((f"  {status:<7}", style), f" {name:<{width}}", f"  {why}" if why else "")
         line.no_wrap, line.overflow = True, "ellipsis"  # one line a case: the record has the whole reason
         lines.append(line)
@@ -76,7 +81,7 @@ def short_reason(message: object, name: object, limit: int = 120) -> str:
     label = f"case {clean(name, limit=200)!r}"
     for prefix in (f"{label}: ", "not run: "):
         text = text.removeprefix(prefix)
-    text = text.replace(f" ({label})", "")
+    text = text.replace(f" ({label})", "").replace(f" on {label}", "")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
