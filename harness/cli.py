@@ -734,6 +734,9 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(exc, "usage", False) and getattr(args, "parser", None) is not None:
             err_console.print(escape(args.parser.format_usage().rstrip()), highlight=False)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C before a verdict (a grade's timing keeps its own: cmd_grade)
+        err_console.print("interrupted", highlight=False)
+        return INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -138,8 +138,14 @@ class Grader:
                 return children.enter_context(self.child(self.file, arity=_arity(cases), guard=not self.baseline,
                                                          found=found))
 
-            check_cases(self.problem, self.oracle, fresh(), cases, progress=self.progress, into=found.correctness,
-                        first_failure=self.first_failure, restart=fresh)
+            try:
+                check_cases(self.problem, self.oracle, fresh(), cases, progress=self.progress,
+                            into=found.correctness, first_failure=self.first_failure, restart=fresh)
+            except KeyboardInterrupt:  # no verdict yet: the grade stops, its children at once
+                for child in found.children:
+                    if hasattr(child, "proc"):
+                        child.kill()
+                raise
 
     def announce(self, cases: list[tuple[str, Args]], found: Findings, started: float) -> None:
         """Correctness has passed and timing follows: hand the verdict to `on_verdict` now."""
