@@ -49,7 +49,8 @@ MAX_CASE_LINES = 60
 def case_lines(record: dict) -> list:
     """Below the failing case shown in full: one line per case (pass, or the verdict and a
     short reason), so a surface failure does not hide the others. Nothing when all passed."""
-    cases = [c for c in record.get("cases") or [] if isinstance(c, dict)]
+    listed = record.get("cases")
+    cases = [c for c in listed if isinstance(c, dict)] if isinstance(listed, list) else []  # any record renders
     if len(cases) < 2 or all(c.get("status") == "pass" for c in cases):
         return []
     statuses = [clean(c.get("status"), limit=8) for c in cases]
