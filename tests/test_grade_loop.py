@@ -140,3 +140,19 @@ def test_watch_shows_the_verdict_and_ctrl_c_in_its_timing_stops_the_watch(tmp_pa
     assert " AC " in out and "stopped after 1 grade" in out and polls == []
     assert "quick timing" not in out and "waiting for the next save" not in out
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("cases", [
+    5, "abc", None, [1, None, {"name": 3, "status": None}],
+    [{"name": "ok", "status": "pass"}, {"name": "\x1b[2Jwipe", "status": "WA\x1b[31m", "message": "\x1b]0;x\x07 " * 50},
+     {"name": "later", "status": "not run", "message": "not run: the child died on case 'x'"},
+     {"name": "later 2", "status": "not run", "message": "not run: the child died on case 'x'"}],
+])
+def test_the_case_lines_render_for_any_record(cases):
+    rec = {"verdict": "WA", "problem": "p", "file": "f.py", "author": "a", "reason": "r", "cases": cases}
+    text = _render(rec)
+    assert "\x1b" not in text and "\x07" not in text
+    if isinstance(cases, list) and len(cases) == 4:
+        assert "every case: 1 passed, 1 failed, 2 not run" in text
+        assert text.count("the child died on case 'x'") == 1, "a run of not-run cases says why once"
+        assert all(len(line) <= 100 for line in text.splitlines())
