@@ -17,13 +17,17 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness import identity, memfloor, problems
 from harness import record as records
 from harness.spec import Problem
+
+if TYPE_CHECKING:  # the grader imports numpy: only when a grade runs
+    from harness.grader import TimingProgress
 
 SOURCE = "<source>"  # the record's "file" for a solution given as text
 
@@ -31,7 +35,9 @@ SOURCE = "<source>"  # the record's "file" for a solution given as text
 def grade(problem: str | Problem, solution: str | Path, *, plan: str = "full", threads: int = 1,
           author: str | None = None, record: bool = False, results: str | Path | None = None,
           wall_s: float | None = None, cpu_s: float | None = None, mem_mb: int | None = None,
-          baseline: bool = False, secret: str | None = None, progress=None) -> dict:
+          baseline: bool = False, secret: str | None = None, progress=None, first_failure: bool = False,
+          on_verdict: Callable[[dict], None] | None = None,
+          on_timing: Callable[[TimingProgress], None] | None = None) -> dict:
     """Grade one solution and return its record (a dict: verdict, reason, failure, cases,
     timings, score, ...; the schema is in harness/record.py).
 
@@ -46,6 +52,14 @@ def grade(problem: str | Problem, solution: str | Path, *, plan: str = "full", t
               CLI does by default; the written path is in rec["record_path"]
     wall_s, cpu_s, mem_mb   override the problem's limits, as --wall, --cpu and --mem
     progress  optional callback(stage, done, total), as the CLI's progress bar gets
+    first_failure  stop correctness at the first failing case (as --first-failure; by default
+              every case runs and rec["cases"] has each one's outcome)
+    on_verdict  optional callback(record so far), called when correctness has passed and timing
+              is about to start: the verdict, before the speed run
+    on_timing   optional callback(harness.grader.TimingProgress) for each timed pair and size
+
+    Interrupting the kernel (KeyboardInterrupt) during timing returns the record at once, its
+    verdict kept: AC, score None, rec["interrupted"] saying how far timing got.
 
     Raises harness.problems.ProblemError for an unknown problem, FileNotFoundError for a
     missing file, ValueError for a file that is not Python, an unknown plan or a mem_mb too
@@ -63,7 +77,7 @@ def grade(problem: str | Problem, solution: str | Path, *, plan: str = "full", t
     limits = replace(p.limits, **overrides) if overrides else p.limits
     with _solution_file(p, solution) as (file, from_text):
         rec = run_grade(p, file, threads=threads, plan=plan, limits=limits, baseline=baseline, secret=secret,
-                        progress=progress)
+                        progress=progress, first_failure=first_failure, on_verdict=on_verdict, on_timing=on_timing)
     if from_text:
         rec["file"] = SOURCE
     rec = records.finish(rec, identity.author(author, None if from_text else file))

@@ -7,6 +7,7 @@ import contextlib
 import json
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from rich.markdown import Markdown
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from harness import ROOT, identity, problems
 from harness import record as records
@@ -23,6 +25,7 @@ from harness.text import clean
 
 console = Console()
 err_console = Console(stderr=True)
+INTERRUPTED = 130  # the exit status of a grade stopped by Ctrl-C (128 + SIGINT), as shells report it
 
 
 class UsageError(Exception):
@@ -240,32 +243,65 @@ def _limits(problem: problems.Problem, args: argparse.Namespace):
     return replace(problem.limits, **overrides) if overrides else problem.limits
 
 
-def _grade_one(problem: problems.Problem, file: Path, args: argparse.Namespace, plan: str) -> dict:
-    """One grade with the command line's options and a progress bar on a terminal; the record
-    is not yet stamped or written."""
-    from harness.grader import grade
+def _grade_one(problem: problems.Problem, file: Path, args: argparse.Namespace, plan: str, *,
+               on_verdict: Callable[[dict], None] | None = None) -> dict:
+    """One grade with the command line's options; the record is not yet stamped or written.
+
+    For a person (not --json): the verdict as soon as correctness has passed (`on_verdict`, or
+    one line), then the timing as it runs: on a terminal a live line (size, pairs, running
+    ratio) and a line per finished size; elsewhere (pipes, CI logs) the lines per size only."""
+    from harness.grader import TimingProgress, grade
 
     limits = _limits(problem, args)
-    show_progress = not args.json and console.is_terminal
+    person = not args.json
+    live = person and console.is_terminal
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=err_console, transient=True, disable=not show_progress) as bar:
+                  TimeElapsedColumn(), console=err_console, transient=True, disable=not live) as bar:
         task = bar.add_task(f"{problem.slug}", total=1)
 
         def progress(stage: str, done: int, total: int) -> None:
             bar.update(task, description=f"{problem.slug}: {stage}", completed=done, total=max(total, 1))
 
+        def verdict(rec: dict) -> None:
+            if on_verdict is not None:
+                on_verdict(rec)
+            elif person:
+                console.print(verdict_line(rec), highlight=False)
+
+        def timing(step: TimingProgress) -> None:
+            if not person:
+                return
+            where = f"{problem.size_unit}={step.size:,}"
+            ratio = f"ratio {step.ratio:.3g}x" if step.ratio is not None else "ratio -"
+            pairs = f"{step.pairs} pair{'s' if step.pairs != 1 else ''}"
+            if step.finished:  # one line per size, kept (plain text: a CI log reads it)
+                console.print(f"  timed {where} ({step.index + 1}/{step.sizes}): {pairs}, {ratio}", highlight=False)
+            elif live:
+                bar.update(task, description=f"{problem.slug}: timing {where} · {pairs} · {ratio}",
+                           completed=step.index, total=step.sizes)
+
         with contextlib.ExitStack() as stack:
             graded = stack.enter_context(_example(problem, file).file()) if file.suffix == ".toml" else file
             rec = grade(problem, graded, threads=args.threads, plan=plan, limits=limits,
-                        baseline=args.baseline, progress=progress)
+                        baseline=args.baseline, progress=progress, first_failure=args.first_failure,
+                        on_verdict=verdict, on_timing=timing)
         rec["file"] = _rel(file) if graded != file else rec["file"]
     return rec
 
 
+def verdict_line(rec: dict) -> Text:
+    """The verdict the moment correctness has passed, before the speed run."""
+    n = len(rec.get("cases") or [])
+    return Text.assemble((f" {clean(rec.get('verdict'), limit=8)} ", "bold green"),
+                         f"  correct on all {n} case{'s' if n != 1 else ''} — timing now (Ctrl-C keeps this verdict)")
+
+
 def _watch(args: argparse.Namespace, targets: list) -> int:
-    """`grade FILE --watch`: the verdict (correctness only, about a second), then quick timing
-    when it is AC, again on every save of FILE, until Ctrl-C. Nothing is recorded: a watch
-    run is practice, and dozens of rough quick scores an hour would crowd the leaderboard."""
+    """`grade FILE --watch`: the verdict (correctness, about a second), then quick timing when
+    it is AC, again on every save of FILE, until Ctrl-C. One grade each time: the verdict is
+    printed the moment correctness ends, the speed when timing has. Nothing is recorded: a
+    watch run is practice, and dozens of rough quick scores an hour would crowd the
+    leaderboard. Ctrl-C during the timing keeps the verdict on screen and stops the watch."""
     from datetime import datetime
 
     from harness import watch
@@ -282,17 +318,22 @@ def _watch(args: argparse.Namespace, targets: list) -> int:
             console.clear()
         console.print(f"[bold]watching {escape(_rel(file))}[/] · grade {n} at {datetime.now():%H:%M:%S} · "
                       "Ctrl-C stops · nothing is recorded", highlight=False, soft_wrap=True)
-        verdict = records.finish(_grade_one(problem, file, args, "off"), author)
-        timing_follows = verdict["verdict"] == "AC" and not args.no_timing
-        if timing_follows:
-            verdict["reason"] = verdict["reason"].removesuffix("; speed not measured")
-        print_grade(verdict, console)
-        if timing_follows:
-            timed = records.finish(_grade_one(problem, file, args, "quick"), author)
-            if timed["verdict"] == "AC":
-                console.print(speed_panel(timed))
-            else:  # e.g. a wrong output or a time limit at a benchmark size: the whole story
-                print_grade(timed, console)
+        shown: list[dict] = []
+
+        def verdict_first(rec: dict) -> None:  # AC, timing follows
+            shown.append(rec)
+            print_grade(records.finish(rec, author), console)
+
+        rec = records.finish(_grade_one(problem, file, args, "off" if args.no_timing else "quick",
+                                        on_verdict=verdict_first), author)
+        if not shown:  # no timing followed (a failure, or --no-timing): the whole story
+            print_grade(rec, console)
+        elif rec["verdict"] == "AC" and not rec.get("interrupted"):
+            console.print(speed_panel(rec))
+        elif rec["verdict"] != "AC":  # e.g. a wrong output or a time limit at a benchmark size
+            print_grade(rec, console)
+        if rec.get("interrupted"):
+            raise KeyboardInterrupt  # Ctrl-C during the timing: the verdict is on screen; stop watching
         console.print(f"waiting for the next save of {escape(_rel(file))}", style="dim", highlight=False,
                       soft_wrap=True)
 
@@ -340,9 +381,16 @@ def cmd_grade(args: argparse.Namespace) -> int:
             if rec.get("record_path"):  # whole, on one line, however narrow the log: it is copied and pasted
                 console.print(f"record: {escape(rec['record_path'])}", soft_wrap=True, highlight=False)
             outcomes.append(rec)
+        if rec.get("interrupted"):  # Ctrl-C during timing: this verdict is kept, the rest not graded
+            left = len(targets) - len(outcomes)
+            err_console.print("interrupted: the verdict is recorded, its speed not measured"
+                              + (f"; {left} more not graded" if left else ""), highlight=False, soft_wrap=True)
+            break
     if args.json:
         json.dump(outcomes[0] if len(outcomes) == 1 and not args.all else outcomes, sys.stdout, indent=1)
         sys.stdout.write("\n")
+    if outcomes and outcomes[-1].get("interrupted"):
+        return INTERRUPTED
     return 0 if all(r["verdict"] == "AC" for r in outcomes) else 1
 
 
@@ -420,7 +468,10 @@ def _compared(path: Path, slug: str | None, plan: str) -> dict:
     if problem is None:
         raise UsageError(f"cannot tell the problem from the file name {path.name!r}; add --problem SLUG")
     with err_console.status(f"grading {_rel(path)} ({plan} timing)"):
-        return {**grader.grade(problem, path, plan=plan), "file": _rel(path)}
+        rec = grader.grade(problem, path, plan=plan)
+    if rec.get("interrupted"):  # Ctrl-C during its timing: nothing to compare, stop
+        raise KeyboardInterrupt
+    return {**rec, "file": _rel(path)}
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -599,6 +650,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=_positive_int, default=1, help="BLAS/Numba threads (default 1)")
     p.add_argument("--quick", action="store_true", help="two sizes, few repetitions: a fast, rough score")
     p.add_argument("--no-timing", action="store_true", help="correctness only")
+    p.add_argument("--first-failure", action="store_true", help=(
+        "stop correctness at the first failing case (default: every case runs and each one's outcome is "
+        "listed; this is for submissions slow enough that the rest would take long)"))
     p.add_argument("--baseline", action="store_true", help="a library baseline: no import limits, never ranked")
     p.add_argument("--no-record", action="store_true", help="do not write a record under results/runs/")
     p.add_argument("--wall", type=_positive_float, help="wall-clock seconds per call (default: the problem's)")
@@ -691,6 +745,9 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(exc, "usage", False) and getattr(args, "parser", None) is not None:
             err_console.print(escape(args.parser.format_usage().rstrip()), highlight=False)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C before a verdict (a grade's timing keeps its own: cmd_grade)
+        err_console.print("interrupted", highlight=False)
+        return INTERRUPTED
 
 
 if __name__ == "__main__":

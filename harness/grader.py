@@ -9,18 +9,25 @@ This module is the order of a grade; each step lives where its rules are:
 harness/judge.py (the scan, the cases, judging each reply), harness/timing.py (the timing
 phase), harness/integrity.py (the flags), harness/scored.py (problems graded by a scoring
 hook) and harness/record.py (the record's fields).
+
+The verdict is known before timing starts, and a person should not wait for the speed run to
+learn it: `on_verdict` receives the record as it stands when correctness has passed (timing
+follows), `on_timing` each step of the timing phase, and Ctrl-C during timing ends the grade
+with its verdict kept (AC, speed not measured: the record's `interrupted`, score None).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from harness import ROOT, integrity, sandbox, scored, text, timing
+from harness import ROOT, integrity, sandbox, scored, stats, text, timing
 from harness.judge import (VERDICTS, Correctness, Loaded, Outcome, Progress, Verdict, check_cases, correctness_cases,
                            no_progress, replay_cases, sha256_file, static_scan)
 from harness.problems import load_module
@@ -28,7 +35,7 @@ from harness.schema import Record, SandboxReport, Scored, Seeds
 from harness.sandbox import Child
 from harness.seeds import SECRET_ENV, case_seed
 from harness.spec import Args, Limits, Problem
-from harness.timing import PLANS, Measured, Speed, TimingPlan
+from harness.timing import PLANS, Measured, Speed, TimedCall, TimingPlan
 
 ALWAYS_FORBIDDEN = ("solutions", "problems", "tinylm", "quiz")  # references, oracles, other people's code
 
@@ -45,6 +52,22 @@ class Findings:
     measured: Measured = field(default_factory=Measured)
     children: list[Child] = field(default_factory=list)  # the submission's: the record's sandbox report
     hook: dict = field(default_factory=dict)  # a scoring hook's result: {"score", "metrics"}
+    interrupted: bool = False  # Ctrl-C during timing: the verdict stands, speed not measured
+
+
+@dataclass(frozen=True)
+class TimingProgress:
+    """One step of the timing phase, for a live display: the size being timed (`index` of
+    `sizes`), the pairs timed at it so far and the running ratio (reference time over the
+    submission's, medians of the ranked per-call times: > 1 is faster than the reference);
+    `finished` when the size is done (then `ratio` is its row's speedup)."""
+
+    size: int
+    index: int
+    sizes: int
+    pairs: int
+    ratio: float | None
+    finished: bool = False
 
 
 class Grader:
@@ -53,7 +76,9 @@ class Grader:
 
     def __init__(self, problem: Problem, file: Path, *, threads: int = 1, plan: str = "full",
                  limits: Limits | None = None, secret: str | None = None, baseline: bool = False,
-                 progress: Progress | None = None):
+                 progress: Progress | None = None, first_failure: bool = False,
+                 on_verdict: Callable[[dict], None] | None = None,
+                 on_timing: Callable[[TimingProgress], None] | None = None):
         self.problem, self.file = problem, Path(file)
         self.threads, self.plan = threads, PLANS[plan]
         self.limits = limits or problem.limits
@@ -61,6 +86,8 @@ class Grader:
         self.seeds = Seeds.of(self.secret, timed="fresh" if self.plan.max_reps and problem.scoring is None else None)
         self.baseline = baseline
         self.progress = progress or no_progress
+        self.first_failure = first_failure  # stop correctness at the first failing case (slow submissions)
+        self.on_verdict, self.on_timing = on_verdict, on_timing
         self.forbidden = tuple(problem.forbidden_imports) + ALWAYS_FORBIDDEN
         oracle = load_module(problem.reference_path(problem.oracle)) if problem.oracle else None
         self.oracle = getattr(oracle, problem.entry) if oracle else None
@@ -81,7 +108,11 @@ class Grader:
             else:
                 cases = self.correctness_cases()
                 self.check_correctness(cases, found)  # 2. every case against the oracle's answer
-                self.measure_speed(cases, found)  # 3. against the timing reference, on fresh inputs
+                try:  # the verdict is AC now: Ctrl-C from here on keeps it
+                    self.announce(cases, found, started)
+                    self.measure_speed(cases, found)  # 3. against the timing reference, on fresh inputs
+                except KeyboardInterrupt:
+                    found.interrupted = True
                 outcome = self.accepted(cases, found)
         except sandbox.SandboxUnavailable:
             raise
@@ -101,8 +132,27 @@ class Grader:
         return correctness_cases(self.problem, self.secret)
 
     def check_correctness(self, cases: list[tuple[str, Args]], found: Findings) -> None:
-        with self.child(self.file, arity=_arity(cases), guard=not self.baseline, found=found) as sub:
-            check_cases(self.problem, self.oracle, sub, cases, progress=self.progress, into=found.correctness)
+        """Every case in one child (a fresh one only after a crash: judge.check_cases)."""
+        with contextlib.ExitStack() as children:
+            def fresh() -> Child:
+                return children.enter_context(self.child(self.file, arity=_arity(cases), guard=not self.baseline,
+                                                         found=found))
+
+            try:
+                check_cases(self.problem, self.oracle, fresh(), cases, progress=self.progress,
+                            into=found.correctness, first_failure=self.first_failure, restart=fresh)
+            except KeyboardInterrupt:  # no verdict yet: the grade stops, its children at once
+                for child in found.children:
+                    if hasattr(child, "proc"):
+                        child.kill()
+                raise
+
+    def announce(self, cases: list[tuple[str, Args]], found: Findings, started: float) -> None:
+        """Correctness has passed and timing follows: hand the verdict to `on_verdict` now."""
+        if self.on_verdict is None or not self.plan.max_reps:
+            return
+        self.on_verdict(text.clean_tree(self.record(self.accepted(cases, found, follows=True), found,
+                                                    started).to_dict()))
 
     def measure_speed(self, cases: list[tuple[str, Args]], found: Findings) -> None:
         if not self.plan.max_reps:
@@ -116,15 +166,28 @@ class Grader:
         randoms = self.plan.replays + (int(rng.integers(0, 2)) if self.secret else 0)
         replays = [timing.Replay(*r) for r in replay_cases(self.problem, self.oracle, randoms, rng)] \
             if self.oracle and self.plan.replays else []
+        feed = _Feed(self.on_timing, found.measured, len(self.plan.sizes(self.problem)), self.progress)
         with self.child(self.file, arity=arity, guard=not self.baseline, found=found) as sub, \
                 self.child(reference, arity=arity, guard=False) as ref:
-            timing.measure(self.problem, self.plan, sub, ref, secret=self.secret, yardstick=found.yardstick,
-                           progress=self.progress, into=found.measured, replays=replays)
+            try:
+                timing.measure(self.problem, self.plan, sub, ref, secret=self.secret, yardstick=found.yardstick,
+                               progress=feed.progress, into=found.measured, replays=replays,
+                               on_pair=feed.pair if self.on_timing else None)
+            except KeyboardInterrupt:
+                for child in (sub, ref):  # mid-call, maybe: no goodbye, so the grade ends now
+                    child.kill()
+                raise
 
-    def accepted(self, cases: list[tuple[str, Args]], found: Findings) -> Outcome:
+    def accepted(self, cases: list[tuple[str, Args]], found: Findings, follows: bool = False) -> Outcome:
+        """The AC outcome's reason: the cases, and whether speed was measured (`follows`: it is
+        about to be)."""
         n_edge = len(self.problem.edge_cases)
-        return Outcome("AC", f"all {len(cases)} cases passed ({n_edge} edge cases, {len(cases) - n_edge} random)"
-                             + ("" if found.measured.rows else "; speed not measured"))
+        reason = f"all {len(cases)} cases passed ({n_edge} edge cases, {len(cases) - n_edge} random)"
+        if found.interrupted:
+            sizes = len(self.plan.sizes(self.problem))
+            return Outcome("AC", f"{reason}; speed not measured (interrupted during timing, "
+                                 f"{len(found.measured.rows)} of {sizes} sizes timed)")
+        return Outcome("AC", reason + ("" if follows or found.measured.rows else "; speed not measured"))
 
     def run_hook(self, found: Findings) -> Outcome:
         """A problem with a scoring hook: load the submission, let the hook drive it, keep the
@@ -143,7 +206,7 @@ class Grader:
         sandbox = SandboxReport.merge([c.report() for c in found.children if hasattr(c, "proc")])
         flags = [*outcome.flags, *integrity.background_threads(sandbox, self.threads)]
         speed = Speed()
-        if scoring is None and accepted and measured.rows:
+        if scoring is None and accepted and measured.rows and not found.interrupted:
             speed = timing.summarise(measured.rows)
             flags += integrity.speed_flags(measured.rows, measured.calls, speed,
                                            expected_exponent=p.expected_exponent, size_unit=p.size_unit)
@@ -162,7 +225,9 @@ class Grader:
             first_call_s={k: v for k, v in first.items() if v is not None},
             timer_check=integrity.timer_totals(measured.calls, measured.wall_s, measured.replayed),
             grade_seconds=round(time.time() - started, 3),
-            scored=Scored(scoring.unit, scoring.lower_is_better, found.hook.get("metrics", {})) if scoring else None)
+            scored=Scored(scoring.unit, scoring.lower_is_better, found.hook.get("metrics", {})) if scoring else None,
+            interrupted={"during": "timing", "sizes_timed": len(measured.rows),
+                         "sizes_planned": len(self.plan.sizes(p))} if found.interrupted else None)
 
     # -- helpers ---------------------------------------------------------------------------
     def lookup_yardstick(self) -> dict | None:
@@ -187,6 +252,29 @@ class Grader:
         return Loaded(child)
 
 
+class _Feed:
+    """Turns the timing phase's callbacks into TimingProgress steps: each timed pair (with the
+    running ratio) and each finished size (seen as a new row when the phase reports progress)."""
+
+    def __init__(self, sink: Callable[[TimingProgress], None] | None, measured: Measured, sizes: int,
+                 progress: Progress):
+        self.sink, self.measured, self.sizes, self.outer, self.done = sink, measured, sizes, progress, 0
+
+    def pair(self, size: int, calls: list[TimedCall]) -> None:
+        sub_t, ref_t = timing.ranked(calls)
+        sub, ref = stats.median(sub_t), stats.median(ref_t)
+        ratio = ref / sub if sub > 0 and ref > 0 else None
+        self.sink(TimingProgress(size, len(self.measured.rows), self.sizes, len(calls), ratio))
+
+    def progress(self, stage: str, done: int, total: int) -> None:
+        self.outer(stage, done, total)
+        rows = self.measured.rows
+        while self.sink is not None and self.done < len(rows):
+            row = rows[self.done]
+            self.sink(TimingProgress(row.size, self.done, self.sizes, row.reps, row.speedup, finished=True))
+            self.done += 1
+
+
 def _arity(cases: list[tuple[str, Args]]) -> int:
     return len(cases[0][1]) if cases else 0
 
@@ -203,4 +291,5 @@ def grade(problem: Problem, file: Path, **options: Any) -> dict:
     return Grader(problem, file, **options).run()
 
 
-__all__ = ["grade", "Grader", "Findings", "PLANS", "TimingPlan", "VERDICTS", "Verdict", "case_seed"]
+__all__ = ["grade", "Grader", "Findings", "TimingProgress", "PLANS", "TimingPlan", "VERDICTS", "Verdict",
+           "case_seed"]

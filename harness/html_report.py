@@ -357,7 +357,8 @@ def _badge(row) -> str:
         return '<span class="badge base" title="library baseline: shown, never ranked">base</span>'
     verdict = str(row["verdict"])
     if verdict == "AC" and (row["score"] is None or math.isnan(row["score"])):
-        return ('<span class="badge AC" title="correct; graded without timing">AC</span> '
+        return ('<span class="badge AC" title="correct; speed not measured (graded without timing, '
+                'or its timing was interrupted)">AC</span> '
                 '<span class="note">untimed</span>')
     kind = verdict if verdict in leaderboard.VERDICTS else "untimed"  # a class the page knows, whatever it says
     return f'<span class="badge {kind}">{escape(verdict)}</span>'

@@ -6,7 +6,10 @@ child that fails to start or load, a call that dies (time, memory, a crash), a f
 operation the audit hook saw, and a returned value judged against the oracle's answer (the
 status, the contract errors the problem allows, aliasing, the input digest, then the
 problem's own checker). Correctness is the cases of a grade run through that judgement,
-smallest edge case first, stopping at the first failure.
+smallest edge case first. Every case runs (a grade shows every case's outcome, because the first
+failure is often a surface rule hiding the real bug); the grade's verdict is the first failure's.
+A child that crashes is restarted for the rest; one that times out or does something forbidden
+is not, and the rest are recorded as not run, with why.
 """
 from __future__ import annotations
 
@@ -26,6 +29,8 @@ from harness.seeds import case_seed
 from harness.spec import Args, Problem, Rejected
 
 VERDICTS = ("AC", "WA", "RE", "TLE", "MLE", "CE")
+NOT_RUN = "not run"  # a case's status when the cases before it ended the child's run
+MAX_RESTARTS = 3  # fresh children for the rest of the cases after crashes, per grade
 
 Progress = Callable[[str, int, int], None]
 Call = tuple[dict, Any, float]  # what Child.call returns: (reply, result or None, wall seconds)
@@ -39,7 +44,7 @@ class Expected:
 
 
 class Verdict(Exception):
-    """Raised inside grading to stop at the first failure with its verdict."""
+    """Raised inside grading to end a call, a case or a grade with its verdict."""
 
     def __init__(self, verdict: str, reason: str, **detail: Any):
         super().__init__(reason)
@@ -93,6 +98,9 @@ class Loaded:
             self.child.close()
             verdict = "TLE" if death.reason in ("timeout", "cpu") else "RE"
             raise Verdict(verdict, f"while loading: {death.detail}", output=death.output) from None
+        except BaseException:  # Ctrl-C while it starts: no child left behind
+            self.child.close()
+            raise
         ready = self.child.ready
         try:
             check_violations(ready, None)
@@ -243,27 +251,68 @@ class Correctness:
 
 
 def check_cases(problem: Problem, oracle: Callable[..., Any], child: Child, cases: list[tuple[str, Args]], *,
-                progress: Progress | None = None, into: Correctness | None = None) -> Correctness:
-    """Run every case in the child and judge it; raise the Verdict of the first failure, its
-    inputs attached. `into` collects what was seen, so a stopped phase still has its cases."""
+                progress: Progress | None = None, into: Correctness | None = None, first_failure: bool = False,
+                restart: Callable[[], Child] | None = None) -> Correctness:
+    """Run every case in the child and judge each; then raise the Verdict of the first failure
+    (the smallest failing case: cases come smallest first), its inputs attached. `into` collects
+    every case's outcome, so a stopped phase still has its cases.
+
+    A child that dies on a case is replaced by `restart()` (a fresh, loaded child) for the rest,
+    at most MAX_RESTARTS times: a crash costs a restart, not the other cases' outcomes. A child
+    that timed out is not: each further case could cost the whole wall-clock limit again. A
+    forbidden operation (CE) stops the run too. Cases not run say why (status NOT_RUN).
+    `first_failure` stops at the first failure, as for slow submissions."""
     seen = Correctness() if into is None else into
     progress = progress or no_progress
+    first: Verdict | None = None
+    stopped: str | None = None  # why the remaining cases are not run
+    restarts = 0
     for i, (name, args) in enumerate(cases):
         progress("correctness", i, len(cases))
-        expected = expected_answer(problem, oracle, args)
         size = float(problem.size_of(args))
+        if stopped is not None:
+            seen.cases.append(CaseOutcome(name, size, NOT_RUN, message=stopped))
+            continue
+        expected = expected_answer(problem, oracle, args)
+        death: ChildDied | None = None
         try:
-            reply, got, _ = call(child, args, name)
+            try:
+                reply, got, _ = child.call(args)
+            except ChildDied as died:
+                death = died
+                raise _died(died, name) from None
             if seen.first_call_s is None and reply.get("status") == "ok":
                 seen.first_call_s = reply["seconds"]
             judge_reply(problem, name, args, expected, reply, got, digest=None, mem_mb=child.limits.mem_mb)
         except Verdict as v:
-            v.detail.setdefault("inputs", describe_args(problem, args))
-            v.detail["size"] = size
             seen.cases.append(CaseOutcome(name, size, v.verdict, message=v.reason))
-            raise
+            if first is None:  # the failure shown in full: its inputs too
+                v.detail.setdefault("inputs", describe_args(problem, args))
+                v.detail["size"] = size
+                first = v
+            if first_failure:
+                raise
+            if v.verdict == "CE":
+                stopped = f"not run: the run stopped at a forbidden operation in case {name!r}"
+            elif death is not None:
+                if death.reason in ("timeout", "cpu"):
+                    stopped = (f"not run: the child ran out of time on case {name!r} (each further case could "
+                               f"take the whole {child.limits.wall_s:g} s limit)")
+                elif restart is None:
+                    stopped = f"not run: the child died on case {name!r}"
+                elif restarts >= MAX_RESTARTS:
+                    stopped = f"not run: the child died {restarts + 1} times (the last on case {name!r})"
+                else:
+                    try:
+                        child = restart()
+                        restarts += 1
+                    except Verdict as again:
+                        stopped = f"not run: the child died on case {name!r} and did not restart ({again.reason})"
+            continue
         seen.cases.append(CaseOutcome(name, size, "pass", seconds=reply.get("seconds")))
     progress("correctness", len(cases), len(cases))
+    if first is not None:
+        raise first
     return seen
 
 

@@ -19,8 +19,11 @@ Schema (version 1), every record a JSON object with at least:
   file, sha256    submission path (relative to the repo when inside it) and content hash
   verdict         "AC" | "WA" | "RE" | "TLE" | "MLE" | "CE";  reason: one line
   failure         null, or {case?, size?, line?, inputs?, diff?, traceback?, output?}
-  cases           [{name, size, status ("pass" or a verdict), seconds?, message?, wall_s?}]
-                  in the order run, up to the first failure; wall_s: the grader's clock (scored)
+  cases           [{name, size, status ("pass", a verdict, or "not run"), seconds?, message?, wall_s?}]
+                  every case, in the order run (records before issue 13, and --first-failure
+                  grades, stop at the first failure); "not run": an earlier case ended the
+                  child's run (a time-out, a forbidden operation, too many crashes), the message
+                  says which; wall_s: the grader's clock (scored)
   timings         [{size, measure, reps, sub_median_s, sub_spread, ref_median_s, ref_spread,
                     speedup, sub_overhead_s, ref_overhead_s, sub_times_s?, ref_times_s?,
                     gbytes_per_s?, bandwidth_pct?, gflops?, gemm_pct?}]
@@ -31,6 +34,9 @@ Schema (version 1), every record a JSON object with at least:
                   Older records lack them (`sparsebench compare` then asks for a regrade).
   score           geometric mean of speedups (reference time / submission time), null unless timed AC;
                   for kind "score", the hook's measured score, null unless AC
+  interrupted?    {during: "timing", sizes_timed, sizes_planned}: Ctrl-C stopped the timing after
+                  the verdict; the verdict (AC) stands, score and slope are null (speed not
+                  measured: never ranked), timings holds the sizes finished before it
   slope, reference_slope, expected_exponent   log-log scaling exponents (null for kind "score")
   flags           [str]: scaling, timer, threads, review (and grader) warnings
   timer_check     null, or the timing phase on the grader's clock: {calls, phase_wall_s,

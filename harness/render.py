@@ -40,7 +40,50 @@ def grade_panel(record: dict) -> Panel:
         if failure.get(key):
             parts.append(Text(f"\n{title}:", style="bold"))
             parts.append(Text(clean(failure[key], block=True).rstrip()))
-    return Panel(Group(*parts, *_measured(record)), title="sparsebench grade", expand=False)
+    return Panel(Group(*parts, *case_lines(record), *_measured(record)), title="sparsebench grade", expand=False)
+
+
+MAX_CASE_LINES = 60
+
+
+def case_lines(record: dict) -> list:
+    """Below the failing case shown in full: one line per case (pass, or the verdict and a
+    short reason), so a surface failure does not hide the others. Nothing when all passed."""
+    listed = record.get("cases")
+    cases = [c for c in listed if isinstance(c, dict)] if isinstance(listed, list) else []  # any record renders
+    if len(cases) < 2 or all(c.get("status") == "pass" for c in cases):
+        return []
+    statuses = [clean(c.get("status"), limit=8) for c in cases]
+    passed, not_run = statuses.count("pass"), statuses.count("not run")
+    failed = len(cases) - passed - not_run
+    head = f"\nevery case: {passed} passed, {failed} failed" + (f", {not_run} not run" if not_run else "")
+    names = [clean(c.get("name"), limit=40) for c in cases]
+    width = min(28, max(len(n) for n in names))
+    lines: list = [Text(head, style="bold")]
+    said = None  # a run of cases not run for one reason: the reason once
+    for case, status, name in list(zip(cases, statuses, names))[:MAX_CASE_LINES]:
+        style = "green" if status == "pass" else ("dim" if status == "not run" else COLOURS.get(status, "bold"))
+        why = "" if status == "pass" else short_reason(case.get("message"), case.get("name"))
+        if status == "not run":
+            why, said = ("" if why == said else why), why
+        else:
+            said = None
+        line = Text.assemble((f"  {status:<7}", style), f" {name:<{width}}", f"  {why}" if why else "")
+        line.no_wrap, line.overflow = True, "ellipsis"  # one line a case: the record has the whole reason
+        lines.append(line)
+    if len(cases) > MAX_CASE_LINES:
+        lines.append(Text(f"  ... {len(cases) - MAX_CASE_LINES} more cases in the record", style="dim"))
+    return lines
+
+
+def short_reason(message: object, name: object, limit: int = 120) -> str:
+    """A case's reason without what its line already says (the case's name, "not run")."""
+    text = clean(message, limit=2000).split("\n")[0]
+    label = f"case {clean(name, limit=200)!r}"
+    for prefix in (f"{label}: ", "not run: "):
+        text = text.removeprefix(prefix)
+    text = text.replace(f" ({label})", "").replace(f" on {label}", "")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _measured(record: dict) -> list:
@@ -194,7 +237,9 @@ def _summary_line(record: dict) -> Text:
     slope, exp = record.get("slope"), record.get("expected_exponent")
     first = record.get("first_call_s") or {}
     score = record.get("score")
+    stopped = record.get("interrupted") if isinstance(record.get("interrupted"), dict) else None
     text = Text.assemble(("score ", "bold"), (f"{score:.3g}x" if score is not None else "-", "bold cyan"),
+                         " (not measured: interrupted; the sizes above were timed)   " if stopped else
                          " (geometric mean of speedups)   ",
                          ("slope ", "bold"), f"{slope:.2f}" if slope is not None else "-",
                          f" (expected {exp:g}, reference {record['reference_slope']:.2f})"

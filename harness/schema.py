@@ -19,13 +19,14 @@ def _present(fields: dict[str, Any], optional: tuple[str, ...]) -> dict[str, Any
 
 @dataclass(frozen=True)
 class CaseOutcome:
-    """One call of the submission during correctness (or of a scoring hook): passed, or the verdict."""
+    """One case of correctness (or a call of a scoring hook): passed, its verdict, or not run
+    (judge.NOT_RUN: an earlier case ended the child's run), with the reason."""
 
     name: str
     size: float
-    status: str  # "pass" or a verdict
+    status: str  # "pass", a verdict, or "not run"
     seconds: float | None = None  # a pass: the child's time for the call
-    message: str | None = None  # a failure: the reason
+    message: str | None = None  # a failure: the reason; not run: why
     wall_s: float | None = None  # a scoring hook's call: the grader's clock around it
 
     def to_dict(self) -> dict[str, Any]:
@@ -180,6 +181,9 @@ class Record:
     timer_check: TimerCheck | None
     grade_seconds: float
     scored: Scored | None = None
+    # the grade was stopped (Ctrl-C) after its verdict: {"during": "timing", "sizes_timed", "sizes_planned"};
+    # the verdict stands, the score is None (speed not measured), so no leaderboard ranks it
+    interrupted: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         s = self.scored
@@ -192,7 +196,8 @@ class Record:
             "sandbox": self.sandbox.to_dict() if self.sandbox else dict(NO_CHILD),
             "verdict": self.verdict, "reason": self.reason, "failure": self.failure,
             "cases": [c.to_dict() for c in self.cases], "timings": [t.to_dict() for t in self.timings],
-            "score": self.score, **({"metrics": dict(s.metrics)} if s else {}),
+            "score": self.score, **({"interrupted": dict(self.interrupted)} if self.interrupted else {}),
+            **({"metrics": dict(s.metrics)} if s else {}),
             "slope": self.slope, "reference_slope": self.reference_slope,
             "expected_exponent": self.expected_exponent, "flags": list(self.flags),
             "first_call_s": dict(self.first_call_s),

@@ -24,6 +24,7 @@ import math
 import random
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -144,10 +145,11 @@ def batch_size(reference_s: float, input_bytes: int, mem_mb: int) -> int:
 
 def measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secret: str,
             yardstick: dict | None = None, progress: Progress | None = None,
-            into: Measured | None = None, replays: list[Replay] | None = None) -> Measured:
+            into: Measured | None = None, replays: list[Replay] | None = None,
+            on_pair: Callable[[int, list[TimedCall]], None] | None = None) -> Measured:
     """Time `sub` against `ref` over the plan's sizes; raise the Verdict of a wrong timed answer
     or a wrong replayed case. `into` collects what was measured, so a stopped phase still has its
-    rows and calls."""
+    rows and calls; `on_pair(size, calls)` sees each size's timed pairs as they come (a live display)."""
     out = Measured() if into is None else into
     progress = progress or no_progress
     sizes = plan.sizes(problem)
@@ -192,6 +194,8 @@ def measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secre
                                   r_seen.wall_s / k, k, s_seen if real else None, r_seen if real else None)
                 calls.append(timed)
                 out.calls.append(timed)
+                if on_pair is not None:
+                    on_pair(n, calls)
                 measures += [float(problem.size_of(a)) for a in group]
                 inputs += k
             rep += 1

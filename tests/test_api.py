@@ -62,3 +62,11 @@ def test_bad_calls_raise_with_a_clear_message(tmp_path):
     if memfloor.startup_mib(1):
         with pytest.raises(ValueError, match="too small for Python and NumPy to start"):
             grade("coo-to-csr", REFERENCE, mem_mb=16)
+
+
+def test_every_case_runs_unless_first_failure_is_asked_for():
+    every = grade("coo-to-csr", WRONG, plan="off", author="ada")
+    first = grade("coo-to-csr", WRONG, plan="off", author="ada", first_failure=True)
+    assert every["verdict"] == first["verdict"] == "WA" and every["reason"] == first["reason"]
+    assert len(first["cases"]) == 1 and len(every["cases"]) > 1
+    assert all(c["status"] == "WA" for c in every["cases"])  # None is wrong for every case

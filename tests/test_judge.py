@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from harness import codec, timing
-from harness.judge import (Correctness, Expected, Outcome, Verdict, check_cases, check_violations, correctness_cases,
-                           judge_reply)
+from harness.judge import (MAX_RESTARTS, NOT_RUN, Correctness, Expected, Outcome, Verdict, check_cases,
+                           check_violations, correctness_cases, judge_reply)
+from harness.sandbox import ChildDied
 from harness.spec import Case, Limits, Problem, Rejected
 from harness.timing import Measured, TimingPlan
 
@@ -101,9 +102,109 @@ def test_correctness_runs_smallest_first_and_keeps_the_failing_case():
     wrong = Correctness()
     with pytest.raises(Verdict) as stop:
         check_cases(TOY, _double, FakeChild(lambda x: _double(x) + (x.size > 2)), cases, into=wrong)
+    # every case runs (issue 13); the verdict, its size and its inputs are the smallest failing case's
     assert stop.value.detail["size"] == 3.0 and "arg 0" in stop.value.detail["inputs"]
-    assert [(c.name, c.status) for c in wrong.cases] == [("empty", "pass"), ("nan", "pass"), ("three", "WA")]
+    assert "case 'three'" in stop.value.reason
+    assert [(c.name, c.status) for c in wrong.cases] == [("empty", "pass"), ("nan", "pass"), ("three", "WA"),
+                                                         ("random n=10", "WA"), ("random n=100", "WA")]
+    assert "case 'random n=100'" in wrong.cases[-1].message
     assert wrong.first_call_s == 0.001
+    first = Correctness()
+    with pytest.raises(Verdict):
+        check_cases(TOY, _double, FakeChild(lambda x: _double(x) + (x.size > 2)), cases, into=first,
+                    first_failure=True)
+    assert [(c.name, c.status) for c in first.cases] == [("empty", "pass"), ("nan", "pass"), ("three", "WA")]
+
+
+def test_the_verdict_is_the_first_failure_whatever_fails_later():
+    cases = correctness_cases(TOY, "")
+
+    def raises_when_big(x):
+        if x.size > 50:
+            raise KeyError("big")
+        return _double(x) + (x.size == 10)
+
+    seen = Correctness()
+    with pytest.raises(Verdict) as stop:
+        check_cases(TOY, _double, FakeChild(raises_when_big), cases, into=seen)
+    assert stop.value.verdict == "WA" and "random n=10" in stop.value.reason
+    assert [c.status for c in seen.cases] == ["pass", "pass", "pass", "WA", "RE"]
+    assert seen.cases[-1].message == "KeyError: 'big' (case 'random n=100')"
+
+
+class DyingChild(FakeChild):
+    """A fake child that dies (as harness.sandbox.Child raises it) on the cases `dies` picks."""
+
+    def __init__(self, fn, dies, reason: str = "crash", born: list | None = None):
+        super().__init__(fn)
+        self.dies, self.reason = dies, reason
+        (born if born is not None else []).append(self)
+
+    def call(self, args, **how):
+        if self.dies(*args):
+            raise ChildDied(self.reason, "killed by SIGSEGV" if self.reason == "crash" else "no answer within 20 s")
+        return super().call(args, **how)
+
+
+def test_a_child_that_crashes_is_restarted_for_the_remaining_cases():
+    cases = correctness_cases(TOY, "")
+    born: list = []
+    crashes_on_nan = lambda x: x.size == 1  # noqa: E731 - the 'nan' case
+    seen = Correctness()
+    with pytest.raises(Verdict) as stop:
+        check_cases(TOY, _double, DyingChild(_double, crashes_on_nan, born=born), cases, into=seen,
+                    restart=lambda: DyingChild(_double, crashes_on_nan, born=born))
+    assert (stop.value.verdict, stop.value.reason) == ("RE", "killed by SIGSEGV (case 'nan')")
+    assert [c.status for c in seen.cases] == ["pass", "RE", "pass", "pass", "pass"]
+    assert len(born) == 2 and [len(c.log) for c in born] == [1, 3], "one restart, each case called once"
+
+
+def test_restarts_are_bounded_and_the_rest_say_why_they_did_not_run():
+    cases = correctness_cases(TOY, "")
+    always = lambda x: True  # noqa: E731
+    born: list = []
+    seen = Correctness()
+    with pytest.raises(Verdict):
+        check_cases(TOY, _double, DyingChild(_double, always, born=born), cases, into=seen,
+                    restart=lambda: DyingChild(_double, always, born=born))
+    runs = MAX_RESTARTS + 1
+    assert [c.status for c in seen.cases] == ["RE"] * runs + [NOT_RUN] * (len(cases) - runs)
+    assert len(born) == runs
+    assert seen.cases[-1].message == f"not run: the child died {runs} times (the last on case {cases[runs - 1][0]!r})"
+    lone = Correctness()  # no way to restart (a caller without one): the rest are not run
+    with pytest.raises(Verdict):
+        check_cases(TOY, _double, DyingChild(_double, always), cases, into=lone)
+    assert [c.status for c in lone.cases] == ["RE"] + [NOT_RUN] * (len(cases) - 1)
+    assert lone.cases[1].message == "not run: the child died on case 'empty'"
+
+
+def test_a_time_out_is_not_restarted_every_further_case_could_cost_the_limit():
+    cases = correctness_cases(TOY, "")
+    born: list = []
+    seen = Correctness()
+    hangs_on_three = lambda x: x.size == 3  # noqa: E731
+    with pytest.raises(Verdict) as stop:
+        check_cases(TOY, _double, DyingChild(_double, hangs_on_three, reason="timeout", born=born), cases,
+                    into=seen, restart=lambda: DyingChild(_double, hangs_on_three, born=born))
+    assert stop.value.verdict == "TLE" and len(born) == 1
+    assert [c.status for c in seen.cases] == ["pass", "pass", "TLE", NOT_RUN, NOT_RUN]
+    assert "ran out of time on case 'three'" in seen.cases[-1].message
+
+
+def test_a_forbidden_operation_stops_the_run():
+    cases = correctness_cases(TOY, "")
+
+    class Snooping(FakeChild):
+        def call(self, args, **how):
+            reply, got, wall = super().call(args, **how)
+            return ({**reply, "violations": ["open /etc/shadow"]} if args[0].size == 1 else reply), got, wall
+
+    seen = Correctness()
+    with pytest.raises(Verdict) as stop:
+        check_cases(TOY, _double, Snooping(_double), cases, into=seen)
+    assert stop.value.verdict == "CE"
+    assert [c.status for c in seen.cases] == ["pass", "CE", NOT_RUN, NOT_RUN, NOT_RUN]
+    assert "forbidden operation in case 'nan'" in seen.cases[2].message
 
 
 def test_timing_alternates_sides_and_keeps_what_it_measured_when_stopped():
