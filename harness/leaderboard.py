@@ -205,8 +205,9 @@ def review_table(df: pd.DataFrame, include_flagged: bool = False) -> pd.DataFram
     if df.empty:
         return pd.DataFrame(columns=cols)
     todo = df[(df["review"] != "") & ~df["baseline"].astype(bool) & df["kind"].isin(KINDS)]
-    if include_flagged:  # those it ranks are in the tables now, their flags shown
-        ranked = pd.concat([_eligible(df, kind, True) for kind in KINDS])
+    if include_flagged:  # those it ranks are in the tables now, their flags shown; an author's
+        # flagged record beaten by their own best is not ranked, so it still waits here
+        ranked = pd.concat([best(df, True), *(_eligible(df, kind, True) for kind in KINDS if kind != "grade")])
         todo = todo.drop(index=ranked.index.intersection(todo.index))
     todo = todo.sort_values(["timestamp", "id"], ascending=[False, True])
     out = todo.assign(date=todo["timestamp"].str[:10], reasons=todo["review"])

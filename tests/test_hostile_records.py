@@ -307,3 +307,15 @@ def test_a_hostile_page_renders_in_headless_chromium(tmp_path):
     assert "overall" in page.tables and "review" in page.tables and "problem" in page.tables
     assert len(page.rows["review"]) == 1 + 7 and len(page.images) >= 3
     assert "<script>" not in dom.stdout.replace("&lt;script&gt;", "")
+
+
+def test_a_flagged_record_beaten_by_its_authors_best_still_waits_for_review(tmp_path):
+    """--include-flagged ranks an author's best; their other flagged record is not ranked, so it is
+    listed for review rather than lost (hypothesis found it: same author, same score, flags [None])."""
+    clean = record("ada", "coo-to-csr", 1.5, seed=1, rid="ada-clean")
+    flagged = record("ada", "coo-to-csr", 1.5, seed=1, rid="ada-flagged", timestamp="2026-01-03T03:04:05+00:00")
+    flagged["flags"] = [None]
+    _write_all([clean, flagged], tmp_path / "runs")
+    out = leaderboard.build(tmp_path / "runs", tmp_path, include_flagged=True)
+    assert list(out["problems"]["coo-to-csr"]["author"]) == ["ada"]
+    assert list(out["review"]["id"]) == ["ada-flagged"]
