@@ -33,7 +33,9 @@ def grade_panel(record: dict) -> Panel:
     head = Text.assemble((f" {verdict} ", COLOURS.get(verdict, "bold")), "  ",
                          (clean(record.get("problem"), limit=80), "bold"),
                          f"  {clean(record.get('file'), limit=200)}  by {clean(record.get('author'), limit=80)}")
-    parts: list = [head, Text(clean(record.get("reason", ""), limit=2000))]
+    reason = clean(record.get("reason", ""), limit=2000)
+    scored = record.get("score_unit") and isinstance(record.get("score"), (int, float)) and not record.get("timings")
+    parts: list = [head] if scored and reason.startswith("score ") else [head, Text(reason)]  # the score line says it
     failure = record.get("failure") if isinstance(record.get("failure"), dict) else {}
     for key, title in (("inputs", "input"), ("diff", "difference"), ("traceback", "traceback"),
                        ("output", "output of the submission")):

@@ -145,3 +145,13 @@ def test_compare_json_and_text_never_say_nan(tmp_path, capsys, monkeypatch):
 
     out = json.loads(capsys.readouterr().out, parse_constant=refuse)
     assert out["ratio"] is None and out["ci"] == [None, None] and out["sizes"][0]["p_value"] is None
+
+
+def test_a_scored_grade_says_its_score_once():
+    rec = {"verdict": "AC", "problem": "moe-lm-speedrun", "file": "m.py", "author": "ada", "kind": "score",
+           "reason": "score 2.913 bits/char", "score": 2.9131, "score_unit": "bits/char", "lower_is_better": True,
+           "metrics": {"total_params": 1000}, "timings": [], "flags": []}
+    out = io.StringIO()
+    print_grade(rec, Console(file=out, width=100))
+    text = out.getvalue()
+    assert text.count("2.913") == 1 and "lower is better" in text and "total_params 1,000" in text
