@@ -190,12 +190,25 @@ def speed_table(record: dict) -> FitTable:
     return FitTable(escape(title), headers, cells, numeric=set(range(len(headers))), keys=1, breaks=[first_extra])
 
 
+def score_interval(record: dict) -> tuple[float, float] | None:
+    """The record's score interval when it is two finite numbers with a score (older records
+    have none; a hand-made one may hold anything)."""
+    iv, score = record.get("score_interval"), record.get("score")
+    if score is None or not isinstance(iv, (list, tuple)) or len(iv) != 2:
+        return None
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in iv):
+        return None
+    return float(iv[0]), float(iv[1])
+
+
 def _summary_line(record: dict) -> Text:
     slope, exp = record.get("slope"), record.get("expected_exponent")
     first = record.get("first_call_s") or {}
     score = record.get("score")
+    interval = score_interval(record)
     text = Text.assemble(("score ", "bold"), (f"{score:.3g}x" if score is not None else "-", "bold cyan"),
-                         " (geometric mean of speedups)   ",
+                         f" [{interval[0]:.3g}, {interval[1]:.3g}]" if interval else "",
+                         " (geometric mean of speedups" + (", 95% interval)   " if interval else ")   "),
                          ("slope ", "bold"), f"{slope:.2f}" if slope is not None else "-",
                          f" (expected {exp:g}, reference {record['reference_slope']:.2f})"
                          if record.get("reference_slope") is not None else "")

@@ -63,11 +63,15 @@ class TimingRow:
     ref_prepare_s: float | None = None
     sub_post_s: float | None = None
     ref_post_s: float | None = None
+    # the speedup's 95% bootstrap interval over the timed pairs (absent with a single pair, and in
+    # records from before adaptive timing)
+    speedup_lo: float | None = None
+    speedup_hi: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return _present(asdict(self), ("gbytes_per_s", "bandwidth_pct", "gflops", "gemm_pct", "batch",
                                        "sub_reported_s", "sub_prepare_s", "ref_prepare_s", "sub_post_s",
-                                       "ref_post_s"))
+                                       "ref_post_s", "speedup_lo", "speedup_hi"))
 
 
 @dataclass(frozen=True)
@@ -178,6 +182,13 @@ class Record:
     timer_check: TimerCheck | None
     grade_seconds: float
     scored: Scored | None = None
+    score_interval: tuple[float, float] | None = None  # the speed score's 95% interval, when timed
+
+    def interval(self) -> dict[str, Any]:
+        """{"score_interval": [lo, hi]} right after the score, or nothing (older records lack it)."""
+        if self.score_interval is None or self.scored is not None:
+            return {}
+        return {"score_interval": [float(self.score_interval[0]), float(self.score_interval[1])]}
 
     def to_dict(self) -> dict[str, Any]:
         s = self.scored
@@ -190,7 +201,7 @@ class Record:
             "sandbox": self.sandbox.to_dict() if self.sandbox else dict(NO_CHILD),
             "verdict": self.verdict, "reason": self.reason, "failure": self.failure,
             "cases": [c.to_dict() for c in self.cases], "timings": [t.to_dict() for t in self.timings],
-            "score": self.score, **({"metrics": dict(s.metrics)} if s else {}),
+            "score": self.score, **self.interval(), **({"metrics": dict(s.metrics)} if s else {}),
             "slope": self.slope, "reference_slope": self.reference_slope,
             "expected_exponent": self.expected_exponent, "flags": list(self.flags),
             "first_call_s": dict(self.first_call_s),
