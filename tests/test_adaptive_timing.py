@@ -74,7 +74,7 @@ def test_noisy_ratios_run_to_the_budget():
     # the budget counts timed commands only (the warm-up pair before them does not)
     timed_s = sum(row.sub_times_s) + sum(row.ref_times_s)
     last = row.sub_times_s[-1] + row.ref_times_s[-1]
-    assert timed_s >= PLAN.budget_s and timed_s - last < PLAN.budget_s, "stopped by the budget, at the first pair past it"
+    assert timed_s >= PLAN.budget_s and timed_s - last < PLAN.budget_s, "the first pair past the budget"
     lo, hi = row.speedup_lo, row.speedup_hi
     assert stats.relative_half_width(lo, hi, row.speedup) > PLAN.precision, "still wider than the target"
 
@@ -135,3 +135,16 @@ def test_the_interval_is_in_the_grade_output():
         console = Console(width=100, record=True)
         console.print(render.speed_panel({**record, "score_interval": odd}))
         assert "[" not in console.export_text().split("score 1.02x")[1].split("\n")[0], f"ignored: {odd!r}"
+
+
+def test_the_grade_loop_table_names_each_missed_target():
+    from benchmarks.grade_loop import Grade, table
+
+    full = [Grade(12.0, 1.00, (0.97, 1.03), "AC"), Grade(14.0, 1.02, (0.99, 1.06), "AC")]
+    quick = [Grade(2.5, 1.05, (0.96, 1.15), "AC"), Grade(3.5, 1.20, (1.10, 1.30), "AC")]
+    out = table({"spmv": {"full": full, "quick": quick}})
+    rows = {line.split(" | ")[1]: line for line in out.splitlines() if line.startswith("| spmv")}
+    assert rows["full"].endswith("| all hold |") and "| 13.0 | 14.0 |" in rows["full"]
+    assert "wall ≤ 3 s" in rows["quick"] and "stable 0.85-1.18" in rows["quick"]
+    assert "within ±10% of default" in rows["quick"] and "interval" not in rows["quick"].split("missed:")[1]
+    assert out.endswith("1 of 2 problem/plan rows meet every target")
