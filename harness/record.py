@@ -38,7 +38,9 @@ Schema (version 1), every record a JSON object with at least:
   slope, reference_slope, expected_exponent   log-log scaling exponents (null for kind "score")
   flags           [str]: scaling, timer, threads, review (and grader) warnings
   timer_check     null, or the timing phase on the grader's clock: {calls, phase_wall_s,
-                  sub_reported_s, sub_seen_s, ref_reported_s, ref_seen_s, unexplained_s}
+                  sub_reported_s, sub_seen_s, ref_reported_s, ref_seen_s, unexplained_s, replayed?,
+                  untimed?}; untimed: the larger sizes a plan's phase budget left out (quick, for
+                  slow code), so the score covers the smaller sizes only
                   (absent for kind "score")
   sandbox         {network, filesystem, processes: how the submission was isolated ("isolated ..." or
                   "audit-hook only: <why>"), output: {bytes, kept_bytes, cut_bytes}, calls,

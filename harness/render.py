@@ -212,6 +212,11 @@ def _summary_line(record: dict) -> Text:
                          ("slope ", "bold"), f"{slope:.2f}" if slope is not None else "-",
                          f" (expected {exp:g}, reference {record['reference_slope']:.2f})"
                          if record.get("reference_slope") is not None else "")
+    untimed = (record.get("timer_check") or {}).get("untimed") if isinstance(record.get("timer_check"), dict) else None
+    if isinstance(untimed, list) and untimed and all(isinstance(n, int) and not isinstance(n, bool) for n in untimed):
+        unit = clean(record.get("size_unit", "size"), limit=30)
+        text.append("\nnot timed: " + ", ".join(f"{unit}={n:,}" for n in untimed)
+                    + " (would outlast this plan's time: the score covers the smaller sizes)")
     if first:
         text.append("\nfirst call, JIT compile included (not ranked): " + ", ".join(
             f"{k} {_fmt_time(v)}" for k, v in first.items()))

@@ -86,9 +86,10 @@ class TimerCheck:
     ref_seen_s: float
     unexplained_s: float  # time seen around the submission's calls beyond what the reference needed
     replayed: list[str] | None = None  # correctness cases replayed in the timing child (absent: none)
+    untimed: list[int] | None = None  # sizes the plan's phase budget left out (absent: none)
 
     def to_dict(self) -> dict[str, Any]:
-        return _present(asdict(self), ("replayed",))
+        return _present(asdict(self), ("replayed", "untimed"))
 
 
 ACTIVITY = ("output", "calls", "background_cpu_s", "between_calls_s", "processes_started")

@@ -58,6 +58,9 @@ class TimingPlan:
     max_sizes: int | None = None  # None: every bench size
     replays: int = 1  # random-size correctness cases replayed in the timing child (besides every edge case)
     precision: float | None = None  # stop a size once its speedup's interval is within ±precision
+    # the whole phase's allowance: a larger size whose minimum, predicted from the last size, would
+    # end past it is not timed, nor any after it (None: every size, however long it takes)
+    phase_budget_s: float | None = None
 
     def sizes(self, problem: Problem) -> list[int]:
         sizes = list(problem.bench_sizes)
@@ -68,7 +71,7 @@ PLANS = {
     "full": TimingPlan("full", min_reps=5, max_reps=200, budget_s=2.0, precision=0.03),
     # every size, as "full" does, so the quick score estimates the same geometric mean (two small
     # sizes alone were 33% off it); fewer pairs, a looser interval
-    "quick": TimingPlan("quick", min_reps=3, max_reps=40, budget_s=0.25, precision=0.10),
+    "quick": TimingPlan("quick", min_reps=3, max_reps=40, budget_s=0.25, precision=0.10, phase_budget_s=10.0),
     "off": TimingPlan("off", min_reps=0, max_reps=0, budget_s=0.0, max_sizes=0, replays=0),
 }
 
@@ -106,6 +109,7 @@ class Measured:
     first_reference_s: float | None = None  # the reference's warm-up call, JIT compilation included
     replayed: list[str] = field(default_factory=list)  # correctness cases replayed in the timing child
     per_size: list[list[TimedCall]] = field(default_factory=list)  # the timed calls of each finished size
+    untimed: list[int] = field(default_factory=list)  # sizes left out: they would outlast the plan's phase budget
 
 
 @dataclass(frozen=True)
@@ -169,7 +173,13 @@ def measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secre
     cases = list(replays or []) if plan.replays else []
     schedule = Schedule(len(sizes), plan, len(cases), bool(secret), rng)
     phase_start = clock()
+    last: tuple[int, float, float] | None = None  # the last size, its cost per input, its reference's call
     for si, n in enumerate(sizes):
+        if plan.phase_budget_s is not None and last is not None:
+            left = plan.phase_budget_s - (clock() - phase_start)
+            if predicted_s(plan, schedule.warmups[si], *last, n) > left:
+                out.untimed = sizes[si:]
+                break
         progress(f"timing {problem.size_unit}={n:,}", si, len(sizes))
         calls: list[TimedCall] = []
         measures: list[float] = []
@@ -221,12 +231,24 @@ def measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secre
                                  gemm_dtype=problem.gemm_dtype))
         out.per_size.append(calls)
         out.wall_s = clock() - phase_start
+        if inputs:
+            last = (n, (clock() - started) / inputs, stats.median(ranked(calls)[1]))
     if sizes:  # every case once more, after the last timed command, in a fresh order
         for i in [*(j for places in schedule.replays.values() for j in places), *rng.sample(range(len(cases)),
                                                                                             len(cases))]:
             _replay(problem, sub, cases[i], out)
     progress("timing", len(sizes), len(sizes))
     return out
+
+
+def predicted_s(plan: TimingPlan, warmups: int, n_last: int, per_input_s: float, ref_call_s: float,
+                n: int) -> float:
+    """The least a size `n` would take, from the last size timed: what one input cost there
+    (built, both sides run and judged), scaled linearly with the size (superlinear code costs
+    more still), times the warm-ups, the batch-setting call and the minimum of batched pairs."""
+    scale = n / max(1, n_last)
+    batch = batch_size(ref_call_s * scale, 1, 1 << 20)  # the batch the reference's call would set there
+    return per_input_s * scale * (warmups + 1 + plan.min_reps * batch)
 
 
 class Precision:

@@ -148,3 +148,29 @@ def test_the_grade_loop_table_names_each_missed_target():
     assert "wall ≤ 3 s" in rows["quick"] and "stable 0.85-1.18" in rows["quick"]
     assert "within ±10% of default" in rows["quick"] and "interval" not in rows["quick"].split("missed:")[1]
     assert out.endswith("1 of 2 problem/plan rows meet every target")
+
+
+def test_a_phase_budget_leaves_out_sizes_that_would_outlast_it():
+    """Slow code under a plan with a phase budget (quick): a larger size whose minimum, predicted
+    from the last size, would end past the budget is not timed, and the output says so."""
+    clock, sub, ref = _pair(lambda: 0.0, lambda: 0.0)
+    sub.seconds = ref.seconds = lambda: 0.5 * TOY.size_of(sub.last) / 1000  # 0.5 s a call at n=1000, linear
+    real_call = Timed.call
+
+    def call(self, args, **how):
+        sub.last = ref.last = args
+        return real_call(self, args, **how)
+
+    sub.call = call.__get__(sub)
+    ref.call = call.__get__(ref)
+    plan = TimingPlan("q", min_reps=3, max_reps=3, budget_s=0.0, replays=0, phase_budget_s=10.0)
+    measured = timing.measure(TOY, plan, sub, ref, secret="", clock=clock)
+    assert [t.size for t in measured.rows] == [1000] and measured.untimed == [4000], \
+        "n=4000 needs (1 + 1 + 3) inputs at 4 s each: past the 10 s budget"
+    roomy = TimingPlan("q", min_reps=3, max_reps=3, budget_s=0.0, replays=0, phase_budget_s=60.0)
+    assert [t.size for t in timing.measure(TOY, roomy, sub, ref, secret="", clock=clock).rows] == [1000, 4000]
+    record = {"timings": [t.to_dict() for t in measured.rows], "score": 1.0, "threads": 1, "plan": "quick",
+              "size_unit": "n", "slope": None, "expected_exponent": 1.0, "timer_check": {"untimed": [4000]}}
+    console = Console(width=120, record=True)
+    console.print(render.speed_panel(record))
+    assert "not timed: n=4,000" in console.export_text()
