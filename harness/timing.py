@@ -68,7 +68,7 @@ class TimingPlan:
 
 
 PLANS = {
-    "full": TimingPlan("full", min_reps=5, max_reps=200, budget_s=2.0, precision=0.03),
+    "full": TimingPlan("full", min_reps=5, max_reps=200, budget_s=1.5, precision=0.03),
     # every size, as "full" does, so the quick score estimates the same geometric mean (two small
     # sizes alone were 33% off it); fewer pairs, a looser interval
     "quick": TimingPlan("quick", min_reps=3, max_reps=40, budget_s=0.25, precision=0.10, phase_budget_s=10.0),
