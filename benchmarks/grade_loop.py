@@ -8,7 +8,9 @@ this side of the subprocess (a person's wait: interpreter start, correctness, JI
 and timing). Targets: the default grade within 15 s with a score interval no wider than ±5%;
 --quick within 3 s, its score within ±10% of the default's (the median of the default runs) and
 its interval within ±10%; every self-vs-self score within 0.85-1.18 (the stability bar). Prints
-a markdown table. Run it on a quiet machine: a shared one gives indicative figures only.
+a markdown table, with the timing phase and the first call (JIT compilation, done again in the
+fresh timing child) beside the wall, so what the timing loop costs shows apart. Run it on a
+quiet machine: a shared one gives indicative figures only.
 """
 from __future__ import annotations
 
@@ -39,6 +41,8 @@ class Grade:
     score: float | None
     interval: tuple[float, float] | None
     verdict: str
+    phase_s: float | None = None  # the timing phase on the grader's clock (timer_check.phase_wall_s)
+    first_call_s: float | None = None  # the submission's first call, JIT compilation included
 
     @property
     def half_width(self) -> float | None:
@@ -67,7 +71,8 @@ def grade_once(slug: str, plan: str) -> Grade:
         raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
     rec = json.loads(done.stdout)
     iv = rec.get("score_interval")
-    return Grade(wall, rec.get("score"), (float(iv[0]), float(iv[1])) if iv else None, rec["verdict"])
+    return Grade(wall, rec.get("score"), (float(iv[0]), float(iv[1])) if iv else None, rec["verdict"],
+                 (rec.get("timer_check") or {}).get("phase_wall_s"), (rec.get("first_call_s") or {}).get("submission"))
 
 
 def _median(xs: list[float]) -> float:
@@ -83,7 +88,7 @@ def _fmt(x: float | None, spec: str) -> str:
 def table(results: dict[str, dict[str, list[Grade]]]) -> str:
     """The markdown table: one row per problem and plan, then whether each target holds."""
     head = ("| problem | plan | runs | wall median s | wall max s | score median | scores min-max "
-            "| interval ± median | interval ± max | targets |")
+            "| interval ± median | interval ± max | timing phase s | first call s | targets |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     verdicts = []
     for slug, plans in results.items():
@@ -93,6 +98,8 @@ def table(results: dict[str, dict[str, list[Grade]]]) -> str:
             walls = [g.wall_s for g in grades]
             scores = [g.score for g in grades if g.score is not None]
             widths = [g.half_width for g in grades if g.half_width is not None]
+            phases = [g.phase_s for g in grades if g.phase_s is not None]
+            firsts = [g.first_call_s for g in grades if g.first_call_s is not None]
             max_wall, max_width = TARGETS[plan]
             checks = {
                 f"wall ≤ {max_wall:g} s": max(walls) <= max_wall,
@@ -111,6 +118,8 @@ def table(results: dict[str, dict[str, list[Grade]]]) -> str:
                 f"| {_fmt(min(scores) if scores else None, '.3f')}-{_fmt(max(scores) if scores else None, '.3f')} "
                 f"| {_fmt(_median(widths) * 100 if widths else None, '.1f')}% "
                 f"| {_fmt(max(widths) * 100 if widths else None, '.1f')}% "
+                f"| {_fmt(_median(phases) if phases else None, '.1f')} "
+                f"| {_fmt(_median(firsts) if firsts else None, '.1f')} "
                 f"| {'all hold' if not failed else 'missed: ' + ', '.join(failed)} |")
     lines.append("")
     lines.append(f"{sum(verdicts)} of {len(verdicts)} problem/plan rows meet every target")
