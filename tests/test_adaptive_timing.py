@@ -174,3 +174,37 @@ def test_a_phase_budget_leaves_out_sizes_that_would_outlast_it():
     console = Console(width=120, record=True)
     console.print(render.speed_panel(record))
     assert "not timed: n=4,000" in console.export_text()
+
+
+def test_an_answer_identical_to_the_references_skips_only_the_problems_check():
+    from dataclasses import replace
+
+    from tests.test_judge import FakeChild
+
+    checked = []
+
+    def check(args, expected, got):
+        checked.append(1)
+        return None if np.allclose(expected, got) else "values differ"
+
+    toy = replace(TOY, check=check)
+    plan = TimingPlan("t", min_reps=3, max_reps=3, budget_s=0.0, max_sizes=1, replays=0)
+    timing.measure(toy, plan, FakeChild(_double), FakeChild(_double, name="ref"), secret="")
+    assert checked == [], "bit for bit the reference's: the check is not run again"
+    timing.measure(toy, plan, FakeChild(lambda x: _double(x) * (1 + 1e-15)), FakeChild(_double, name="ref"), secret="")
+    assert len(checked) == 4, "a different answer (one warm-up, three pairs) goes through the check"
+    with pytest.raises(timing.Verdict, match="modified its input"):  # the rules on the reply still apply
+        timing._judge(toy, "bench", [(np.ones(2),)], [np.ones(2)], {"status": "raised", "type": "ValueError",
+                      "mro": [], "message": "assignment destination is read-only"}, None, 512,
+                      same=replace(toy, check=timing._same_as_reference))
+
+
+def test_identical_means_bit_for_bit():
+    a = np.array([1.0, np.nan, -0.0])
+    assert timing.identical((a, np.arange(3)), (a.copy(), np.arange(3)))
+    assert not timing.identical(a, np.array([1.0, np.nan, 0.0])), "-0.0 is not 0.0 bit for bit"
+    assert not timing.identical(np.arange(3, dtype=np.int32), np.arange(3, dtype=np.int64))
+    assert not timing.identical(np.zeros((2, 3)), np.zeros((3, 2)))
+    assert not timing.identical((np.zeros(2),), [np.zeros(2)]), "a tuple is not a list"
+    assert not timing.identical(np.array([{}], dtype=object), np.array([{}], dtype=object))
+    assert timing.identical(2.5, 2.5) and not timing.identical(1, 1.0) and not timing.identical({}, {})
