@@ -71,7 +71,7 @@ PLANS = {
     "full": TimingPlan("full", min_reps=5, max_reps=200, budget_s=1.5, precision=0.03),
     # every size, as "full" does, so the quick score estimates the same geometric mean (two small
     # sizes alone were 33% off it); fewer pairs, a looser interval
-    "quick": TimingPlan("quick", min_reps=3, max_reps=40, budget_s=0.25, precision=0.10, phase_budget_s=10.0),
+    "quick": TimingPlan("quick", min_reps=3, max_reps=40, budget_s=0.25, precision=0.10, phase_budget_s=20.0),
     "off": TimingPlan("off", min_reps=0, max_reps=0, budget_s=0.0, max_sizes=0, replays=0),
 }
 
@@ -190,6 +190,7 @@ def measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secre
         rep = -warmups  # negative reps are warm-ups (JIT compilation, caches), never timed
         args = None
         started = phase_start  # set again at the first timed command
+        commands_s = 0.0  # the timed commands alone (no replays): what predicts the next size
         check = Precision(plan.precision)
         while True:
             if rep == 0:
@@ -197,6 +198,7 @@ def measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secre
             for i in schedule.replays.pop((si, command), []):
                 _replay(problem, sub, cases[i], out)
             command += 1
+            began = clock()
             group = [problem.bench_args(fresh_rng(entropy, si, command, i), n) for i in range(1 if rep < 0 else batch)]
             args = group[-1]
             first_ref = (rep + schedule.start[si]) % 2 == 0
@@ -222,6 +224,7 @@ def measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secre
                 out.calls.append(timed)
                 measures += [float(problem.size_of(a)) for a in group]
                 inputs += k
+                commands_s += clock() - began
             rep += 1
             if rep >= plan.max_reps + more or (rep >= plan.min_reps + more and (
                     clock() - started >= plan.budget_s or inputs >= MAX_INPUTS_PER_SIZE or check.met(calls))):
@@ -233,7 +236,7 @@ def measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secre
         out.per_size.append(calls)
         out.wall_s = clock() - phase_start
         if inputs:
-            last = (n, (clock() - started) / inputs, stats.median(ranked(calls)[1]))
+            last = (n, commands_s / inputs, stats.median(ranked(calls)[1]))
     if sizes:  # every case once more, after the last timed command, in a fresh order
         for i in [*(j for places in schedule.replays.values() for j in places), *rng.sample(range(len(cases)),
                                                                                             len(cases))]:
