@@ -27,7 +27,9 @@ def main(argv: list[str] | None = None) -> int:
         rec = grade(p, p.reference_path(p.timing_reference), threads=args.threads, plan="full")
         scores.append(rec["score"])
         per_size = "  ".join(f"{t['size']:,}: {t['speedup']:.3f}x ({t['reps']} reps)" for t in rec["timings"])
-        print(f"run {i + 1}: score {rec['score']:.3f}   [{per_size}]   grade took {rec['grade_seconds']:.1f} s",
+        iv = rec.get("score_interval")
+        within = f" (95% interval {iv[0]:.3f}-{iv[1]:.3f})" if iv else ""
+        print(f"run {i + 1}: score {rec['score']:.3f}{within}   [{per_size}]   grade took {rec['grade_seconds']:.1f} s",
               flush=True)
     print(f"min {min(scores):.3f}  max {max(scores):.3f}  geomean {geomean(scores):.3f}")
     return 0

@@ -44,7 +44,7 @@ def grade(problem: str | Problem, solution: str | Path, *, plan: str = "full", t
     problem   a slug ("spmv") or a Problem (harness.problems.get("spmv"))
     solution  a path to a .py file (str or Path), or the source text itself (a str holding a
               newline); text is graded from a file named after the problem in a private folder
-    plan      "full" (as the CLI), "quick" (two sizes, a rough score in seconds) or "off"
+    plan      "full" (as the CLI), "quick" (every size, fewer pairs: a ±10% score in seconds) or "off"
               (correctness only)
     author    recorded author; default as the CLI: solutions/<handle>/ for a file there, else
               git's user.name, else the login name

@@ -648,7 +648,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--author", help="handle recorded with the grade (default: HANDLE for a file in "
                                     "solutions/HANDLE/, else git user.name, else login)")
     p.add_argument("--threads", type=_positive_int, default=1, help="BLAS/Numba threads (default 1)")
-    p.add_argument("--quick", action="store_true", help="two sizes, few repetitions: a fast, rough score")
+    p.add_argument("--quick", action="store_true", help="every size, fewer pairs: a score to about ±10%%, in seconds")
     p.add_argument("--no-timing", action="store_true", help="correctness only")
     p.add_argument("--first-failure", action="store_true", help=(
         "stop correctness at the first failing case (default: every case runs and each one's outcome is "

@@ -223,9 +223,10 @@ class Grader:
             slope=speed.slope, reference_slope=speed.reference_slope,
             expected_exponent=None if scoring else p.expected_exponent, flags=flags,
             first_call_s={k: v for k, v in first.items() if v is not None},
-            timer_check=integrity.timer_totals(measured.calls, measured.wall_s, measured.replayed),
+            timer_check=integrity.timer_totals(measured.calls, measured.wall_s, measured.replayed, measured.untimed),
             grade_seconds=round(time.time() - started, 3),
             scored=Scored(scoring.unit, scoring.lower_is_better, found.hook.get("metrics", {})) if scoring else None,
+            score_interval=speed.score_interval if speed.score is not None else None,
             interrupted={"during": "timing", "sizes_timed": len(measured.rows),
                          "sizes_planned": len(self.plan.sizes(p))} if found.interrupted else None)
 

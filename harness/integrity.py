@@ -150,7 +150,7 @@ def hidden_time(rows: Sequence[TimingRow], size_unit: str) -> list[str]:
 
 
 def timer_totals(calls: Sequence[TimedCall], phase_wall_s: float,
-                 replayed: Sequence[str] | None = None) -> TimerCheck | None:
+                 replayed: Sequence[str] | None = None, untimed: Sequence[int] | None = None) -> TimerCheck | None:
     """The whole timing phase on the grader's clock beside what the children reported
     (None when nothing was timed)."""
     if not calls:
@@ -160,7 +160,7 @@ def timer_totals(calls: Sequence[TimedCall], phase_wall_s: float,
                       sub_reported_s=round(sub_s, 6), sub_seen_s=round(sub_w, 6),
                       ref_reported_s=round(ref_s, 6), ref_seen_s=round(ref_w, 6),
                       unexplained_s=round((sub_w - sub_s) - (ref_w - ref_s), 6),
-                      replayed=list(replayed) if replayed else None)
+                      replayed=list(replayed) if replayed else None, untimed=list(untimed) if untimed else None)
 
 
 def timer_phase(calls: Sequence[TimedCall]) -> list[str]:

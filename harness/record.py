@@ -32,15 +32,21 @@ Schema (version 1), every record a JSON object with at least:
                   sub_times_s, ref_times_s: the `reps` timed calls of the submission and of the
                   reference, in call order; element i of both timed the same input, back to back.
                   Older records lack them (`sparsebench compare` then asks for a regrade).
+                  speedup_lo?, speedup_hi?: the speedup's 95% bootstrap interval over the timed pairs
+                  (absent with one pair and in records from before adaptive timing)
   score           geometric mean of speedups (reference time / submission time), null unless timed AC;
                   for kind "score", the hook's measured score, null unless AC
+  score_interval? [lo, hi]: the score's 95% bootstrap interval (each size's pairs resampled);
+                  absent when not timed, with one pair per size, and in older records
   interrupted?    {during: "timing", sizes_timed, sizes_planned}: Ctrl-C stopped the timing after
                   the verdict; the verdict (AC) stands, score and slope are null (speed not
                   measured: never ranked), timings holds the sizes finished before it
   slope, reference_slope, expected_exponent   log-log scaling exponents (null for kind "score")
   flags           [str]: scaling, timer, threads, review (and grader) warnings
   timer_check     null, or the timing phase on the grader's clock: {calls, phase_wall_s,
-                  sub_reported_s, sub_seen_s, ref_reported_s, ref_seen_s, unexplained_s}
+                  sub_reported_s, sub_seen_s, ref_reported_s, ref_seen_s, unexplained_s, replayed?,
+                  untimed?}; untimed: the larger sizes a plan's phase budget left out (quick, for
+                  slow code), so the score covers the smaller sizes only
                   (absent for kind "score")
   sandbox         {network, filesystem, processes: how the submission was isolated ("isolated ..." or
                   "audit-hook only: <why>"), output: {bytes, kept_bytes, cut_bytes}, calls,

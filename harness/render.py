@@ -235,17 +235,35 @@ def speed_table(record: dict) -> FitTable:
     return FitTable(escape(title), headers, cells, numeric=set(range(len(headers))), keys=1, breaks=[first_extra])
 
 
+def score_interval(record: dict) -> tuple[float, float] | None:
+    """The record's score interval when it is two finite numbers with a score (older records
+    have none; a hand-made one may hold anything)."""
+    iv, score = record.get("score_interval"), record.get("score")
+    if score is None or not isinstance(iv, (list, tuple)) or len(iv) != 2:
+        return None
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in iv):
+        return None
+    return float(iv[0]), float(iv[1])
+
+
 def _summary_line(record: dict) -> Text:
     slope, exp = record.get("slope"), record.get("expected_exponent")
     first = record.get("first_call_s") or {}
     score = record.get("score")
     stopped = record.get("interrupted") if isinstance(record.get("interrupted"), dict) else None
+    interval = score_interval(record)
     text = Text.assemble(("score ", "bold"), (f"{score:.3g}x" if score is not None else "-", "bold cyan"),
+                         f" [{interval[0]:.3g}, {interval[1]:.3g}]" if interval else "",
                          " (not measured: interrupted; the sizes above were timed)   " if stopped else
-                         " (geometric mean of speedups)   ",
+                         " (geometric mean of speedups" + (", 95% interval)   " if interval else ")   "),
                          ("slope ", "bold"), f"{slope:.2f}" if slope is not None else "-",
                          f" (expected {exp:g}, reference {record['reference_slope']:.2f})"
                          if record.get("reference_slope") is not None else "")
+    untimed = (record.get("timer_check") or {}).get("untimed") if isinstance(record.get("timer_check"), dict) else None
+    if isinstance(untimed, list) and untimed and all(isinstance(n, int) and not isinstance(n, bool) for n in untimed):
+        unit = clean(record.get("size_unit", "size"), limit=30)
+        text.append("\nnot timed: " + ", ".join(f"{unit}={n:,}" for n in untimed)
+                    + " (would outlast this plan's time: the score covers the smaller sizes)")
     if first:
         text.append("\nfirst call, JIT compile included (not ranked): " + ", ".join(
             f"{k} {_fmt_time(v)}" for k, v in first.items()))

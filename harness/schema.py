@@ -64,11 +64,15 @@ class TimingRow:
     ref_prepare_s: float | None = None
     sub_post_s: float | None = None
     ref_post_s: float | None = None
+    # the speedup's 95% bootstrap interval over the timed pairs (absent with a single pair, and in
+    # records from before adaptive timing)
+    speedup_lo: float | None = None
+    speedup_hi: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return _present(asdict(self), ("gbytes_per_s", "bandwidth_pct", "gflops", "gemm_pct", "batch",
                                        "sub_reported_s", "sub_prepare_s", "ref_prepare_s", "sub_post_s",
-                                       "ref_post_s"))
+                                       "ref_post_s", "speedup_lo", "speedup_hi"))
 
 
 @dataclass(frozen=True)
@@ -83,9 +87,10 @@ class TimerCheck:
     ref_seen_s: float
     unexplained_s: float  # time seen around the submission's calls beyond what the reference needed
     replayed: list[str] | None = None  # correctness cases replayed in the timing child (absent: none)
+    untimed: list[int] | None = None  # sizes the plan's phase budget left out (absent: none)
 
     def to_dict(self) -> dict[str, Any]:
-        return _present(asdict(self), ("replayed",))
+        return _present(asdict(self), ("replayed", "untimed"))
 
 
 ACTIVITY = ("output", "calls", "background_cpu_s", "between_calls_s", "processes_started", "other_threads_cpu_s")
@@ -181,9 +186,16 @@ class Record:
     timer_check: TimerCheck | None
     grade_seconds: float
     scored: Scored | None = None
+    score_interval: tuple[float, float] | None = None  # the speed score's 95% interval, when timed
     # the grade was stopped (Ctrl-C) after its verdict: {"during": "timing", "sizes_timed", "sizes_planned"};
     # the verdict stands, the score is None (speed not measured), so no leaderboard ranks it
     interrupted: dict[str, Any] | None = None
+
+    def interval(self) -> dict[str, Any]:
+        """{"score_interval": [lo, hi]} right after the score, or nothing (older records lack it)."""
+        if self.score_interval is None or self.scored is not None:
+            return {}
+        return {"score_interval": [float(self.score_interval[0]), float(self.score_interval[1])]}
 
     def to_dict(self) -> dict[str, Any]:
         s = self.scored
@@ -196,7 +208,7 @@ class Record:
             "sandbox": self.sandbox.to_dict() if self.sandbox else dict(NO_CHILD),
             "verdict": self.verdict, "reason": self.reason, "failure": self.failure,
             "cases": [c.to_dict() for c in self.cases], "timings": [t.to_dict() for t in self.timings],
-            "score": self.score, **({"interrupted": dict(self.interrupted)} if self.interrupted else {}),
+            "score": self.score, **self.interval(), **({"interrupted": dict(self.interrupted)} if self.interrupted else {}),
             **({"metrics": dict(s.metrics)} if s else {}),
             "slope": self.slope, "reference_slope": self.reference_slope,
             "expected_exponent": self.expected_exponent, "flags": list(self.flags),

@@ -46,7 +46,34 @@ def bootstrap_medians(xs: Sequence[float], rng: np.random.Generator, replicates:
     a = np.asarray(xs, dtype=np.float64)
     if a.size == 0:
         return np.full(replicates, math.nan)
-    return np.median(a[rng.integers(0, a.size, (replicates, a.size))], axis=1)
+    return np.median(a[_resamples(a.size, rng, replicates)], axis=1)
+
+
+def _resamples(n: int, rng: np.random.Generator, replicates: int) -> np.ndarray:
+    """`replicates` rows of `n` indices drawn with replacement: one bootstrap sample per row."""
+    return rng.integers(0, n, (replicates, n))
+
+
+def bootstrap_median_ratios(num: Sequence[float], den: Sequence[float], rng: np.random.Generator,
+                            replicates: int = BOOTSTRAP) -> np.ndarray:
+    """`replicates` values of median(num) / median(den) over paired resamples: the same rounds
+    drawn for both, so what a round shares (a slow moment hits both sides) stays shared."""
+    a, b = np.asarray(num, dtype=np.float64), np.asarray(den, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"paired rounds must match: {a.shape} vs {b.shape}")
+    if a.size == 0:
+        return np.full(replicates, math.nan)
+    idx = _resamples(a.size, rng, replicates)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.median(a[idx], axis=1) / np.median(b[idx], axis=1)
+
+
+def relative_half_width(lo: float, hi: float, centre: float) -> float:
+    """How far an interval reaches from its centre, relative to it: 0.03 means within ±3%
+    (inf when the centre is not a positive finite number or the interval is unknown)."""
+    if not (math.isfinite(centre) and centre > 0 and math.isfinite(lo) and math.isfinite(hi)):
+        return math.inf
+    return max(centre - lo, hi - centre) / centre
 
 
 def percentile_interval(replicates: np.ndarray, level: float = LEVEL) -> tuple[float, float]:

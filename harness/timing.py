@@ -25,7 +25,7 @@ import random
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -44,7 +44,12 @@ MAX_INPUTS_PER_SIZE = 1024  # bounds the inputs the grader builds for one size (
 
 @dataclass(frozen=True)
 class TimingPlan:
-    """How hard to time: repetitions (timed commands) per size and a time budget per size and side."""
+    """How hard to time, per size: at least `min_reps` timed commands (pairs), at most `max_reps`,
+    and in between more until the 95% interval of the size's speedup reaches within ±`precision`
+    of it (relative half-width) or `budget_s` of the grader's clock has gone on the size's timed
+    commands (inputs built, both sides run and judged; warm-ups, JIT compilation included, do not
+    count). Without a `precision` a size runs to its budget. A tight size stops early, a noisy
+    one uses its budget: the time goes where the noise is."""
 
     name: str
     min_reps: int
@@ -52,6 +57,10 @@ class TimingPlan:
     budget_s: float
     max_sizes: int | None = None  # None: every bench size
     replays: int = 1  # random-size correctness cases replayed in the timing child (besides every edge case)
+    precision: float | None = None  # stop a size once its speedup's interval is within ±precision
+    # the whole phase's allowance: a larger size whose minimum, predicted from the last size, would
+    # end past it is not timed, nor any after it (None: every size, however long it takes)
+    phase_budget_s: float | None = None
 
     def sizes(self, problem: Problem) -> list[int]:
         sizes = list(problem.bench_sizes)
@@ -59,8 +68,10 @@ class TimingPlan:
 
 
 PLANS = {
-    "full": TimingPlan("full", min_reps=5, max_reps=200, budget_s=1.0),
-    "quick": TimingPlan("quick", min_reps=2, max_reps=3, budget_s=0.0, max_sizes=2),
+    "full": TimingPlan("full", min_reps=5, max_reps=200, budget_s=1.5, precision=0.03),
+    # every size, as "full" does, so the quick score estimates the same geometric mean (two small
+    # sizes alone were 33% off it); fewer pairs, a looser interval
+    "quick": TimingPlan("quick", min_reps=3, max_reps=40, budget_s=0.25, precision=0.10, phase_budget_s=20.0),
     "off": TimingPlan("off", min_reps=0, max_reps=0, budget_s=0.0, max_sizes=0, replays=0),
 }
 
@@ -98,15 +109,18 @@ class Measured:
     first_reference_s: float | None = None  # the reference's warm-up call, JIT compilation included
     replayed: list[str] = field(default_factory=list)  # correctness cases replayed in the timing child
     per_size: list[list[TimedCall]] = field(default_factory=list)  # the timed calls of each finished size
+    untimed: list[int] = field(default_factory=list)  # sizes left out: they would outlast the plan's phase budget
 
 
 @dataclass(frozen=True)
 class Speed:
-    """The summary of a timed grade: geometric mean of the speedups and the log-log slopes."""
+    """The summary of a timed grade: geometric mean of the speedups, its 95% interval, and the
+    log-log slopes."""
 
     score: float | None = None
     slope: float | None = None
     reference_slope: float | None = None
+    score_interval: tuple[float, float] | None = None  # None with a single timed command per size
 
 
 class Schedule:
@@ -146,10 +160,12 @@ def batch_size(reference_s: float, input_bytes: int, mem_mb: int) -> int:
 def measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secret: str,
             yardstick: dict | None = None, progress: Progress | None = None,
             into: Measured | None = None, replays: list[Replay] | None = None,
-            on_pair: Callable[[int, list[TimedCall]], None] | None = None) -> Measured:
+            on_pair: Callable[[int, list[TimedCall]], None] | None = None,
+            clock: Callable[[], float] = time.perf_counter) -> Measured:
     """Time `sub` against `ref` over the plan's sizes; raise the Verdict of a wrong timed answer
     or a wrong replayed case. `into` collects what was measured, so a stopped phase still has its
-    rows and calls; `on_pair(size, calls)` sees each size's timed pairs as they come (a live display)."""
+    rows and calls; `on_pair(size, calls)` sees each size's timed pairs as they come (a live display).
+    `clock` is the grader's clock for the plan's budgets (injectable: tests need no wall clock)."""
     out = Measured() if into is None else into
     progress = progress or no_progress
     sizes = plan.sizes(problem)
@@ -157,8 +173,15 @@ def measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secre
     entropy = secrets.randbits(128)  # fresh inputs: recorded only as "fresh"
     cases = list(replays or []) if plan.replays else []
     schedule = Schedule(len(sizes), plan, len(cases), bool(secret), rng)
-    phase_start = time.perf_counter()
+    same = replace(problem, check=_same_as_reference) if problem.check else problem
+    phase_start = clock()
+    last: tuple[int, float, float] | None = None  # the last size, its cost per input, its reference's call
     for si, n in enumerate(sizes):
+        if plan.phase_budget_s is not None and last is not None:
+            left = plan.phase_budget_s - (clock() - phase_start)
+            if predicted_s(plan, schedule.warmups[si], *last, n) > left:
+                out.untimed = sizes[si:]
+                break
         progress(f"timing {problem.size_unit}={n:,}", si, len(sizes))
         calls: list[TimedCall] = []
         measures: list[float] = []
@@ -167,10 +190,16 @@ def measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secre
         more = rng.randint(0, 2) if secret else 0  # with a secret the number of timed commands varies too
         rep = -warmups  # negative reps are warm-ups (JIT compilation, caches), never timed
         args = None
+        started = phase_start  # set again at the first timed command
+        commands_s = 0.0  # the timed commands alone (no replays): what predicts the next size
+        check = Precision(plan.precision)
         while True:
+            if rep == 0:
+                started = clock()  # the first timed command: the budget holds timed commands only
             for i in schedule.replays.pop((si, command), []):
                 _replay(problem, sub, cases[i], out)
             command += 1
+            began = clock()
             group = [problem.bench_args(fresh_rng(entropy, si, command, i), n) for i in range(1 if rep < 0 else batch)]
             args = group[-1]
             first_ref = (rep + schedule.start[si]) % 2 == 0
@@ -179,7 +208,7 @@ def measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secre
             (r_reply, r_got, r_seen), (s_reply, s_got, s_seen) = replies["ref"], replies["sub"]
             if r_reply["status"] != "ok":
                 raise RuntimeError(f"the timing reference failed on {name}: {r_reply}")
-            _judge(problem, name, group, r_got, s_reply, s_got, sub.limits.mem_mb)
+            _judge(problem, name, group, r_got, s_reply, s_got, sub.limits.mem_mb, same=same)
             k = len(group)
             if rep < 0:
                 if out.first_reference_s is None:
@@ -198,23 +227,95 @@ def measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secre
                     on_pair(n, calls)
                 measures += [float(problem.size_of(a)) for a in group]
                 inputs += k
+                commands_s += clock() - began
             rep += 1
-            spent = max(sum(c.sub_wall_s * c.batch for c in calls), sum(c.ref_wall_s * c.batch for c in calls))
-            if rep >= plan.max_reps + more or (rep >= plan.min_reps + more and (spent >= plan.budget_s
-                                                                                or inputs >= MAX_INPUTS_PER_SIZE)):
+            if rep >= plan.max_reps + more or (rep >= plan.min_reps + more and (
+                    clock() - started >= plan.budget_s or inputs >= MAX_INPUTS_PER_SIZE or check.met(calls))):
                 break
         out.rows.append(size_row(n, measures, calls, yardstick=yardstick,
                                  bytes_moved=problem.bytes_of(args) if problem.bytes_of else None,
                                  flops=problem.flops_of(args) if problem.flops_of else None,
                                  gemm_dtype=problem.gemm_dtype))
         out.per_size.append(calls)
-        out.wall_s = time.perf_counter() - phase_start
+        out.wall_s = clock() - phase_start
+        if inputs:
+            last = (n, commands_s / inputs, stats.median(ranked(calls)[1]))
     if sizes:  # every case once more, after the last timed command, in a fresh order
         for i in [*(j for places in schedule.replays.values() for j in places), *rng.sample(range(len(cases)),
                                                                                             len(cases))]:
             _replay(problem, sub, cases[i], out)
     progress("timing", len(sizes), len(sizes))
     return out
+
+
+def predicted_s(plan: TimingPlan, warmups: int, n_last: int, per_input_s: float, ref_call_s: float,
+                n: int) -> float:
+    """The least a size `n` would take, from the last size timed: what one input cost there
+    (built, both sides run and judged), scaled linearly with the size (superlinear code costs
+    more still), times the warm-ups, the batch-setting call and the minimum of batched pairs."""
+    scale = n / max(1, n_last)
+    batch = batch_size(ref_call_s * scale, 1, 1 << 20)  # the batch the reference's call would set there
+    return per_input_s * scale * (warmups + 1 + plan.min_reps * batch)
+
+
+class Precision:
+    """The stopping rule's test: is the size's speedup known to within ±`target`? The bootstrap
+    costs milliseconds, so it runs again only once the timed commands have grown by an eighth
+    (a size that needs 200 commands is tested about 30 times, not 200)."""
+
+    REPLICATES = 1000  # enough for a stopping test; the row's own interval uses stats.BOOTSTRAP
+
+    def __init__(self, target: float | None):
+        self.target, self.next_at, self.width = target, 0, math.inf
+
+    def met(self, calls: list[TimedCall]) -> bool:
+        if self.target is None or len(calls) < max(2, self.next_at):
+            return False
+        self.next_at = len(calls) + max(1, len(calls) // 8)
+        sub_t, ref_t = ranked(calls)
+        interval = speedup_interval(sub_t, ref_t, replicates=self.REPLICATES)
+        centre = _speedup(sub_t, ref_t)
+        self.width = stats.relative_half_width(*interval, centre) if interval and centre else math.inf
+        return self.width <= self.target
+
+
+def _speedup(sub_t: list[float], ref_t: list[float]) -> float | None:
+    """median(reference) / median(submission); None when a median is zero or not finite."""
+    sub_med, ref_med = stats.median(sub_t), stats.median(ref_t)
+    ok = all(math.isfinite(m) and m > 0 for m in (sub_med, ref_med))
+    return ref_med / sub_med if ok else None
+
+
+def speedup_interval(sub_t: list[float], ref_t: list[float], *, replicates: int = stats.BOOTSTRAP,
+                     seed: int = 0) -> tuple[float, float] | None:
+    """The 95% bootstrap interval of one size's speedup, median(ref_t) / median(sub_t), the
+    timed pairs resampled together (element i of both timed the same input, back to back).
+    None with fewer than two pairs or a resample without a finite positive speedup."""
+    if len(sub_t) < 2 or len(sub_t) != len(ref_t):
+        return None
+    ratios = stats.bootstrap_median_ratios(ref_t, sub_t, np.random.default_rng(seed), replicates)
+    if not (np.isfinite(ratios).all() and (ratios > 0).all()):
+        return None
+    return stats.percentile_interval(ratios)
+
+
+def score_interval(rows: list[TimingRow], *, replicates: int = stats.BOOTSTRAP,
+                   seed: int = 0) -> tuple[float, float] | None:
+    """The 95% bootstrap interval of the score (geometric mean of the sizes' speedups): each
+    size's pairs resampled on their own (sizes are timed apart), the geometric mean taken per
+    replicate. None when a size has fewer than two pairs or no finite positive speedup."""
+    if not rows:
+        return None
+    per_size = []
+    for i, t in enumerate(rows):
+        if len(t.sub_times_s) < 2 or len(t.sub_times_s) != len(t.ref_times_s):
+            return None
+        per_size.append(stats.bootstrap_median_ratios(t.ref_times_s, t.sub_times_s,
+                                                      np.random.default_rng([seed, i]), replicates))
+    ratios = np.vstack(per_size)
+    if not (np.isfinite(ratios).all() and (ratios > 0).all()):
+        return None
+    return stats.percentile_interval(np.exp(np.log(ratios).mean(axis=0)))
 
 
 def _run(child: Child, group: list, name: str) -> tuple[dict, list | None, Seen]:
@@ -232,14 +333,43 @@ def _run(child: Child, group: list, name: str) -> tuple[dict, list | None, Seen]
     return {**reply, "seconds": seconds}, results, Seen(0.0, wall, 0.0, None, 0.0, None)
 
 
-def _judge(problem: Problem, name: str, group: list, r_got: list, reply: dict, got: list | None, mem_mb: int) -> None:
-    """Each of the batch's answers against the reference's; a failed call is judged on its own input."""
+def _judge(problem: Problem, name: str, group: list, r_got: list, reply: dict, got: list | None, mem_mb: int,
+           *, same: Problem | None = None) -> None:
+    """Each of the batch's answers against the reference's; a failed call is judged on its own input.
+    An answer bit for bit the reference's (same types, dtypes, shapes and bytes) is right as the
+    reference is, so `same` (the problem without its check) judges it: every rule on the reply
+    still applies, only the problem's check, which can cost more than both calls (a canonical
+    CSR of 10^6 entries: ~0.9 s), is not run again on the reference's own answer."""
     if reply["status"] != "ok":
         i = min(reply.get("index", 0), len(group) - 1)
         judge_reply(problem, name, group[i], Expected(r_got[i]), reply, None, digest=None, mem_mb=mem_mb)
         return
     for args, want, have in zip(group, r_got, got or [None] * len(group)):
-        judge_reply(problem, name, args, Expected(want), reply, have, digest=None, mem_mb=mem_mb)
+        judge = same if same is not None and identical(want, have) else problem
+        judge_reply(judge, name, args, Expected(want), reply, have, digest=None, mem_mb=mem_mb)
+
+
+def _same_as_reference(args: Args, expected: object, got: object) -> None:
+    """The check of an answer identical to the reference's: nothing to report."""
+    return None
+
+
+def identical(a: object, b: object) -> bool:
+    """The same answer bit for bit: the same types all the way down, arrays of the same dtype,
+    shape and bytes, equal plain scalars. Anything else (object arrays, dicts, other types) is
+    not known identical here, and goes through the problem's check."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, np.ndarray):
+        return (a.dtype == b.dtype and a.shape == b.shape and a.dtype.kind in "biufc"
+                and a.tobytes() == b.tobytes())
+    if isinstance(a, (tuple, list)):
+        return len(a) == len(b) and all(identical(x, y) for x, y in zip(a, b))
+    if isinstance(a, (bool, int, str, bytes, type(None))):
+        return a == b
+    if isinstance(a, (float, np.generic)):
+        return np.asarray(a).tobytes() == np.asarray(b).tobytes()
+    return False
 
 
 def _replay(problem: Problem, sub: Child, case: Replay, out: Measured) -> None:
@@ -280,6 +410,7 @@ def size_row(size: int, measures: list[float], calls: list[TimedCall], *, yardst
     A zero or non-finite median gives no speedup (None), never an infinite one."""
     sub_t, ref_t = ranked(calls)
     sub_med, ref_med = stats.median(sub_t), stats.median(ref_t)
+    interval = speedup_interval(sub_t, ref_t)
     gbytes = bandwidth = gflops = gemm = None
     finite = math.isfinite(sub_med) and sub_med > 0
     if bytes_moved is not None and finite:
@@ -297,6 +428,8 @@ def size_row(size: int, measures: list[float], calls: list[TimedCall], *, yardst
                      sub_median_s=sub_med, sub_spread=stats.spread(sub_t),
                      ref_median_s=ref_med, ref_spread=stats.spread(ref_t),
                      speedup=speedup,
+                     speedup_lo=interval[0] if interval and speedup is not None else None,
+                     speedup_hi=interval[1] if interval and speedup is not None else None,
                      sub_overhead_s=stats.median([c.sub_wall_s - c.sub_s for c in calls]),
                      ref_overhead_s=stats.median([c.ref_wall_s - c.ref_s for c in calls]),
                      # every timed call, in order (pairs share an input): `sparsebench compare` tests these
@@ -348,8 +481,9 @@ def summarise(rows: list[TimingRow]) -> Speed:
     ok = all(s is not None and math.isfinite(s) and s > 0 for s in speedups)
     return Speed(score=stats.geomean(speedups) if ok else None,
                  slope=None if math.isnan(slope) else slope,
-                 reference_slope=None if math.isnan(ref_slope) else ref_slope)
+                 reference_slope=None if math.isnan(ref_slope) else ref_slope,
+                 score_interval=score_interval(rows) if ok else None)
 
 
-__all__ = ["TimingPlan", "PLANS", "TimedCall", "Replay", "Measured", "Speed", "Schedule", "measure", "size_row",
-           "summarise", "batch_size", "fresh_rng", "Call"]
+__all__ = ["TimingPlan", "PLANS", "TimedCall", "Replay", "Measured", "Speed", "Schedule", "Precision", "measure",
+           "size_row", "summarise", "speedup_interval", "score_interval", "batch_size", "fresh_rng", "Call"]

@@ -39,8 +39,14 @@ def test_a_timed_record_has_the_schema_fields():
     assert d["cases"] == [{"name": "empty", "size": 0.0, "status": "pass", "seconds": 1e-4}]
     assert list(d["timings"][0]) == ["size", "measure", "reps", "sub_median_s", "sub_spread", "ref_median_s",
                                      "ref_spread", "speedup", "sub_overhead_s", "ref_overhead_s", "sub_times_s",
-                                     "ref_times_s"], "no rate fields without a bytes or flops model"
+                                     "ref_times_s", "speedup_lo", "speedup_hi"], \
+        "no rate fields without a bytes or flops model; the speedup's interval (three pairs) last"
+    row = d["timings"][0]
+    assert row["speedup_lo"] == row["speedup_hi"] == row["speedup"], "identical pairs: no width"
     assert d["timer_check"]["calls"] == 3 and d["timer_check"]["unexplained_s"] == 0.0
+    with_interval = timed(score_interval=(1.9, 2.1)).to_dict()
+    assert list(with_interval).index("score_interval") == list(with_interval).index("score") + 1
+    assert with_interval["score_interval"] == [1.9, 2.1]
 
 
 def test_the_sandbox_report_adds_up_children():
