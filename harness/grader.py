@@ -162,7 +162,8 @@ class Grader:
             first_call_s={k: v for k, v in first.items() if v is not None},
             timer_check=integrity.timer_totals(measured.calls, measured.wall_s, measured.replayed),
             grade_seconds=round(time.time() - started, 3),
-            scored=Scored(scoring.unit, scoring.lower_is_better, found.hook.get("metrics", {})) if scoring else None)
+            scored=Scored(scoring.unit, scoring.lower_is_better, found.hook.get("metrics", {})) if scoring else None,
+            notes=list(found.correctness.notes))
 
     # -- helpers ---------------------------------------------------------------------------
     def lookup_yardstick(self) -> dict | None:

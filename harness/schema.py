@@ -178,6 +178,7 @@ class Record:
     timer_check: TimerCheck | None
     grade_seconds: float
     scored: Scored | None = None
+    notes: list[str] = field(default_factory=list)  # the checker's remarks on an answer that passed: never failures
 
     def to_dict(self) -> dict[str, Any]:
         s = self.scored
@@ -195,5 +196,5 @@ class Record:
             "expected_exponent": self.expected_exponent, "flags": list(self.flags),
             "first_call_s": dict(self.first_call_s),
             **({} if s else {"timer_check": self.timer_check.to_dict() if self.timer_check else None}),
-            "grade_seconds": self.grade_seconds,
+            "grade_seconds": self.grade_seconds, **({"notes": list(self.notes)} if self.notes else {}),
         }

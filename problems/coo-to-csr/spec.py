@@ -79,6 +79,8 @@ PROBLEM = Problem(
     forbidden_imports=("scipy.sparse", "torch"),
     allowed_errors=(ValueError,),
     describe=lambda args: sparse.describe_coo(args[0]),
+    notes=sparse.csr_notes,
+    explain=sparse.explain_foreign,
     limits=Limits(wall_s=30.0),
     tags=("sparse formats", "seed note Q1-Q2"),
 )

@@ -66,6 +66,8 @@ PROBLEM = Problem(
     timing_reference="numba",
     forbidden_imports=("scipy.sparse", "torch"),
     describe=lambda args: sparse.describe_csr(args[0]),
+    notes=sparse.csr_notes,
+    explain=sparse.explain_foreign,
     limits=Limits(wall_s=30.0),
     tags=("sparse formats", "seed note Q2"),
 )

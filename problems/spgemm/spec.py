@@ -126,6 +126,8 @@ PROBLEM = Problem(
     forbidden_imports=("scipy.sparse", "torch"),
     allowed_errors=(ValueError,),
     describe=_describe,
+    notes=sparse.csr_notes,
+    explain=sparse.explain_foreign,
     flops_of=lambda args: 2.0 * products(*args),
     limits=Limits(wall_s=30.0),
     tags=("sparse products", "seed note Q3"),
