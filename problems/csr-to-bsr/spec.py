@@ -62,7 +62,7 @@ EDGE_CASES = [
     Case("empty block rows", lambda rng: (_csr({2: [(1, 1.0)], 3: [(4, 2.0)], 6: [(0, 3.0)]}, (10, 6)), 2),
          "block rows 0, 4 (the last) are empty"),
     Case("int64 index input", lambda rng: (gen.with_index_dtype(gen.uniform(rng, 8, 8, 3), np.int64), 4),
-         "int64 in, int32 out (the sizes fit)"),
+         "int64 in; int32 out suffices (int64 passes, with a note)"),
     Case("b does not divide the shape", lambda rng: (gen.uniform(rng, 6, 8, 2), 4), "6 rows, b = 4: ValueError"),
     Case("b = 0", lambda rng: (gen.uniform(rng, 4, 4, 2), 0), "must raise ValueError"),
     Case("laplacian-2d, b = 4", _from("laplacian-2d", 256, 4), "5-point stencil: padding about 2"),
