@@ -294,7 +294,7 @@ def check_cases(problem: Problem, oracle: Callable[..., Any], child: Child, case
             seen.cases.append(CaseOutcome(name, size, v.verdict, message=v.reason))
             raise
         seen.cases.append(CaseOutcome(name, size, "pass", seconds=reply.get("seconds")))
-        if problem.notes is not None:
+        if problem.notes is not None and expected.error is None:
             seen.notes.extend(n for n in problem.notes(args, got) if n not in seen.notes)
     progress("correctness", len(cases), len(cases))
     return seen
