@@ -13,7 +13,7 @@ from harness import problems
 from harness.grader import grade
 from harness.judge import raised_at
 from harness.types import CSR, Routing
-from problems._common import checks, moe, sparse
+from problems._common import checks, moe, moe_lm, sparse
 
 GOOD = CSR(np.array([0, 2, 3], np.int32), np.array([0, 2, 1], np.int32), np.array([1.0, 2.0, 3.0]), (2, 3))
 SCALE = np.array([3.0, 3.0])
@@ -300,3 +300,45 @@ def test_a_scipy_matrix_result_is_named(tmp_path):
     rec = _grade(tmp_path, "\nclass csr_matrix:\n    pass\n\ndef coo_to_csr(A):\n    return csr_matrix()\n")
     assert rec["verdict"] == "WA" and "not plain data" in rec["reason"]
     assert "scipy.sparse matrix is not a result here" in rec["reason"]
+
+
+# -- the tiny LM's losses and gradients -----------------------------------------------------
+def _lm_case(slug: str, name: str):
+    from harness.problems import load_module
+
+    P = problems.get(slug)
+    case = next(c for c in P.edge_cases if c.name == name)
+    args = case.make(np.random.default_rng(7))
+    return P, args, getattr(load_module(P.reference_path("numpy")), P.entry)(*args)
+
+
+def test_lm_aux_hint_appears_when_f_counts_all_k_choices():
+    P, args, (ce, aux, z) = _lm_case("moe-lm-loss", "several layers and heads")
+    variants = moe_lm.aux_variants(load_oracle("moe-lm-loss"), args)["aux_loss"]
+    all_k = next(v for why, v in variants.items() if "all k" in why)
+    assert abs(all_k - aux) > 1e-6  # the mistake is visible in this case
+    message = P.check(args, (ce, aux, z), (ce, all_k, z))
+    assert message.startswith("wrong aux_loss") and "f_i counts all k choices" in message
+    assert "relative error" in message and "tolerance 1e-07" in message
+
+
+def test_lm_aux_hint_is_absent_for_another_error_and_both_wrong_values_are_listed():
+    P, args, (ce, aux, z) = _lm_case("moe-lm-loss", "several layers and heads")
+    message = P.check(args, (ce, aux, z), (ce * 1.01, aux * 1.01, z))
+    assert message.startswith("wrong ce (+1 more)") and "f_i" not in message
+    assert "relative error 0.01" in message
+
+
+def test_lm_grad_mismatch_shows_relative_error_and_tolerance():
+    P, args, grads = _lm_case("moe-lm-grad", "top-1 (Switch) gate")
+    got = dict(grads)
+    key = next(iter(got))
+    got[key] = got[key] * 1.01
+    message = P.check(args, grads, got)
+    assert f"first {key}" in message and "relative error 0.01" in message and "tolerance 1e-06" in message
+
+
+def load_oracle(slug: str):
+    from harness.problems import load_module
+
+    return load_module(problems.get(slug).reference_path("numpy"))
