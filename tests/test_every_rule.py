@@ -210,12 +210,12 @@ def test_forward_diff_marks_dropped_rows_only_when_there_are_some():
     assert dropped
     bad = y.copy()
     bad[dropped[0]] += 1.0
-    message = moe.check_forward(args, y, bad)
+    message = moe.check_layer_forward(args, y, bad)
     assert "[dropped by capacity]" in message and "tokens dropped by capacity" in message
     kept_rows = [t for t in range(32) if t not in marks]
     bad = y.copy()
     bad[kept_rows[0]] += 1.0
-    message = moe.check_forward(args, y, bad)
+    message = moe.check_layer_forward(args, y, bad)
     assert "[" not in message.split("\n", 1)[1] and "tokens dropped" not in message
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from problems._common import moe
+from problems._common.checks import DTYPE, STRUCTURE, VALUES, Rules, index_array
 
 MIXES = ("uniform", "balanced", "skewed", "one", "few")
 
@@ -166,12 +167,13 @@ def dropless_backward_flops(assignments_: int, D: int, H: int) -> float:
 
 # -- checking ----------------------------------------------------------------------------
 def _int_array(name: str, value: Any, shape: tuple[int, ...]) -> str | None:
+    """The container and shape of an index output (its dtype is a separate, later rule)."""
     if not isinstance(value, np.ndarray):
         return f"{name} must be a numpy array of shape {shape}, got {type(value).__name__}"
     if value.shape != shape:
         return f"{name} has shape {value.shape}, expected {shape}"
-    if value.dtype != np.int64:
-        return f"{name} has dtype {value.dtype}, expected int64 (the contract's index dtype)"
+    if value.dtype.kind not in "iu":
+        return f"{name} has dtype {value.dtype}, expected int32 or int64 (an index array)"
     return None
 
 
@@ -187,7 +189,8 @@ def _first_diff(name: str, got: np.ndarray, want: np.ndarray, limit: int = 5) ->
 def check_dispatch(args: tuple, expected: tuple, got: Any) -> str | None:
     """(order, counts, offsets, inverse), exactly. The contract fixes every entry (stable: by
     assignment index a = t·k + j within an expert), so the check is equality, but the message
-    names the rule that broke: not a permutation, not grouped, not stable, inverse not inverse."""
+    names every rule that broke (counts, offsets, not a permutation, not grouped, not stable,
+    inverse not inverse), index dtypes last: int32 or int64, int64 when T·k needs it."""
     expert, E = args
     T, k = expert.shape
     n = T * k
@@ -196,47 +199,57 @@ def check_dispatch(args: tuple, expected: tuple, got: Any) -> str | None:
                 f"{f' of length {len(got)}' if isinstance(got, (tuple, list)) else ''}; "
                 f"expected a 4-tuple (order, counts, offsets, inverse)")
     order, counts, offsets, inverse = got
-    problem = (_int_array("order", order, (n,)) or _int_array("counts", counts, (E,))
-               or _int_array("offsets", offsets, (E + 1,)) or _int_array("inverse", inverse, (T, k)))
-    if problem:
-        if problem.startswith("offsets has shape") and offsets.shape == (E,):
+    rules = Rules()
+    for name, value, shape in (("order", order, (n,)), ("counts", counts, (E,)), ("offsets", offsets, (E + 1,)),
+                               ("inverse", inverse, (T, k))):
+        problem = _int_array(name, value, shape)
+        if problem and problem.startswith("offsets has shape") and offsets.shape == (E,):
             problem += " (offsets has E + 1 entries: offsets[0] = 0 and offsets[E] = T·k)"
-        if problem.startswith("counts has shape") and counts.ndim == 1 and counts.size < E:
+        if problem and problem.startswith("counts has shape") and counts.ndim == 1 and counts.size < E:
             problem += " (every expert has a count, 0 for one that receives nothing: bincount needs minlength=E)"
-        return problem
+        rules.add(STRUCTURE, problem)
+    if rules:
+        return rules.report()
     want_order, want_counts, want_offsets, want_inverse = expected
     flat = expert.reshape(-1)
     if not np.array_equal(counts, want_counts):
-        return "\n".join(["counts: wrong number of assignments per expert"
-                          + (" (an expert with no assignments still has a count, 0)"
-                             if (want_counts == 0).any() else "")] + _first_diff("counts", counts, want_counts)[1:])
+        rules.add(VALUES, "\n".join(["counts: wrong number of assignments per expert"
+                                     + (" (an expert with no assignments still has a count, 0)"
+                                        if (want_counts == 0).any() else "")]
+                                    + _first_diff("counts", counts, want_counts)[1:]))
     if not np.array_equal(offsets, want_offsets):
         hint = (" (offsets are the exclusive prefix sum: offsets[0] = 0, offsets[e+1] = offsets[e] + counts[e])"
                 if n else "")
-        return "\n".join([f"offsets: wrong group bounds{hint}"] + _first_diff("offsets", offsets, want_offsets)[1:])
+        rules.add(VALUES, "\n".join([f"offsets: wrong group bounds{hint}"]
+                                    + _first_diff("offsets", offsets, want_offsets)[1:]))
     if not np.array_equal(np.sort(order), np.arange(n)):
-        return "order is not a permutation of the assignment indices 0 .. T·k-1 (a = t·k + j)"
-    if not np.array_equal(order, want_order):
+        rules.add(STRUCTURE, "order is not a permutation of the assignment indices 0 .. T·k-1 (a = t·k + j)")
+    elif not np.array_equal(order, want_order):
         by_expert = flat[order]
         if not np.array_equal(by_expert, np.sort(flat, kind="stable")):
             p = int(np.flatnonzero(by_expert != np.sort(flat, kind="stable"))[0])
-            return "\n".join([f"order does not group the assignments by expert (ascending): position {p} holds "
-                              f"assignment {order[p]} of expert {by_expert[p]}"] + _first_diff("order", order,
-                                                                                                 want_order)[1:])
-        e = int(flat[order[np.flatnonzero(order != want_order)[0]]])
-        lo, hi = int(want_offsets[e]), int(want_offsets[e + 1])
-        group = order[lo:hi]
-        tokens = (group // k).tolist()[:8]
-        return "\n".join([f"order groups by expert but is not stable: within expert {e} the assignments must come "
-                          f"in ascending assignment index a = t·k + j (so in token order), got tokens {tokens}"
-                          f"{' ...' if hi - lo > 8 else ''}"] + _first_diff("order", order, want_order)[1:])
+            rules.add(STRUCTURE, "\n".join([f"order does not group the assignments by expert (ascending): position "
+                                            f"{p} holds assignment {order[p]} of expert {by_expert[p]}"]
+                                           + _first_diff("order", order, want_order)[1:]))
+        else:
+            e = int(flat[order[np.flatnonzero(order != want_order)[0]]])
+            lo, hi = int(want_offsets[e]), int(want_offsets[e + 1])
+            group = order[lo:hi]
+            tokens = (group // k).tolist()[:8]
+            rules.add(STRUCTURE, "\n".join([f"order groups by expert but is not stable: within expert {e} the "
+                                            f"assignments must come in ascending assignment index a = t·k + j (so "
+                                            f"in token order), got tokens {tokens}{' ...' if hi - lo > 8 else ''}"]
+                                           + _first_diff("order", order, want_order)[1:]))
     if not np.array_equal(inverse, want_inverse):
         lines = ["inverse is not the inverse of order: inverse[t, j] must be the position p with "
                  "order[p] = t·k + j"]
         if n and np.array_equal(inverse.reshape(-1), order):
             lines[0] += " (you returned order itself)"
-        return "\n".join(lines + _first_diff("inverse", inverse, want_inverse)[1:])
-    return None
+        rules.add(VALUES, "\n".join(lines + _first_diff("inverse", inverse, want_inverse)[1:]))
+    wide = n > np.iinfo(np.int32).max
+    for name, value in (("order", order), ("counts", counts), ("offsets", offsets), ("inverse", inverse)):
+        rules.add(DTYPE, index_array(name, value, wide))
+    return rules.report()
 
 
 def check_grouped(args: tuple, expected: np.ndarray, got: Any) -> str | None:

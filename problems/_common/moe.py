@@ -19,6 +19,7 @@ Submissions cannot import this module (the `problems` package is off limits to t
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -378,21 +379,27 @@ def _layer_marks(args: tuple) -> dict[int, str]:
     return token_marks(np.asarray(x, dtype=np.float64) @ np.asarray(w_router, dtype=np.float64), int(k), cf)
 
 
-def check_forward(args: tuple, expected: np.ndarray, got: Any) -> str | None:
-    """y (T, D) in the input's float dtype, within FORWARD_RTOL of each token's scale; the rows of
-    dropped and tied tokens are marked in the diff, a wrong dtype listed after wrong values."""
+def check_forward(args: tuple, expected: np.ndarray, got: Any, *,
+                  marks: Callable[[tuple], dict[int, str]] | None = None) -> str | None:
+    """y (T, D) in the input's float dtype, within FORWARD_RTOL of each token's scale, a wrong
+    dtype listed after wrong values; `marks(args)` labels token rows in the diff."""
     x = args[0]
     problem = _array("y", got, x.shape, "f", str(x.dtype))
     if problem:
         return problem
     rules = Rules()
     diff = compare_scaled("y", got, expected, rtol=FORWARD_RTOL)
-    if diff:
-        diff = compare_scaled("y", got, expected, rtol=FORWARD_RTOL, marks=_layer_marks(args))
+    if diff and marks is not None:
+        diff = compare_scaled("y", got, expected, rtol=FORWARD_RTOL, marks=marks(args))
     rules.add(VALUES, diff)
     if got.dtype != x.dtype:
         rules.add(DTYPE, f"y has dtype {got.dtype}, expected {x.dtype} (the dtype of x)")
     return rules.report()
+
+
+def check_layer_forward(args: tuple, expected: np.ndarray, got: Any) -> str | None:
+    """moe-forward's check: check_forward with the rows of dropped and tied tokens marked."""
+    return check_forward(args, expected, got, marks=_layer_marks)
 
 
 def check_backward(args: tuple, expected: tuple, got: Any) -> str | None:

@@ -158,7 +158,8 @@ def _values(expected, got) -> str | None:
 
 def _notes(args, got) -> list[str]:
     A, b = args
-    return checks.int64_note(list(got[:2]), sparse.needs_int64(A.shape[0] // b, A.shape[1] // b, got[1].size))
+    return checks.int64_note(list(got[:2]), sparse.needs_int64(A.shape[0] // b, A.shape[1] // b, got[1].size),
+                             "int64 indices where int32 suffices: twice the index bytes")
 
 
 def _describe(args):

@@ -129,7 +129,8 @@ def _layout(A, C: int, sigma: int, expected, values: dict) -> str | None:
 def _notes(args, got) -> list[str]:
     A, C, sigma = args
     return checks.int64_note([got[0], got[1], got[2], got[4]],
-                             sparse.needs_int64(A.shape[0], A.shape[1], got[2].size))
+                             sparse.needs_int64(A.shape[0], A.shape[1], got[2].size),
+                             "int64 indices where int32 suffices: +33% slot traffic (12 -> 16 bytes a slot)")
 
 
 def _describe(args):
