@@ -342,3 +342,36 @@ def load_oracle(slug: str):
     from harness.problems import load_module
 
     return load_module(problems.get(slug).reference_path("numpy"))
+
+
+# -- the honest-mistake examples show their hints ----------------------------------------------
+def _grade_example(slug: str, name: str) -> dict:
+    from harness import examples
+
+    P = problems.get(slug)
+    example = examples.get(P, name)
+    with example.file() as path:
+        return grade(P, path, plan="off")
+
+
+def test_example_int64_everywhere_is_AC_with_the_note():
+    rec = _grade_example("coo-to-csr", "int64_everywhere")
+    assert rec["verdict"] == "AC" and rec["notes"] == [checks.INT64_NOTE]
+
+
+def test_example_assert_for_bad_index_names_the_line():
+    rec = _grade_example("coo-to-csr", "assert_for_bad_index")
+    assert rec["verdict"] == "WA" and "got AssertionError" in rec["reason"]
+    assert "(raised at assert_for_bad_index.py, line " in rec["reason"]
+    assert "in coo_to_csr: assert not row.size" in rec["reason"]
+
+
+def test_example_aux_counts_all_k_names_the_convention():
+    rec = _grade_example("moe-router", "aux_counts_all_k")
+    assert rec["verdict"] == "WA" and "aux_loss" in rec["reason"]
+    assert "f_i counts all k choices" in rec["reason"] and "relative error" in rec["reason"]
+
+
+def test_example_aux_after_dropping_names_that_convention_not_all_k():
+    rec = _grade_example("moe-router", "aux_after_dropping")
+    assert rec["verdict"] == "WA" and "after dropping" in rec["reason"] and "all k" not in rec["reason"]

@@ -332,14 +332,17 @@ def compare_dense(got: np.ndarray, expected: np.ndarray, tol: np.ndarray) -> str
 
 
 def check_dense_result(got, expected: np.ndarray, tol: np.ndarray) -> str | None:
-    """A dense answer: a float64 ndarray of the expected shape, then its values."""
+    """A dense answer: an ndarray of the expected shape; its values, then its dtype (float64)."""
     if not isinstance(got, np.ndarray):
         return f"returned {type(got).__name__}; expected a numpy array of shape {expected.shape}"
     if got.shape != expected.shape:
         return f"result has shape {got.shape}, expected {expected.shape}"
+    rules = Rules()
+    if got.dtype.kind in "fiu":
+        rules.add(VALUES, compare_dense(got.astype(np.float64), expected, tol))
     if got.dtype != np.float64:
-        return f"result dtype must be float64, got {got.dtype}"
-    return compare_dense(got, expected, tol)
+        rules.add(DTYPE, f"result dtype must be float64, got {got.dtype}")
+    return rules.report()
 
 
 # -- printing ---------------------------------------------------------------------------
