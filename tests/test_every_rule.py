@@ -375,3 +375,28 @@ def test_example_aux_counts_all_k_names_the_convention():
 def test_example_aux_after_dropping_names_that_convention_not_all_k():
     rec = _grade_example("moe-router", "aux_after_dropping")
     assert rec["verdict"] == "WA" and "after dropping" in rec["reason"] and "all k" not in rec["reason"]
+
+
+def test_expert_choice_lists_gate_values_and_unassigned_before_the_gate_dtype():
+    from harness.problems import load_module
+
+    P = problems.get("expert-choice")
+    args = P.make_random(np.random.default_rng(3), P.random_sizes[0])
+    want = getattr(load_module(P.reference_path("numpy")), P.entry)(*args)
+    got = (want[0], want[1].astype(np.float32), want[2][:-1] if want[2].size else np.array([0]))
+    first, _, rest = P.check(args, want, got).partition("\n")
+    assert first.startswith("gates:") and "(+2 more)" in first  # float32 gates are off by rounding too
+    assert rest.index("2. unassigned:") < rest.index("3. gates has dtype float32")
+
+
+def test_deepseek_router_lists_load_and_loss_and_gate_values_before_their_dtype():
+    from harness.problems import load_module
+
+    P = problems.get("deepseek-router")
+    args = P.make_random(np.random.default_rng(3), P.random_sizes[0])
+    want = getattr(load_module(P.reference_path("numpy")), P.entry)(*args)
+    got = (want[0], want[1], want[2] + 1, want[3], want[4] * 2)
+    first, _, rest = P.check(args, want, got).partition("\n")
+    assert first.startswith("load:") and "(+1 more)" in first and "balance_loss" in rest and "relative error 1" in rest
+    gate32 = P.check(args, want, (want[0], want[1].astype(np.float32), *want[2:]))
+    assert gate32.startswith("gate:") and gate32.index("gate: ") < gate32.index("gate has dtype float32")
