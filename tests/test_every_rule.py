@@ -400,3 +400,22 @@ def test_deepseek_router_lists_load_and_loss_and_gate_values_before_their_dtype(
     assert first.startswith("load:") and "(+1 more)" in first and "balance_loss" in rest and "relative error 1" in rest
     gate32 = P.check(args, want, (want[0], want[1].astype(np.float32), *want[2:]))
     assert gate32.startswith("gate:") and gate32.index("gate: ") < gate32.index("gate has dtype float32")
+
+
+def test_csr_to_bsr_names_scipy_order_and_lists_rules():
+    from harness.problems import load_module
+    from harness.types import BSR
+
+    P = problems.get("csr-to-bsr")
+    case = next(c for c in P.edge_cases if c.name == "empty block rows")
+    args = case.make(np.random.default_rng(0))
+    want = load_module(P.reference_path("numpy")).csr_to_bsr(*args)
+    message = P.check(args, want, (want.data, want.indices, want.indptr, want.shape))
+    assert "scipy's constructor order" in message and "return BSR(" in message
+    assert P.check(args, want, want._replace(indptr=want.indptr.astype(np.int64),
+                                             indices=want.indices.astype(np.int64))) is None
+    assert P.notes(args, BSR(want.indptr.astype(np.int64), want.indices.astype(np.int64), want.data, want.shape))
+    assert P.notes(args, want) == []
+    bad = want._replace(indices=want.indices.astype(np.uint32), data=want.data.astype(np.float32) + 1)
+    first, _, rest = P.check(args, want, bad).partition("\n")
+    assert "block values differ" in first and "indices has dtype uint32" in rest and "float64" in rest

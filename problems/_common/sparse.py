@@ -110,11 +110,12 @@ def foreign_container(got, fields: tuple[str, ...] = CSR_FIELDS, build: str = RE
         return (f"returned a {kind} with fields ({', '.join(own)}): the contract is positional, "
                 f"({', '.join(fields)}); {build}")
     if not isinstance(got, (tuple, list)) and all(hasattr(got, f) for f in fields):
+        name = build.split("(")[0].split()[-1]  # "CSR" of "return CSR(...)"
         return (f"returned a {kind} object with .{'/.'.join(fields)} attributes (a scipy.sparse matrix?); "
-                f"{build}, e.g. CSR(M.indptr, M.indices, M.data, M.shape) with sorted indices")
-    if fields == CSR_FIELDS and isinstance(got, (tuple, list)) and len(got) in (3, 4):
+                f"{build}, e.g. {name}({', '.join('M.' + f for f in fields)}) with sorted indices")
+    if fields[:3] == CSR_FIELDS[:3] and isinstance(got, (tuple, list)) and len(got) in (3, 4) and own is None:
         parts = list(got[:3])
-        if all(isinstance(a, np.ndarray) and a.ndim == 1 for a in parts) \
+        if all(isinstance(a, np.ndarray) for a in parts) and parts[1].ndim == parts[2].ndim == 1 \
                 and parts[0].dtype.kind == "f" and parts[2].dtype.kind in "iu" and parts[1].dtype.kind in "iu":
             return (f"returned ({', '.join(('data', 'indices', 'indptr', 'shape')[:len(got)])}), scipy's "
                     f"constructor order: the contract's order is (indptr, indices, data, shape); {build}")

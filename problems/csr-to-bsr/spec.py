@@ -76,9 +76,10 @@ EDGE_CASES = [
 def _problems(got, rows: int, cols: int, b: int, rules: checks.Rules) -> bool:
     """Add every way `got` is not a canonical BSR of shape (rows, cols) with b x b blocks to
     `rules`, structure first, dtypes last; True when its blocks can be compared with the answer."""
-    if not isinstance(got, (tuple, list)) or len(got) != 4:
-        rules.add(checks.STRUCTURE, sparse.foreign_container(got, build=RETURN_BSR)
-                  or f"returned {type(got).__name__}; expected BSR(indptr, indices, data, shape)")
+    foreign = sparse.foreign_container(got, build=RETURN_BSR)
+    if foreign or not isinstance(got, (tuple, list)) or len(got) != 4:
+        rules.add(checks.STRUCTURE,
+                  foreign or f"returned {type(got).__name__}; expected BSR(indptr, indices, data, shape)")
         return False
     indptr, indices, data, shape = got
     for name, arr, ndim in (("indptr", indptr, 1), ("indices", indices, 1), ("data", data, 3)):
