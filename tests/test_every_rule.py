@@ -419,3 +419,20 @@ def test_csr_to_bsr_names_scipy_order_and_lists_rules():
     bad = want._replace(indices=want.indices.astype(np.uint32), data=want.data.astype(np.float32) + 1)
     first, _, rest = P.check(args, want, bad).partition("\n")
     assert "block values differ" in first and "indices has dtype uint32" in rest and "float64" in rest
+
+
+def test_backward_lists_every_wrong_gradient_with_relative_error_and_marks_dx_rows():
+    from harness.problems import load_module
+
+    P = problems.get("moe-backward")
+    args = moe.backward_args(np.random.default_rng(2), 32, 8, 8, 4, 2, 0.5)
+    want = load_module(P.reference_path("numpy")).moe_backward(*args)
+    dropped = [t for t, why in moe._layer_marks(args).items() if why == "dropped by capacity"]
+    assert dropped
+    dx = want[0].copy()
+    dx[dropped[0]] += 1.0
+    got = (dx, want[1] * 1.5, want[2], want[3].astype(np.float64))
+    first, _, rest = P.check(args, want, got).partition("\n")
+    assert first.startswith("dx:") and "(+2 more)" in first and "relative error" in first
+    assert rest.index("2. dw_router") < rest.index("3. dw2 has dtype float64")
+    assert "[dropped by capacity]" in rest

@@ -192,9 +192,12 @@ def compare_scaled(name: str, got: np.ndarray, expected: np.ndarray, *, rtol: fl
     err_bad = np.where(np.isnan(err), np.inf, err).reshape(-1)[idx]
     worst = int(idx[np.argmax(err_bad)])
     tol_full = np.broadcast_to(tol, exp.shape).reshape(-1)
+    scale_full = np.broadcast_to(scale, exp.shape).reshape(-1)
+    rel = float(err_bad.max()) / float(scale_full[worst]) if scale_full[worst] else float("inf")
     lines = [f"{name}: {idx.size} of {exp.size} values differ beyond the float32 tolerance"
              f"{_nan_note(g, exp)} (largest error at {_index(exp.shape, worst)}: got {g.reshape(-1)[worst].item()!r}, "
-             f"expected {exp.reshape(-1)[worst].item()!r}, tolerance {tol_full[worst]:.3g})"]
+             f"expected {exp.reshape(-1)[worst].item()!r}, tolerance {tol_full[worst]:.3g}; relative error "
+             f"{rel:.3g} of the slice's scale, tolerance {rtol:.0e})"]
     lines += _flags(g, exp)
     if not np.any(np.abs(g) > 0) and top > 0:
         lines.append(f"the result is all zeros; the expected values reach {top:.3g}")
