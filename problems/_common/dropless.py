@@ -253,44 +253,47 @@ def check_dispatch(args: tuple, expected: tuple, got: Any) -> str | None:
 
 
 def check_grouped(args: tuple, expected: np.ndarray, got: Any) -> str | None:
-    """y (N, H) in x's dtype, within moe.FORWARD_RTOL of each row's scale."""
+    """y (N, H) in x's dtype, within moe.FORWARD_RTOL of each row's scale; values before dtype."""
     x, w = args[0], args[2]
     shape = (x.shape[0], w.shape[2])
     if not isinstance(got, np.ndarray):
         return f"y must be a numpy array of shape {shape}, got {type(got).__name__}"
     if got.shape != shape:
         return f"y has shape {got.shape}, expected {shape} (N rows, H columns)"
+    rules = Rules()
+    if got.dtype.kind in "fiu":
+        rules.add(VALUES, moe.compare_scaled("y", got, expected, rtol=moe.FORWARD_RTOL))
     if got.dtype != x.dtype:
-        return f"y has dtype {got.dtype}, expected {x.dtype} (the dtype of x)"
-    return moe.compare_scaled("y", got, expected, rtol=moe.FORWARD_RTOL)
+        rules.add(DTYPE, f"y has dtype {got.dtype}, expected {x.dtype} (the dtype of x)")
+    return rules.report()
 
 
-def _float_outputs(names: tuple[str, ...], got: Any, likes: tuple[np.ndarray, ...],
-                   dtypes: tuple[np.dtype, ...], what: str) -> str | None:
+def _float_outputs(names: tuple[str, ...], got: Any, expected: tuple, likes: tuple[np.ndarray, ...],
+                   dtypes: tuple[np.dtype, ...], rtol: float) -> str | None:
+    """A tuple of float arrays shaped like their parameters: every array whose values differ
+    (within rtol of its slice's scale), then every wrong dtype."""
     if not isinstance(got, (tuple, list)) or len(got) != len(names):
-        return f"returned {type(got).__name__}; expected a tuple ({', '.join(names)}){what}"
-    for name, g, like, dtype in zip(names, got, likes, dtypes):
+        return f"returned {type(got).__name__}; expected a tuple ({', '.join(names)})"
+    rules = Rules()
+    for name, g, e, like, dtype in zip(names, got, expected, likes, dtypes):
         if not isinstance(g, np.ndarray):
-            return f"{name} must be a numpy array of shape {like.shape}, got {type(g).__name__}"
+            rules.add(STRUCTURE, f"{name} must be a numpy array of shape {like.shape}, got {type(g).__name__}")
+            continue
         if g.shape != like.shape:
-            return f"{name} has shape {g.shape}, expected {like.shape} (the shape of its parameter)"
+            rules.add(STRUCTURE, f"{name} has shape {g.shape}, expected {like.shape} (the shape of its parameter)")
+            continue
+        if g.dtype.kind in "fiu":
+            rules.add(VALUES, moe.compare_scaled(name, g, e, rtol=rtol))
         if g.dtype != dtype:
-            return f"{name} has dtype {g.dtype}, expected {dtype} (the dtype of its parameter)"
-    return None
+            rules.add(DTYPE, f"{name} has dtype {g.dtype}, expected {dtype} (the dtype of its parameter)")
+    return rules.report()
 
 
 def check_grouped_backward(args: tuple, expected: tuple, got: Any) -> str | None:
     """(dx, dw): dx per row, dw per group's matrix, within moe.FORWARD_RTOL (plain GEMM sums:
     rounding is ~1e-6 of the slice's scale); an empty group's dw must be zeros."""
     x, _, w = args[:3]
-    problem = _float_outputs(("dx", "dw"), got, (x, w), (x.dtype, x.dtype), "")
-    if problem:
-        return problem
-    for name, g, e in zip(("dx", "dw"), got, expected):
-        message = moe.compare_scaled(name, g, e, rtol=moe.FORWARD_RTOL)
-        if message:
-            return message
-    return None
+    return _float_outputs(("dx", "dw"), got, expected, (x, w), (x.dtype, x.dtype), moe.FORWARD_RTOL)
 
 
 def check_dropless_backward(args: tuple, expected: tuple, got: Any) -> str | None:
@@ -298,14 +301,8 @@ def check_dropless_backward(args: tuple, expected: tuple, got: Any) -> str | Non
     moe.BACKWARD_RTOL of its slice's scale (a token's row, an expert's matrix)."""
     x, expert, gate, w1, w2 = args[:5]
     names = ("dx", "dgate", "dw1", "dw2")
-    problem = _float_outputs(names, got, (x, gate, w1, w2), (x.dtype, gate.dtype, x.dtype, x.dtype), "")
-    if problem:
-        return problem
-    for name, g, e in zip(names, got, expected):
-        message = moe.compare_scaled(name, g, e, rtol=moe.BACKWARD_RTOL)
-        if message:
-            return message
-    return None
+    return _float_outputs(names, got, expected, (x, gate, w1, w2), (x.dtype, gate.dtype, x.dtype, x.dtype),
+                          moe.BACKWARD_RTOL)
 
 
 def describe_grouped(args: tuple) -> str:
