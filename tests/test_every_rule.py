@@ -436,3 +436,13 @@ def test_backward_lists_every_wrong_gradient_with_relative_error_and_marks_dx_ro
     assert first.startswith("dx:") and "(+2 more)" in first and "relative error" in first
     assert rest.index("2. dw_router") < rest.index("3. dw2 has dtype float64")
     assert "[dropped by capacity]" in rest
+
+
+def test_dropless_backward_lists_wrong_values_before_a_float32_dgate():
+    from harness.problems import load_module
+
+    P = problems.get("moe-dropless-backward")
+    args = P.make_random(np.random.default_rng(1), P.random_sizes[0])
+    dx, dgate, dw1, dw2 = getattr(load_module(P.reference_path("numpy")), P.entry)(*args)
+    first, _, rest = P.check(args, (dx, dgate, dw1, dw2), (dx, dgate.astype(np.float32), dw1 * 2, dw2)).partition("\n")
+    assert first.startswith("dw1:") and "(+1 more)" in first and "2. dgate has dtype float32" in rest
