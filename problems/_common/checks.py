@@ -135,10 +135,11 @@ class Rules:
 def index_array(name: str, arr: np.ndarray, needs_int64: bool) -> str | None:
     """The index-dtype rule: signed integers, int32 or int64 (int64 when `needs_int64`, i.e. a
     dimension or count does not fit in int32). Unsigned and float indices break it."""
+    has = "have" if " and " in name else "has"
     if arr.dtype not in (np.dtype(np.int32), np.dtype(np.int64)):
-        return f"{name} has dtype {arr.dtype}; index arrays must be int32 or int64 (signed integers)"
+        return f"{name} {has} dtype {arr.dtype}; index arrays must be int32 or int64 (signed integers)"
     if needs_int64 and arr.dtype != np.int64:
-        return f"{name} has dtype {arr.dtype}, but these sizes need int64 (a dimension or count exceeds 2**31 - 1)"
+        return f"{name} {has} dtype {arr.dtype}, but these sizes need int64 (a dimension or count exceeds 2**31 - 1)"
     return None
 
 

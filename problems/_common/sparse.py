@@ -193,8 +193,11 @@ def canonical_rules(A: CSR, rules: Rules) -> bool:
                                      f"{row_of[p]} has {ix[p]} then {ix[p + 1]} (each row's indices must be "
                                      f"strictly increasing)")
     wide = needs_int64(rows, cols, ix.size)
-    for name, arr in (("indptr", ip), ("indices", ix)):
-        rules.add(DTYPE, index_array(name, arr, wide))
+    if ip.dtype == ix.dtype:  # one rule for both arrays, read once
+        rules.add(DTYPE, index_array("indptr and indices", ip, wide))
+    else:
+        for name, arr in (("indptr", ip), ("indices", ix)):
+            rules.add(DTYPE, index_array(name, arr, wide))
     if A.data.dtype != np.float64:
         rules.add(DTYPE, f"data dtype must be float64, got {A.data.dtype}")
     return sound
