@@ -228,7 +228,8 @@ class Grader:
             scored=Scored(scoring.unit, scoring.lower_is_better, found.hook.get("metrics", {})) if scoring else None,
             score_interval=speed.score_interval if speed.score is not None else None,
             interrupted={"during": "timing", "sizes_timed": len(measured.rows),
-                         "sizes_planned": len(self.plan.sizes(p))} if found.interrupted else None)
+                         "sizes_planned": len(self.plan.sizes(p))} if found.interrupted else None,
+            notes=list(found.correctness.notes))
 
     # -- helpers ---------------------------------------------------------------------------
     def lookup_yardstick(self) -> dict | None:

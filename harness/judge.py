@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import re
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -185,8 +186,15 @@ def judge_reply(problem: Problem, case: str, args: Args, expected: Expected, rep
     if reply["status"] == "raised" and expected.error is not None:
         if type(expected.error).__name__ in reply["mro"]:
             return
+        where = raised_at(reply.get("traceback", ""))
         raise Verdict("WA", f"{what}: expected {type(expected.error).__name__} "
-                            f"({expected.error}), got {reply['type']}: {reply['message']}", case=case)
+                            f"({expected.error}), got {reply['type']}: {reply['message']}"
+                            + (f" (raised at {where})" if where else ""), case=case,
+                      traceback=reply.get("traceback") or None)
+    if reply["status"] == "bad_output" and problem.explain is not None:
+        hint = problem.explain(reply.get("message", ""))
+        if hint:
+            raise Verdict("WA", f"{what}: {reply['message']}; {hint}", case=case)
     check_returned(reply, case, what, mem_mb)
     if expected.error is not None:
         raise Verdict("WA", f"{what}: expected {type(expected.error).__name__} "
@@ -199,6 +207,28 @@ def judge_reply(problem: Problem, case: str, args: Args, expected: Expected, rep
     if message:
         first, _, rest = message.partition("\n")
         raise Verdict("WA", f"{what}: {first}", case=case, diff=rest or None)
+
+
+_FRAME = re.compile(r'^  File "(?P<file>[^"]*)", line (?P<line>\d+), in (?P<fn>.*)$')
+_LIBRARY = ("site-packages", "dist-packages", "/lib/python", "harness/", "<frozen")
+
+
+def raised_at(tb: str) -> str | None:
+    """Where an exception was raised, from the child's traceback text: the innermost frame
+    outside libraries and the harness, as "file, line N, in fn: source" (None without one).
+    The text is the submission's, so it is only parsed, never trusted to be well formed."""
+    frames = []
+    lines = tb.splitlines()
+    for i, line in enumerate(lines):
+        m = _FRAME.match(line)
+        if m:
+            src = lines[i + 1].strip() if i + 1 < len(lines) and not _FRAME.match(lines[i + 1]) else ""
+            frames.append((m["file"], m["line"], m["fn"], src))
+    if not frames:
+        return None
+    own = [f for f in frames if not any(k in f[0] for k in _LIBRARY)]
+    file, line, fn, src = (own or frames)[-1]
+    return f"{Path(file).name}, line {line}, in {fn}" + (f": {src[:160]}" if src else "")
 
 
 # -- correctness -----------------------------------------------------------------------------
@@ -248,6 +278,7 @@ class Correctness:
 
     cases: list[CaseOutcome] = field(default_factory=list)
     first_call_s: float | None = None
+    notes: list[str] = field(default_factory=list)  # the problem's notes on passing answers (never failures)
 
 
 def check_cases(problem: Problem, oracle: Callable[..., Any], child: Child, cases: list[tuple[str, Args]], *,
@@ -310,6 +341,8 @@ def check_cases(problem: Problem, oracle: Callable[..., Any], child: Child, case
                         stopped = f"not run: the child died on case {name!r} and did not restart ({again.reason})"
             continue
         seen.cases.append(CaseOutcome(name, size, "pass", seconds=reply.get("seconds")))
+        if problem.notes is not None and expected.error is None:
+            seen.notes.extend(n for n in problem.notes(args, got) if n not in seen.notes)
     progress("correctness", len(cases), len(cases))
     if first is not None:
         raise first

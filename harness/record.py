@@ -43,6 +43,8 @@ Schema (version 1), every record a JSON object with at least:
                   measured: never ranked), timings holds the sizes finished before it
   slope, reference_slope, expected_exponent   log-log scaling exponents (null for kind "score")
   flags           [str]: scaling, timer, threads, review (and grader) warnings
+  notes?          [str]: the checker's remarks on answers that passed (int64 indices where int32
+                  suffices); never a failure, absent when there are none (and in older records)
   timer_check     null, or the timing phase on the grader's clock: {calls, phase_wall_s,
                   sub_reported_s, sub_seen_s, ref_reported_s, ref_seen_s, unexplained_s, replayed?,
                   untimed?}; untimed: the larger sizes a plan's phase budget left out (quick, for

@@ -107,6 +107,9 @@ def _measured(record: dict) -> list:
                                         for k, v in metrics.items())))
     for flag in record.get("flags") or []:
         parts.append(Text(f"⚠ {clean(flag, limit=500)}", style="yellow"))
+    notes = record.get("notes")
+    for note in (notes if isinstance(notes, list) else [])[:10]:
+        parts.append(Text(f"note: {clean(note, limit=300)}", style="dim"))
     return parts
 
 

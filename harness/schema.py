@@ -190,6 +190,7 @@ class Record:
     # the grade was stopped (Ctrl-C) after its verdict: {"during": "timing", "sizes_timed", "sizes_planned"};
     # the verdict stands, the score is None (speed not measured), so no leaderboard ranks it
     interrupted: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)  # the checker's remarks on an answer that passed: never failures
 
     def interval(self) -> dict[str, Any]:
         """{"score_interval": [lo, hi]} right after the score, or nothing (older records lack it)."""
@@ -215,5 +216,5 @@ class Record:
             "expected_exponent": self.expected_exponent, "flags": list(self.flags),
             "first_call_s": dict(self.first_call_s),
             **({} if s else {"timer_check": self.timer_check.to_dict() if self.timer_check else None}),
-            "grade_seconds": self.grade_seconds,
+            "grade_seconds": self.grade_seconds, **({"notes": list(self.notes)} if self.notes else {}),
         }

@@ -112,6 +112,10 @@ class Problem:
     forbidden_imports: tuple[str, ...] = ()
     allowed_errors: tuple[type[BaseException], ...] = ()  # contract errors, e.g. ValueError
     describe: Callable[[Args], str] | None = None  # small inputs printed on failure
+    # (args, got) -> notes on a passing answer ("int64 indices where int32 suffices"): shown, never a failure
+    notes: Callable[[Args, Any], list[str]] | None = None
+    # the child's message for a result that is not plain data -> what to return instead (or None)
+    explain: Callable[[str], str | None] | None = None
     make_bench: Callable[[np.random.Generator, int], Args] | None = None  # default: make_random
     bytes_of: Callable[[Args], float] | None = None  # memory traffic model: reports GB/s
     flops_of: Callable[[Args], float] | None = None  # arithmetic model: reports GFLOP/s

@@ -101,14 +101,14 @@ def _case():
     return (A, 4), load_module(ROOT / PROBLEM.reference_path("numpy")).csr_to_bsr(A, 4)
 
 
-@pytest.mark.parametrize("wrong", ["unsorted", "int64", "value", "missing block", "transposed"])
+@pytest.mark.parametrize("wrong", ["unsorted", "uint32", "value", "missing block", "transposed"])
 def test_checker_rejects(wrong):
     args, B = _case()
     if wrong == "unsorted":
         got = B._replace(indices=B.indices[::-1].copy(), data=B.data[::-1].copy(),
                          indptr=np.array([0, B.indices.size, B.indices.size, B.indices.size], dtype=B.indptr.dtype))
-    elif wrong == "int64":
-        got = B._replace(indptr=B.indptr.astype(np.int64), indices=B.indices.astype(np.int64))
+    elif wrong == "uint32":  # int32 and int64 are both accepted; unsigned indices are not
+        got = B._replace(indptr=B.indptr.astype(np.uint32), indices=B.indices.astype(np.uint32))
     elif wrong == "value":
         data = B.data.copy()
         data[0, 0, 0] += 1.0

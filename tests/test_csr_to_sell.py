@@ -64,15 +64,15 @@ def _case():
     return (A, 4, 8), structured.sell_from_csr(A, 4, 8)
 
 
-@pytest.mark.parametrize("wrong", ["perm", "int64", "slot", "chunk_len", "tuple"])
+@pytest.mark.parametrize("wrong", ["perm", "uint32", "slot", "chunk_len", "tuple"])
 def test_checker_rejects_and_names_the_place(wrong):
     args, S = _case()
     if wrong == "perm":
         perm = S.perm.copy()
         perm[[0, 1]] = perm[[1, 0]]
         got, expect = S._replace(perm=perm), "perm differs first at sorted position 0"
-    elif wrong == "int64":
-        got, expect = S._replace(col=S.col.astype(np.int64)), "col has dtype int64"
+    elif wrong == "uint32":  # int32 and int64 are both accepted; unsigned indices are not
+        got, expect = S._replace(col=S.col.astype(np.uint32)), "col has dtype uint32"
     elif wrong == "slot":
         data = S.data.copy()
         data[5] += 1

@@ -124,7 +124,8 @@ def test_checker_names_the_broken_rule():
     assert "you returned order itself" in PROBLEM.check(args, want, (order, counts, offsets, order.reshape(4, 2)))
     assert "E + 1" in PROBLEM.check(args, want, (order, counts, np.cumsum(counts), inverse))
     assert "minlength" in PROBLEM.check(args, want, (order, counts[:3], offsets, inverse))
-    assert "int64" in PROBLEM.check(args, want, (order.astype(np.int32), counts, offsets, inverse))
+    assert PROBLEM.check(args, want, (order.astype(np.int32), counts, offsets, inverse)) is None  # int32 or int64
+    assert "int32 or int64" in PROBLEM.check(args, want, (order.astype(np.uint32), counts, offsets, inverse))
     assert "4-tuple" in PROBLEM.check(args, want, (order, counts, offsets))
 
 

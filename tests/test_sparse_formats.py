@@ -102,7 +102,8 @@ SCALE = np.array([3.0, 3.0])
 @pytest.mark.parametrize("bad,fragment", [
     (GOOD._replace(indices=np.array([2, 0, 1], np.int32)), "unsorted"),
     (GOOD._replace(indices=np.array([0, 0, 1], np.int32)), "duplicate"),
-    (GOOD._replace(indptr=np.array([0, 2, 3], np.int64), indices=GOOD.indices.astype(np.int64)), "int32"),
+    (GOOD._replace(indptr=np.array([0, 2, 3], np.uint32), indices=GOOD.indices.astype(np.uint32)), "int32 or int64"),
+    (GOOD._replace(indices=GOOD.indices.astype(np.float64)), "int32 or int64"),
     (GOOD._replace(indptr=np.array([1, 2, 3], np.int32)), "indptr[0]"),
     (GOOD._replace(indptr=np.array([0, 3, 2], np.int32)), "indptr"),
     (GOOD._replace(indices=np.array([0, 3, 1], np.int32)), "outside"),

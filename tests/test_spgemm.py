@@ -156,7 +156,7 @@ def test_checker_rejects_non_canonical_answers():
     duplicated = CSR(np.r_[C.indptr[:row + 1], C.indptr[row + 1:] + 1].astype(np.int32),
                      np.insert(C.indices, lo, C.indices[lo]), np.insert(C.data, lo, 0.0), C.shape)
     cases = {"unsorted": CSR(C.indptr, swapped_idx, swapped_val, C.shape), "duplicate": duplicated,
-             "int64 when int32 fits": CSR(C.indptr.astype(np.int64), C.indices.astype(np.int64), C.data, C.shape),
+             "uint32 indices": CSR(C.indptr.astype(np.uint32), C.indices.astype(np.uint32), C.data, C.shape),
              "float32 data": CSR(C.indptr, C.indices, C.data.astype(np.float32), C.shape),
              "not a CSR": (C.indptr, C.indices, C.data)}
     for name, got in cases.items():

@@ -89,3 +89,68 @@ def top_sets(name: str, scores: np.ndarray, got: np.ndarray, expected: np.ndarra
                     f"{what} index ({lo} must be taken)\n"
                     f"  got      {sorted(g)[:12]}\n  expected {sorted(x)[:12]}")
     return None
+
+
+# -- every violated rule, most important first ---------------------------------------------
+STRUCTURE, VALUES, DTYPE = 0, 1, 2  # the order rules are reported in: structure and values hide nothing
+
+
+class Rules:
+    """Collects every rule an answer breaks, so a surface rule (an index dtype) cannot hide the
+    real bug (unsorted rows, wrong values). `report()` is the checker's message: a first line
+    naming the most important rule and "(+N more)", then the full list, then each rule's diff."""
+
+    def __init__(self) -> None:
+        self.found: list[tuple[int, str]] = []
+
+    def add(self, rank: int, message: str | None) -> bool:
+        """Record `message` (a checker message: a reason line, then an optional diff) at `rank`;
+        True when it was a violation."""
+        if message:
+            self.found.append((rank, message))
+        return bool(message)
+
+    def __bool__(self) -> bool:
+        return bool(self.found)
+
+    def ordered(self) -> list[str]:
+        return [m for _, m in sorted(self.found, key=lambda t: t[0])]  # stable: same rank keeps its order
+
+    def report(self) -> str | None:
+        messages = self.ordered()
+        if not messages:
+            return None
+        if len(messages) == 1:
+            return messages[0]
+        heads = [m.partition("\n")[0] for m in messages]
+        lines = [f"{heads[0]} (+{len(messages) - 1} more)", f"{len(messages)} rules violated, most important first:"]
+        lines += [f"  {i}. {h}" for i, h in enumerate(heads, 1)]
+        for h, m in zip(heads, messages):
+            rest = m.partition("\n")[2]
+            if rest:
+                lines += ["", f"{h}:", rest]
+        return "\n".join(lines)
+
+
+def index_array(name: str, arr: np.ndarray, needs_int64: bool) -> str | None:
+    """The index-dtype rule: signed integers, int32 or int64 (int64 when `needs_int64`, i.e. a
+    dimension or count does not fit in int32). Unsigned and float indices break it."""
+    has = "have" if " and " in name else "has"
+    if arr.dtype not in (np.dtype(np.int32), np.dtype(np.int64)):
+        return f"{name} {has} dtype {arr.dtype}; index arrays must be int32 or int64 (signed integers)"
+    if needs_int64 and arr.dtype != np.int64:
+        return f"{name} {has} dtype {arr.dtype}, but these sizes need int64 (a dimension or count exceeds 2**31 - 1)"
+    return None
+
+
+INT64_NOTE = "int64 indices where int32 suffices: +33% index traffic"
+
+
+def int64_note(arrays: list[Any], needs_int64: bool, note: str = INT64_NOTE) -> list[str]:
+    """The note (never a failure) for int64 index arrays when int32 would hold them; the default
+    text is a CSR's cost (12 -> 16 bytes an entry with float64 values)."""
+    if needs_int64:
+        return []
+    if any(isinstance(a, np.ndarray) and a.dtype == np.int64 for a in arrays):
+        return [note]
+    return []

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from problems._common import moe
+from problems._common.checks import DTYPE, STRUCTURE, VALUES, Rules, index_array
 
 MIXES = ("uniform", "balanced", "skewed", "one", "few")
 
@@ -166,12 +167,13 @@ def dropless_backward_flops(assignments_: int, D: int, H: int) -> float:
 
 # -- checking ----------------------------------------------------------------------------
 def _int_array(name: str, value: Any, shape: tuple[int, ...]) -> str | None:
+    """The container and shape of an index output (its dtype is a separate, later rule)."""
     if not isinstance(value, np.ndarray):
         return f"{name} must be a numpy array of shape {shape}, got {type(value).__name__}"
     if value.shape != shape:
         return f"{name} has shape {value.shape}, expected {shape}"
-    if value.dtype != np.int64:
-        return f"{name} has dtype {value.dtype}, expected int64 (the contract's index dtype)"
+    if value.dtype.kind not in "iu":
+        return f"{name} has dtype {value.dtype}, expected int32 or int64 (an index array)"
     return None
 
 
@@ -187,7 +189,8 @@ def _first_diff(name: str, got: np.ndarray, want: np.ndarray, limit: int = 5) ->
 def check_dispatch(args: tuple, expected: tuple, got: Any) -> str | None:
     """(order, counts, offsets, inverse), exactly. The contract fixes every entry (stable: by
     assignment index a = t·k + j within an expert), so the check is equality, but the message
-    names the rule that broke: not a permutation, not grouped, not stable, inverse not inverse."""
+    names every rule that broke (counts, offsets, not a permutation, not grouped, not stable,
+    inverse not inverse), index dtypes last: int32 or int64, int64 when T·k needs it."""
     expert, E = args
     T, k = expert.shape
     n = T * k
@@ -196,88 +199,101 @@ def check_dispatch(args: tuple, expected: tuple, got: Any) -> str | None:
                 f"{f' of length {len(got)}' if isinstance(got, (tuple, list)) else ''}; "
                 f"expected a 4-tuple (order, counts, offsets, inverse)")
     order, counts, offsets, inverse = got
-    problem = (_int_array("order", order, (n,)) or _int_array("counts", counts, (E,))
-               or _int_array("offsets", offsets, (E + 1,)) or _int_array("inverse", inverse, (T, k)))
-    if problem:
-        if problem.startswith("offsets has shape") and offsets.shape == (E,):
+    rules = Rules()
+    for name, value, shape in (("order", order, (n,)), ("counts", counts, (E,)), ("offsets", offsets, (E + 1,)),
+                               ("inverse", inverse, (T, k))):
+        problem = _int_array(name, value, shape)
+        if problem and problem.startswith("offsets has shape") and offsets.shape == (E,):
             problem += " (offsets has E + 1 entries: offsets[0] = 0 and offsets[E] = T·k)"
-        if problem.startswith("counts has shape") and counts.ndim == 1 and counts.size < E:
+        if problem and problem.startswith("counts has shape") and counts.ndim == 1 and counts.size < E:
             problem += " (every expert has a count, 0 for one that receives nothing: bincount needs minlength=E)"
-        return problem
+        rules.add(STRUCTURE, problem)
+    if rules:
+        return rules.report()
     want_order, want_counts, want_offsets, want_inverse = expected
     flat = expert.reshape(-1)
     if not np.array_equal(counts, want_counts):
-        return "\n".join(["counts: wrong number of assignments per expert"
-                          + (" (an expert with no assignments still has a count, 0)"
-                             if (want_counts == 0).any() else "")] + _first_diff("counts", counts, want_counts)[1:])
+        rules.add(VALUES, "\n".join(["counts: wrong number of assignments per expert"
+                                     + (" (an expert with no assignments still has a count, 0)"
+                                        if (want_counts == 0).any() else "")]
+                                    + _first_diff("counts", counts, want_counts)[1:]))
     if not np.array_equal(offsets, want_offsets):
         hint = (" (offsets are the exclusive prefix sum: offsets[0] = 0, offsets[e+1] = offsets[e] + counts[e])"
                 if n else "")
-        return "\n".join([f"offsets: wrong group bounds{hint}"] + _first_diff("offsets", offsets, want_offsets)[1:])
+        rules.add(VALUES, "\n".join([f"offsets: wrong group bounds{hint}"]
+                                    + _first_diff("offsets", offsets, want_offsets)[1:]))
     if not np.array_equal(np.sort(order), np.arange(n)):
-        return "order is not a permutation of the assignment indices 0 .. T·k-1 (a = t·k + j)"
-    if not np.array_equal(order, want_order):
+        rules.add(STRUCTURE, "order is not a permutation of the assignment indices 0 .. T·k-1 (a = t·k + j)")
+    elif not np.array_equal(order, want_order):
         by_expert = flat[order]
         if not np.array_equal(by_expert, np.sort(flat, kind="stable")):
             p = int(np.flatnonzero(by_expert != np.sort(flat, kind="stable"))[0])
-            return "\n".join([f"order does not group the assignments by expert (ascending): position {p} holds "
-                              f"assignment {order[p]} of expert {by_expert[p]}"] + _first_diff("order", order,
-                                                                                                 want_order)[1:])
-        e = int(flat[order[np.flatnonzero(order != want_order)[0]]])
-        lo, hi = int(want_offsets[e]), int(want_offsets[e + 1])
-        group = order[lo:hi]
-        tokens = (group // k).tolist()[:8]
-        return "\n".join([f"order groups by expert but is not stable: within expert {e} the assignments must come "
-                          f"in ascending assignment index a = t·k + j (so in token order), got tokens {tokens}"
-                          f"{' ...' if hi - lo > 8 else ''}"] + _first_diff("order", order, want_order)[1:])
+            rules.add(STRUCTURE, "\n".join([f"order does not group the assignments by expert (ascending): position "
+                                            f"{p} holds assignment {order[p]} of expert {by_expert[p]}"]
+                                           + _first_diff("order", order, want_order)[1:]))
+        else:
+            e = int(flat[order[np.flatnonzero(order != want_order)[0]]])
+            lo, hi = int(want_offsets[e]), int(want_offsets[e + 1])
+            group = order[lo:hi]
+            tokens = (group // k).tolist()[:8]
+            rules.add(STRUCTURE, "\n".join([f"order groups by expert but is not stable: within expert {e} the "
+                                            f"assignments must come in ascending assignment index a = t·k + j (so "
+                                            f"in token order), got tokens {tokens}{' ...' if hi - lo > 8 else ''}"]
+                                           + _first_diff("order", order, want_order)[1:]))
     if not np.array_equal(inverse, want_inverse):
         lines = ["inverse is not the inverse of order: inverse[t, j] must be the position p with "
                  "order[p] = t·k + j"]
         if n and np.array_equal(inverse.reshape(-1), order):
             lines[0] += " (you returned order itself)"
-        return "\n".join(lines + _first_diff("inverse", inverse, want_inverse)[1:])
-    return None
+        rules.add(VALUES, "\n".join(lines + _first_diff("inverse", inverse, want_inverse)[1:]))
+    wide = n > np.iinfo(np.int32).max
+    for name, value in (("order", order), ("counts", counts), ("offsets", offsets), ("inverse", inverse)):
+        rules.add(DTYPE, index_array(name, value, wide))
+    return rules.report()
 
 
 def check_grouped(args: tuple, expected: np.ndarray, got: Any) -> str | None:
-    """y (N, H) in x's dtype, within moe.FORWARD_RTOL of each row's scale."""
+    """y (N, H) in x's dtype, within moe.FORWARD_RTOL of each row's scale; values before dtype."""
     x, w = args[0], args[2]
     shape = (x.shape[0], w.shape[2])
     if not isinstance(got, np.ndarray):
         return f"y must be a numpy array of shape {shape}, got {type(got).__name__}"
     if got.shape != shape:
         return f"y has shape {got.shape}, expected {shape} (N rows, H columns)"
+    rules = Rules()
+    if got.dtype.kind in "fiu":
+        rules.add(VALUES, moe.compare_scaled("y", got, expected, rtol=moe.FORWARD_RTOL))
     if got.dtype != x.dtype:
-        return f"y has dtype {got.dtype}, expected {x.dtype} (the dtype of x)"
-    return moe.compare_scaled("y", got, expected, rtol=moe.FORWARD_RTOL)
+        rules.add(DTYPE, f"y has dtype {got.dtype}, expected {x.dtype} (the dtype of x)")
+    return rules.report()
 
 
-def _float_outputs(names: tuple[str, ...], got: Any, likes: tuple[np.ndarray, ...],
-                   dtypes: tuple[np.dtype, ...], what: str) -> str | None:
+def _float_outputs(names: tuple[str, ...], got: Any, expected: tuple, likes: tuple[np.ndarray, ...],
+                   dtypes: tuple[np.dtype, ...], rtol: float) -> str | None:
+    """A tuple of float arrays shaped like their parameters: every array whose values differ
+    (within rtol of its slice's scale), then every wrong dtype."""
     if not isinstance(got, (tuple, list)) or len(got) != len(names):
-        return f"returned {type(got).__name__}; expected a tuple ({', '.join(names)}){what}"
-    for name, g, like, dtype in zip(names, got, likes, dtypes):
+        return f"returned {type(got).__name__}; expected a tuple ({', '.join(names)})"
+    rules = Rules()
+    for name, g, e, like, dtype in zip(names, got, expected, likes, dtypes):
         if not isinstance(g, np.ndarray):
-            return f"{name} must be a numpy array of shape {like.shape}, got {type(g).__name__}"
+            rules.add(STRUCTURE, f"{name} must be a numpy array of shape {like.shape}, got {type(g).__name__}")
+            continue
         if g.shape != like.shape:
-            return f"{name} has shape {g.shape}, expected {like.shape} (the shape of its parameter)"
+            rules.add(STRUCTURE, f"{name} has shape {g.shape}, expected {like.shape} (the shape of its parameter)")
+            continue
+        if g.dtype.kind in "fiu":
+            rules.add(VALUES, moe.compare_scaled(name, g, e, rtol=rtol))
         if g.dtype != dtype:
-            return f"{name} has dtype {g.dtype}, expected {dtype} (the dtype of its parameter)"
-    return None
+            rules.add(DTYPE, f"{name} has dtype {g.dtype}, expected {dtype} (the dtype of its parameter)")
+    return rules.report()
 
 
 def check_grouped_backward(args: tuple, expected: tuple, got: Any) -> str | None:
     """(dx, dw): dx per row, dw per group's matrix, within moe.FORWARD_RTOL (plain GEMM sums:
     rounding is ~1e-6 of the slice's scale); an empty group's dw must be zeros."""
     x, _, w = args[:3]
-    problem = _float_outputs(("dx", "dw"), got, (x, w), (x.dtype, x.dtype), "")
-    if problem:
-        return problem
-    for name, g, e in zip(("dx", "dw"), got, expected):
-        message = moe.compare_scaled(name, g, e, rtol=moe.FORWARD_RTOL)
-        if message:
-            return message
-    return None
+    return _float_outputs(("dx", "dw"), got, expected, (x, w), (x.dtype, x.dtype), moe.FORWARD_RTOL)
 
 
 def check_dropless_backward(args: tuple, expected: tuple, got: Any) -> str | None:
@@ -285,14 +301,8 @@ def check_dropless_backward(args: tuple, expected: tuple, got: Any) -> str | Non
     moe.BACKWARD_RTOL of its slice's scale (a token's row, an expert's matrix)."""
     x, expert, gate, w1, w2 = args[:5]
     names = ("dx", "dgate", "dw1", "dw2")
-    problem = _float_outputs(names, got, (x, gate, w1, w2), (x.dtype, gate.dtype, x.dtype, x.dtype), "")
-    if problem:
-        return problem
-    for name, g, e in zip(names, got, expected):
-        message = moe.compare_scaled(name, g, e, rtol=moe.BACKWARD_RTOL)
-        if message:
-            return message
-    return None
+    return _float_outputs(names, got, expected, (x, gate, w1, w2), (x.dtype, gate.dtype, x.dtype, x.dtype),
+                          moe.BACKWARD_RTOL)
 
 
 def describe_grouped(args: tuple) -> str:

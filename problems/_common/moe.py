@@ -19,11 +19,13 @@ Submissions cannot import this module (the `problems` package is off limits to t
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from harness.types import Routing
+from problems._common.checks import DTYPE, STRUCTURE, VALUES, Rules
 
 X_GRID = 1 / 8  # x = integer / 8 with |x| <= 1
 ROUTER_GRID = 1 / 256  # w_router = integer / 256 with |w| <= 1/4
@@ -165,10 +167,11 @@ def _index(shape: tuple[int, ...], flat: int) -> str:
 
 
 def compare_scaled(name: str, got: np.ndarray, expected: np.ndarray, *, rtol: float,
-                   per_slice: bool = True) -> str | None:
+                   per_slice: bool = True, marks: dict[int, str] | None = None) -> str | None:
     """|got - expected| <= rtol * scale, scale = the largest |expected| in the same slice along
     axis 0 (per_slice) or in the whole array, but at least SLICE_FLOOR * the whole array's
-    largest. NaN and inf must match exactly."""
+    largest. NaN and inf must match exactly. `marks` labels rows (axis 0, tokens) whose cause
+    the checker knows: dropped by capacity, tied logits."""
     exp = expected.astype(np.float64, copy=False)
     g = got.astype(np.float64, copy=False)
     finite = np.where(np.isfinite(exp), np.abs(exp), 0.0)
@@ -189,16 +192,60 @@ def compare_scaled(name: str, got: np.ndarray, expected: np.ndarray, *, rtol: fl
     err_bad = np.where(np.isnan(err), np.inf, err).reshape(-1)[idx]
     worst = int(idx[np.argmax(err_bad)])
     tol_full = np.broadcast_to(tol, exp.shape).reshape(-1)
+    scale_full = np.broadcast_to(scale, exp.shape).reshape(-1)
+    rel = float(err_bad.max()) / float(scale_full[worst]) if scale_full[worst] else float("inf")
     lines = [f"{name}: {idx.size} of {exp.size} values differ beyond the float32 tolerance"
              f"{_nan_note(g, exp)} (largest error at {_index(exp.shape, worst)}: got {g.reshape(-1)[worst].item()!r}, "
-             f"expected {exp.reshape(-1)[worst].item()!r}, tolerance {tol_full[worst]:.3g})"]
+             f"expected {exp.reshape(-1)[worst].item()!r}, tolerance {tol_full[worst]:.3g}; relative error "
+             f"{rel:.3g} of the slice's scale, tolerance {rtol:.0e})"]
     lines += _flags(g, exp)
     if not np.any(np.abs(g) > 0) and top > 0:
         lines.append(f"the result is all zeros; the expected values reach {top:.3g}")
+    marks = marks or {}
+    rows = np.unique(np.unravel_index(idx, exp.shape)[0]) if exp.ndim else np.zeros(0, dtype=np.int64)
+    if marks and rows.size:
+        for label in sorted(set(marks.values())):
+            n = sum(1 for r in rows.tolist() if marks.get(r) == label)
+            if n:
+                lines.append(f"{n} of the {rows.size} rows that differ are tokens {label}")
     for p in idx[:5]:
+        row = int(np.unravel_index(int(p), exp.shape)[0]) if exp.ndim else -1
+        mark = f"  [{marks[row]}]" if row in marks else ""
         lines.append(f"  {name}{_index(exp.shape, int(p))}: got {g.reshape(-1)[p].item()!r}, expected "
-                     f"{exp.reshape(-1)[p].item()!r}")
+                     f"{exp.reshape(-1)[p].item()!r}{mark}")
     return "\n".join(lines)
+
+
+def priority_kept(expert: np.ndarray, C: int | None) -> np.ndarray:
+    """(T, k) bool: which assignments fit in capacity C, slots filled by every token's 1st choice
+    in token order, then every 2nd choice, ... (a plain loop: run only to explain a failure)."""
+    T, k = expert.shape
+    kept = np.ones((T, k), dtype=bool)
+    if C is None:
+        return kept
+    used: dict[int, int] = {}
+    for j in range(k):
+        for t in range(T):
+            e = int(expert[t, j])
+            used[e] = used.get(e, 0) + 1
+            kept[t, j] = used[e] <= C
+    return kept
+
+
+def token_marks(logits: np.ndarray, k: int, capacity_factor: float | None) -> dict[int, str]:
+    """Tokens whose rows a diff should point at: those with an assignment dropped by capacity,
+    and those whose top k + 1 logits hold a tie (the lower expert index wins it)."""
+    z = np.asarray(logits, dtype=np.float64)
+    T, E = z.shape
+    if T == 0 or k < 1:
+        return {}
+    expert = np.argsort(-z, axis=1, kind="stable")[:, :k]
+    top = -np.sort(-z, axis=1)[:, :min(k + 1, E)]
+    tied = (top[:, 1:] == top[:, :-1]).any(axis=1) if top.shape[1] > 1 else np.zeros(T, dtype=bool)
+    dropped = ~priority_kept(expert, capacity(capacity_factor, T, k, E)).all(axis=1)
+    marks = {int(t): "with tied logits" for t in np.flatnonzero(tied)}
+    marks.update({int(t): "dropped by capacity" for t in np.flatnonzero(dropped)})
+    return marks
 
 
 def _array(name: str, value: Any, shape: tuple[int, ...], kinds: str, what: str) -> str | None:
@@ -215,54 +262,101 @@ def _tie_note(row: np.ndarray) -> str:
     return " (this token has equal logits: the lower expert index wins)" if np.unique(row).size < row.size else ""
 
 
+def aux_conventions(logits: np.ndarray, expected: Routing) -> dict[str, float]:
+    """The aux loss under the common wrong conventions for f_i, each named by its mistake: what a
+    submission's aux_loss is compared with to name the mistake it made (only when it matches)."""
+    z = np.asarray(logits, dtype=np.float64)
+    T, E = z.shape
+    if T == 0:
+        return {}
+    ez = np.exp(z - z.max(axis=1, keepdims=True))
+    P = (ez / ez.sum(axis=1, keepdims=True)).mean(axis=0)
+    ex, kept = np.asarray(expected.expert), np.asarray(expected.kept)
+    k = ex.shape[1]
+    out = {}
+    if k > 1:
+        out["f_i counts all k choices (T5X/Mixtral); here f_i counts 1st choices only"] = \
+            E * float(np.bincount(ex.reshape(-1), minlength=E)[:E] / (T * k) @ P)
+        out["f_i counts all k choices over T tokens; here f_i counts 1st choices only"] = \
+            E * float(np.bincount(ex.reshape(-1), minlength=E)[:E] / T @ P)
+    if not kept[:, 0].all():
+        out["f_i counts 1st choices after dropping; here they count before dropping"] = \
+            E * float(np.bincount(ex[:, 0][kept[:, 0]], minlength=E)[:E] / T @ P)
+    return out
+
+
+def loss_mismatch(name: str, got: float, want: float, *, rtol: float, atol: float = 0.0,
+                  conventions: dict[str, float] | None = None) -> str | None:
+    """A scalar loss against the oracle's: None when within atol + rtol * |want|; else a message
+    with the relative error and the tolerance, and the name of a known mistake whose value the
+    submission's matches (to the same tolerance), only then."""
+    tol = atol + rtol * abs(want)
+    if abs(got - want) <= tol or got == want:
+        return None
+    rel = abs(got - want) / abs(want) if want else float("inf")
+    hint = ""
+    for why, value in (conventions or {}).items():
+        if abs(got - value) <= atol + rtol * abs(value) and abs(value - want) > tol:
+            hint = f"; it matches the value when {why}"
+            break
+    return (f"{name} = {got!r}, expected {want!r} (relative error {rel:.3g}, tolerance {rtol:.0e} relative"
+            f"{f' + {atol:.0e}' if atol else ''}{hint})")
+
+
 def check_routing(logits: np.ndarray, k: int, capacity_factor: float | None, expected: Routing,
                   got: Any) -> str | None:
-    """A router's answer, field by field. The contract fixes every field (ties by the lower
-    index), so expert and kept must match exactly; gate and the losses to float64 rounding."""
+    """A router's answer, field by field, every violated rule listed (experts, capacity, gates,
+    losses, then dtypes). The contract fixes every field (ties by the lower index), so expert and
+    kept must match exactly; gate and the losses to float64 rounding."""
     T, E = logits.shape
     if not isinstance(got, (tuple, list)) or len(got) != 5:
         return (f"returned {type(got).__name__}"
                 f"{f' of length {len(got)}' if isinstance(got, (tuple, list)) else ''}; "
                 f"expected Routing(expert, gate, kept, aux_loss, z_loss) or a plain 5-tuple")
     expert, gate, kept, aux, z = got
-    problem = (_array("expert", expert, (T, k), "iu", "an integer dtype")
-               or _array("gate", gate, (T, k), "f", "float64")
-               or _array("kept", kept, (T, k), "b", "bool"))
-    if problem:
-        return problem
-    if gate.dtype != np.float64:
-        return f"gate has dtype {gate.dtype}, expected float64 (compute the probabilities in float64)"
-    row_mismatch = np.flatnonzero((expert != expected.expert).any(axis=1))
-    if row_mismatch.size:
-        lines = [f"expert: {row_mismatch.size} of {T} tokens chose different experts "
-                 f"(top-{k} by probability, descending; rank by logit, which is exact: equal logits "
-                 f"are the only ties, and the lower expert index wins them)"]
-        for t in row_mismatch[:3]:
-            row = logits[t]
-            shown = np.array2string(row, precision=4, max_line_width=200) if E <= 16 else f"({E} logits)"
-            lines.append(f"  token {t}: logits {shown}: got {expert[t].tolist()}, expected "
-                         f"{expected.expert[t].tolist()}{_tie_note(row)}")
-        return "\n".join(lines)
-    drop_mismatch = np.argwhere(kept != expected.kept)
-    if drop_mismatch.size:
-        C = capacity(capacity_factor, T, k, E)
-        lines = [f"kept: {len(drop_mismatch)} of {T * k} assignments differ (capacity C = {C} per expert; "
-                 f"slots are filled by every token's 1st choice in token order, then every 2nd choice, ...)"]
-        for t, j in drop_mismatch[:5]:
-            lines.append(f"  token {t}, choice {j + 1} (expert {expected.expert[t, j]}): got {bool(kept[t, j])}, "
-                         f"expected {bool(expected.kept[t, j])}")
-        return "\n".join(lines)
-    message = _compare_float64("gate", gate, expected.gate, atol=1e-12)
-    if message:
-        return message
+    rules = Rules()
+    ok = {name: not rules.add(STRUCTURE, _array(name, value, (T, k), kinds, what))
+          for name, value, kinds, what in (("expert", expert, "iu", "an integer dtype"),
+                                           ("gate", gate, "f", "float64"), ("kept", kept, "b", "bool"))}
+    if ok["expert"]:
+        row_mismatch = np.flatnonzero((expert != expected.expert).any(axis=1))
+        if row_mismatch.size:
+            lines = [f"expert: {row_mismatch.size} of {T} tokens chose different experts "
+                     f"(top-{k} by probability, descending; rank by logit, which is exact: equal logits "
+                     f"are the only ties, and the lower expert index wins them)"]
+            for t in row_mismatch[:3]:
+                row = logits[t]
+                shown = np.array2string(row, precision=4, max_line_width=200) if E <= 16 else f"({E} logits)"
+                lines.append(f"  token {t}: logits {shown}: got {expert[t].tolist()}, expected "
+                             f"{expected.expert[t].tolist()}{_tie_note(row)}")
+            rules.add(VALUES, "\n".join(lines))
+    if ok["kept"]:
+        drop_mismatch = np.argwhere(kept != expected.kept)
+        if drop_mismatch.size:
+            C = capacity(capacity_factor, T, k, E)
+            none_dropped = bool(kept.all()) and not bool(expected.kept.all())
+            lines = [f"kept: {len(drop_mismatch)} of {T * k} assignments differ (capacity C = {C} per expert; "
+                     f"slots are filled by every token's 1st choice in token order, then every 2nd choice, ...)"
+                     + ("; nothing was dropped: is the capacity applied?" if none_dropped else "")]
+            for t, j in drop_mismatch[:5]:
+                lines.append(f"  token {t}, choice {j + 1} (expert {expected.expert[t, j]}): got {bool(kept[t, j])}, "
+                             f"expected {bool(expected.kept[t, j])}")
+            rules.add(VALUES, "\n".join(lines))
+    if ok["gate"]:
+        rules.add(VALUES, _compare_float64("gate", gate.astype(np.float64), expected.gate, atol=1e-12))
+        if gate.dtype != np.float64:
+            rules.add(DTYPE, f"gate has dtype {gate.dtype}, expected float64 (compute the probabilities in float64)")
+    conventions = None
     for name, value, want in (("aux_loss", aux, expected.aux_loss), ("z_loss", z, expected.z_loss)):
         v = _scalar(value)
         if v is None:
-            return f"{name} must be a float, got {type(value).__name__}"
-        if not (abs(v - want) <= 1e-9 * max(1.0, abs(want)) or v == want):
-            hint = " (f_i counts 1st choices before dropping)" if name == "aux_loss" else ""
-            return f"{name} = {v!r}, expected {want!r}{hint}"
-    return None
+            rules.add(STRUCTURE, f"{name} must be a float, got {type(value).__name__}")
+            continue
+        if name == "aux_loss" and not (abs(v - want) <= 1e-9 * max(1.0, abs(want)) or v == want):
+            conventions = aux_conventions(logits, expected)
+        rules.add(VALUES, loss_mismatch(name, v, want, rtol=1e-9, atol=1e-9 if abs(want) < 1.0 else 0.0,
+                                        conventions=conventions if name == "aux_loss" else None))
+    return rules.report()
 
 
 def _compare_float64(name: str, got: np.ndarray, expected: np.ndarray, *, atol: float,
@@ -280,36 +374,59 @@ def _compare_float64(name: str, got: np.ndarray, expected: np.ndarray, *, atol: 
     return "\n".join(lines)
 
 
-def check_forward(args: tuple, expected: np.ndarray, got: Any) -> str | None:
-    """y (T, D) in the input's float dtype, within FORWARD_RTOL of each token's scale."""
+def _layer_marks(args: tuple) -> dict[int, str]:
+    """Token marks for a layer case: x @ w_router is exact on the input grids, so these are the
+    oracle's drops and ties."""
+    x, w_router, k = args[0], args[1], args[4]
+    cf = args[5] if len(args) == 6 else args[6]
+    return token_marks(np.asarray(x, dtype=np.float64) @ np.asarray(w_router, dtype=np.float64), int(k), cf)
+
+
+def check_forward(args: tuple, expected: np.ndarray, got: Any, *,
+                  marks: Callable[[tuple], dict[int, str]] | None = None) -> str | None:
+    """y (T, D) in the input's float dtype, within FORWARD_RTOL of each token's scale, a wrong
+    dtype listed after wrong values; `marks(args)` labels token rows in the diff."""
     x = args[0]
     problem = _array("y", got, x.shape, "f", str(x.dtype))
     if problem:
         return problem
+    rules = Rules()
+    diff = compare_scaled("y", got, expected, rtol=FORWARD_RTOL)
+    if diff and marks is not None:
+        diff = compare_scaled("y", got, expected, rtol=FORWARD_RTOL, marks=marks(args))
+    rules.add(VALUES, diff)
     if got.dtype != x.dtype:
-        return f"y has dtype {got.dtype}, expected {x.dtype} (the dtype of x)"
-    return compare_scaled("y", got, expected, rtol=FORWARD_RTOL)
+        rules.add(DTYPE, f"y has dtype {got.dtype}, expected {x.dtype} (the dtype of x)")
+    return rules.report()
+
+
+def check_layer_forward(args: tuple, expected: np.ndarray, got: Any) -> str | None:
+    """moe-forward's check: check_forward with the rows of dropped and tied tokens marked."""
+    return check_forward(args, expected, got, marks=_layer_marks)
 
 
 def check_backward(args: tuple, expected: tuple, got: Any) -> str | None:
     """(dx, dw_router, dw1, dw2), each shaped like its parameter, in x's dtype, within
     BACKWARD_RTOL of the scale of each token's row (dx), the whole array (dw_router) or each
-    expert's matrix (dw1, dw2)."""
+    expert's matrix (dw1, dw2). Every gradient that differs is listed (dx's dropped and tied
+    tokens marked), dtypes after."""
     x, w_router, w1, w2 = args[:4]
     names = ("dx", "dw_router", "dw1", "dw2")
     if not isinstance(got, (tuple, list)) or len(got) != 4:
         return f"returned {type(got).__name__}; expected a tuple (dx, dw_router, dw1, dw2)"
-    for name, g, like in zip(names, got, (x, w_router, w1, w2)):
-        problem = _array(name, g, like.shape, "f", str(x.dtype))
-        if problem:
-            return problem
+    rules = Rules()
+    marks = None
+    for name, g, e, like in zip(names, got, expected, (x, w_router, w1, w2)):
+        if rules.add(STRUCTURE, _array(name, g, like.shape, "f", str(x.dtype))):
+            continue
+        diff = compare_scaled(name, g, e, rtol=BACKWARD_RTOL, per_slice=name != "dw_router")
+        if diff and name == "dx":
+            marks = _layer_marks(args) if marks is None else marks
+            diff = compare_scaled(name, g, e, rtol=BACKWARD_RTOL, marks=marks)
+        rules.add(VALUES, diff)
         if g.dtype != x.dtype:
-            return f"{name} has dtype {g.dtype}, expected {x.dtype} (the dtype of x)"
-    for name, g, e in zip(names, got, expected):
-        message = compare_scaled(name, g, e, rtol=BACKWARD_RTOL, per_slice=name != "dw_router")
-        if message:
-            return message
-    return None
+            rules.add(DTYPE, f"{name} has dtype {g.dtype}, expected {x.dtype} (the dtype of x)")
+    return rules.report()
 
 
 def describe_layer(args: tuple) -> str:

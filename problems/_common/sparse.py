@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from harness.types import BSR, COO, CSR, SELL, index_dtype
+from problems._common.checks import DTYPE, STRUCTURE, VALUES, Rules, index_array, int64_note
 
 INT32_MAX = np.iinfo(np.int32).max
 
@@ -91,8 +92,50 @@ def random_csr(rng: np.random.Generator, nnz: int, shape: tuple[int, int], **kw)
 
 
 # -- checking ---------------------------------------------------------------------------
+CSR_FIELDS = ("indptr", "indices", "data", "shape")
+RETURN_CSR = "return CSR(indptr, indices, data, shape) (from harness.types import CSR)"
+
+
+def foreign_container(got, fields: tuple[str, ...] = CSR_FIELDS, build: str = RETURN_CSR) -> str | None:
+    """Names a result that holds the right parts in the wrong container, with what to return instead:
+    scipy's field order (data, indices, indptr), a dict of the fields, or an object (a scipy.sparse
+    matrix, an own NamedTuple) with the fields as attributes in another order. None otherwise."""
+    kind = type(got).__name__
+    if isinstance(got, dict):
+        keys = ", ".join(sorted(map(str, got))[:8])
+        return f"returned a dict (keys {keys}); {build}, a NamedTuple in that order, not a dict"
+    own = getattr(type(got), "_fields", None)
+    if isinstance(got, tuple) and isinstance(own, tuple) and tuple(own) != fields \
+            and all(hasattr(got, f) for f in fields):
+        return (f"returned a {kind} with fields ({', '.join(own)}): the contract is positional, "
+                f"({', '.join(fields)}); {build}")
+    if not isinstance(got, (tuple, list)) and all(hasattr(got, f) for f in fields):
+        name = build.split("(")[0].split()[-1]  # "CSR" of "return CSR(...)"
+        return (f"returned a {kind} object with .{'/.'.join(fields)} attributes (a scipy.sparse matrix?); "
+                f"{build}, e.g. {name}({', '.join('M.' + f for f in fields)}) with sorted indices")
+    if fields[:3] == CSR_FIELDS[:3] and isinstance(got, (tuple, list)) and len(got) in (3, 4) and own is None:
+        parts = list(got[:3])
+        if all(isinstance(a, np.ndarray) for a in parts) and parts[1].ndim == parts[2].ndim == 1 \
+                and parts[0].dtype.kind == "f" and parts[2].dtype.kind in "iu" and parts[1].dtype.kind in "iu":
+            return (f"returned ({', '.join(('data', 'indices', 'indptr', 'shape')[:len(got)])}), scipy's "
+                    f"constructor order: the contract's order is (indptr, indices, data, shape); {build}")
+    return None
+
+
+def explain_foreign(message: str) -> str | None:
+    """A hint for a result that could not even leave the sandbox (a scipy.sparse matrix is not
+    plain data): what to return instead. `message` is the child's bad-output message."""
+    if "sparse" in message or any(k in message for k in ("csr_matrix", "csr_array", "coo_matrix", "bsr_")):
+        return ("a scipy.sparse matrix is not a result here; " + RETURN_CSR
+                + ", e.g. CSR(M.indptr, M.indices, M.data, M.shape) with sorted indices")
+    return None
+
+
 def as_csr(got) -> CSR:
     """Accept a CSR or a plain 4-tuple; raise ValueError with a readable message otherwise."""
+    foreign = foreign_container(got)
+    if foreign:
+        raise ValueError(foreign)
     if not isinstance(got, (tuple, list)) or len(got) != 4:
         raise ValueError(f"returned {type(got).__name__}; expected CSR(indptr, indices, data, shape)")
     indptr, indices, data, shape = got
@@ -107,41 +150,75 @@ def as_csr(got) -> CSR:
     return CSR(indptr, indices, data, shape)
 
 
-def canonical_problems(A: CSR) -> str | None:
-    """Why `A` is not a canonical CSR (None when it is)."""
+def needs_int64(*extents: int) -> bool:
+    """Whether int32 cannot hold an index bounded by these extents (dimensions, counts)."""
+    return index_dtype(*extents) == np.int64
+
+
+def canonical_rules(A: CSR, rules: Rules) -> bool:
+    """Add to `rules` every way `A` is not a canonical CSR: structure first (lengths, indptr,
+    ranges, then unsorted or duplicate columns), the dtypes last. True when the structure is
+    sound enough to compare values entry by entry."""
     rows, cols = A.shape
     ip, ix = A.indptr, A.indices
-    if ip.dtype.kind not in "iu" or ix.dtype.kind not in "iu":
-        return f"index arrays must be integers, got indptr {ip.dtype}, indices {ix.dtype}"
-    want = index_dtype(rows, cols, ix.size)
-    if ip.dtype != want or ix.dtype != want:
-        return (f"index dtype must be {want} for shape {A.shape} and nnz {ix.size} "
-                f"(got indptr {ip.dtype}, indices {ix.dtype}); int64 only when int32 cannot hold them")
-    if A.data.dtype != np.float64:
-        return f"data dtype must be float64, got {A.data.dtype}"
+    sound = True
+    ints = ip.dtype.kind in "iu" and ix.dtype.kind in "iu"
     if ip.size != rows + 1:
-        return f"indptr has length {ip.size}, expected rows + 1 = {rows + 1}"
-    if ip[0] != 0:
-        return f"indptr[0] = {ip[0]}, expected 0"
-    if ip[-1] != ix.size or A.data.size != ix.size:
-        return f"indptr[-1] = {ip[-1]} but len(indices) = {ix.size} and len(data) = {A.data.size}"
-    steps = np.diff(ip.astype(np.int64))
-    if (steps < 0).any():
-        i = int(np.flatnonzero(steps < 0)[0])
-        return f"indptr decreases at row {i}: indptr[{i}] = {ip[i]} > indptr[{i + 1}] = {ip[i + 1]}"
-    if ix.size and (ix.min() < 0 or ix.max() >= cols):
+        sound = not rules.add(STRUCTURE, f"indptr has length {ip.size}, expected rows + 1 = {rows + 1}")
+    elif not ints:
+        sound = False
+    else:
+        if ip[0] != 0:
+            sound = not rules.add(STRUCTURE, f"indptr[0] = {ip[0]}, expected 0")
+        if ip[-1] != ix.size or A.data.size != ix.size:
+            sound = not rules.add(STRUCTURE, f"indptr[-1] = {ip[-1]} but len(indices) = {ix.size} "
+                                             f"and len(data) = {A.data.size}")
+        steps = np.diff(ip.astype(np.int64))
+        if (steps < 0).any():
+            i = int(np.flatnonzero(steps < 0)[0])
+            sound = not rules.add(STRUCTURE, f"indptr decreases at row {i}: indptr[{i}] = {ip[i]} > "
+                                             f"indptr[{i + 1}] = {ip[i + 1]}")
+    if ints and ix.size and (ix.min() < 0 or ix.max() >= cols):
         bad = int(np.flatnonzero((ix < 0) | (ix >= cols))[0])
-        return f"column index {ix[bad]} at position {bad} is outside [0, {cols})"
-    if ix.size > 1:
-        row_of = np.repeat(np.arange(rows), steps)
+        sound = not rules.add(STRUCTURE, f"column index {ix[bad]} at position {bad} is outside [0, {cols})")
+    if sound and ix.size > 1:
+        row_of = np.repeat(np.arange(rows), np.diff(ip.astype(np.int64)))
         same_row = row_of[1:] == row_of[:-1]
-        bad = same_row & (ix[1:].astype(np.int64) <= ix[:-1].astype(np.int64))
-        if bad.any():
-            p = int(np.flatnonzero(bad)[0])
-            kind = "duplicate" if ix[p] == ix[p + 1] else "unsorted"
-            return (f"row {row_of[p]} has {kind} column indices: {ix[p]} then {ix[p + 1]} "
-                    f"(each row's indices must be strictly increasing)")
-    return None
+        step = ix[1:].astype(np.int64) - ix[:-1].astype(np.int64)
+        for kind, bad in (("unsorted", same_row & (step < 0)), ("duplicate", same_row & (step == 0))):
+            if bad.any():
+                p = int(np.flatnonzero(bad)[0])
+                what = "unsummed duplicate" if kind == "duplicate" else kind
+                rules.add(STRUCTURE, f"{int(bad.sum())} place(s) with {what} column indices in a row; first: row "
+                                     f"{row_of[p]} has {ix[p]} then {ix[p + 1]} (each row's indices must be "
+                                     f"strictly increasing)")
+    wide = needs_int64(rows, cols, ix.size)
+    if ip.dtype == ix.dtype:  # one rule for both arrays, read once
+        rules.add(DTYPE, index_array("indptr and indices", ip, wide))
+    else:
+        for name, arr in (("indptr", ip), ("indices", ix)):
+            rules.add(DTYPE, index_array(name, arr, wide))
+    if A.data.dtype != np.float64:
+        rules.add(DTYPE, f"data dtype must be float64, got {A.data.dtype}")
+    return sound
+
+
+def canonical_problems(A: CSR) -> str | None:
+    """Why `A` is not a canonical CSR (None when it is): every violated rule, structure first."""
+    rules = Rules()
+    canonical_rules(A, rules)
+    return rules.report()
+
+
+def csr_notes(args, got) -> list[str]:
+    """Notes (never failures) on a CSR answer: int64 indices where int32 suffices."""
+    if not isinstance(got, tuple) or len(got) != 4 or not isinstance(got[1], np.ndarray):
+        return []
+    try:
+        rows, cols = (int(s) for s in got[3])
+    except (TypeError, ValueError):
+        return []
+    return int64_note([got[0], got[1]], needs_int64(rows, cols, got[1].size))
 
 
 def _triplets(A: CSR) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -189,14 +266,18 @@ def compare_csr(got: CSR, expected: CSR, row_scale: np.ndarray, *, rtol: float =
 
 
 def check_csr_result(got, expected: CSR, row_scale: np.ndarray) -> str | None:
-    """Full check of a CSR answer: container, canonical form, then values."""
+    """Full check of a CSR answer: the container, then every rule it breaks, structure and
+    values first (an unsorted row and a wrong value both show), dtypes after."""
     try:
         A = as_csr(got)
     except ValueError as exc:
         return str(exc)
     if A.shape != tuple(expected.shape):
         return f"shape {A.shape}, expected {tuple(expected.shape)}"
-    return canonical_problems(A) or compare_csr(A, expected, row_scale)
+    rules = Rules()
+    if canonical_rules(A, rules) and A.data.dtype.kind in "fiu" and A.indices.dtype.kind in "iu":
+        rules.add(VALUES, compare_csr(A, expected, row_scale))
+    return rules.report()
 
 
 def row_abs_sums(rows: np.ndarray, data: np.ndarray, n_rows: int) -> np.ndarray:
@@ -255,14 +336,17 @@ def compare_dense(got: np.ndarray, expected: np.ndarray, tol: np.ndarray) -> str
 
 
 def check_dense_result(got, expected: np.ndarray, tol: np.ndarray) -> str | None:
-    """A dense answer: a float64 ndarray of the expected shape, then its values."""
+    """A dense answer: an ndarray of the expected shape; its values, then its dtype (float64)."""
     if not isinstance(got, np.ndarray):
         return f"returned {type(got).__name__}; expected a numpy array of shape {expected.shape}"
     if got.shape != expected.shape:
         return f"result has shape {got.shape}, expected {expected.shape}"
+    rules = Rules()
+    if got.dtype.kind in "fiu":
+        rules.add(VALUES, compare_dense(got.astype(np.float64), expected, tol))
     if got.dtype != np.float64:
-        return f"result dtype must be float64, got {got.dtype}"
-    return compare_dense(got, expected, tol)
+        rules.add(DTYPE, f"result dtype must be float64, got {got.dtype}")
+    return rules.report()
 
 
 # -- printing ---------------------------------------------------------------------------

@@ -45,7 +45,7 @@ EDGE_CASES = [
     Case("one row holds everything", lambda rng: (sparse.random_coo(rng, 300, (1, 50), dup_frac=0.3),)),
     Case("power-law rows", _power_law, "a few rows hold most entries"),
     Case("int64 index input", lambda rng: (_coo([2, 0, 2], [1, 1, 1], [1.0, 2.0, 3.0], (3, 2), np.int64),),
-         "int64 inputs, small shape: the output indices are int32"),
+         "int64 inputs, small shape: int32 output indices suffice (int64 passes, with a note)"),
     Case("needs int64 indices", lambda rng: (_coo([0, 1, 0], [2**31 + 3, 5, 2**31 + 3], [1.0, 2.0, 3.0],
                                                   (2, 2**31 + 10), np.int64),),
          "a dimension past 2**31 - 1: int64 output indices"),
@@ -79,6 +79,8 @@ PROBLEM = Problem(
     forbidden_imports=("scipy.sparse", "torch"),
     allowed_errors=(ValueError,),
     describe=lambda args: sparse.describe_coo(args[0]),
+    notes=sparse.csr_notes,
+    explain=sparse.explain_foreign,
     limits=Limits(wall_s=30.0),
     tags=("sparse formats", "seed note Q1-Q2"),
 )

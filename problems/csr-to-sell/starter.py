@@ -13,5 +13,6 @@ def csr_to_sell(A: CSR, C: int, sigma: int) -> SELL:
     #    chunk_ptr[0] = 0, chunk_ptr[c + 1] = chunk_ptr[c] + C * chunk_len[c]
     # 4. entry j of the row at sorted position s = c*C + r goes to slot chunk_ptr[c] + j*C + r
     #    (col, data); every other slot: column 0, value 0.0
-    # 5. return SELL(chunk_ptr, chunk_len, col, data, perm, (n_rows, n_cols), C, sigma), int32 indices
+    # 5. return SELL(chunk_ptr, chunk_len, col, data, perm, (n_rows, n_cols), C, sigma),
+    #    int32 indices (int64 only if a size needs it)
     raise NotImplementedError("write csr_to_sell")

@@ -39,7 +39,7 @@ EDGE_CASES = [
          "stored values move unchanged, zeros and NaN included"),
     Case("power-law rows", lambda rng: (sparse.random_csr(rng, 3000, (300, 200), power_law=True),)),
     Case("int64 index input", lambda rng: (_csr({0: [(1, 1.0)], 1: [(0, 2.0), (1, 3.0)]}, (2, 2), np.int64),),
-         "int64 inputs, small shape: the output indices are int32"),
+         "int64 inputs, small shape: int32 output indices suffice (int64 passes, with a note)"),
 ]
 
 
@@ -66,6 +66,8 @@ PROBLEM = Problem(
     timing_reference="numba",
     forbidden_imports=("scipy.sparse", "torch"),
     describe=lambda args: sparse.describe_csr(args[0]),
+    notes=sparse.csr_notes,
+    explain=sparse.explain_foreign,
     limits=Limits(wall_s=30.0),
     tags=("sparse formats", "seed note Q2"),
 )

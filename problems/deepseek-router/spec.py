@@ -124,49 +124,51 @@ EDGE_CASES = [
 
 
 def _check(args, expected, got):
+    """Every rule the routing breaks: experts, gates, load, bias, loss, then float dtypes."""
     logits, k = args[0], args[2]
     T, E = np.shape(logits)
     if not isinstance(got, (tuple, list)) or len(got) != 5:
         return (f"returned {type(got).__name__}; expected DeepSeekRouting(expert, gate, load, new_bias, "
                 f"balance_loss) or a plain 5-tuple")
     expert, gate, load, new_bias, loss = got
-    problem = (checks.array("expert", expert, (T, k), "iu", "an integer dtype")
-               or checks.array("gate", gate, (T, k), "f", "float64")
-               or checks.array("load", load, (E,), "iu", "an integer dtype")
-               or checks.array("new_bias", new_bias, (E,), "f", "float64"))
-    if problem:
-        return problem
-    for name, value in (("gate", gate), ("new_bias", new_bias)):
-        if value.dtype != np.float64:
-            return f"{name} has dtype {value.dtype}, expected float64"
-    rows = np.flatnonzero((expert != expected.expert).any(axis=1))
+    rules = checks.Rules()
+    ok = {name: not rules.add(checks.STRUCTURE, checks.array(name, value, shape, kinds, what))
+          for name, value, shape, kinds, what in (("expert", expert, (T, k), "iu", "an integer dtype"),
+                                                  ("gate", gate, (T, k), "f", "float64"),
+                                                  ("load", load, (E,), "iu", "an integer dtype"),
+                                                  ("new_bias", new_bias, (E,), "f", "float64"))}
+    rows = np.flatnonzero((expert != expected.expert).any(axis=1)) if ok["expert"] else np.zeros(0, dtype=int)
     if rows.size:
         lines = [f"expert: {rows.size} of {T} tokens chose different experts (biased score q = sigmoid(z) + b; "
                  f"keep the top_groups groups by the sum of each group's two largest q, then the top k of their "
                  f"experts by q, descending; ties -> the lower index)"]
         for t in rows[:3]:
             lines.append(f"  token {t}: got {expert[t].tolist()}, expected {expected.expert[t].tolist()}")
-        return "\n".join(lines)
-    message = checks.close64("gate", gate, expected.gate, rtol=1e-12,
-                             hint="the chosen sigmoid affinities, without the bias, divided by their sum")
-    if message:
-        return message
-    if (load != expected.load).any():
-        return (f"load: got {load.tolist()[:16]}, expected {expected.load.tolist()[:16]} (tokens that chose each "
-                f"expert)")
-    message = checks.close64("new_bias", new_bias, expected.new_bias, rtol=1e-12, atol=1e-15,
-                             hint="b + gamma * sign(T*k/E - load): up when under-loaded, down when over, "
-                                  "unchanged at the mean")
-    if message:
-        return message
+        rules.add(checks.VALUES, "\n".join(lines))
+    if ok["gate"]:
+        rules.add(checks.VALUES, checks.close64("gate", gate, expected.gate, rtol=1e-12,
+                                                hint="the chosen sigmoid affinities, without the bias, divided by "
+                                                     "their sum"))
+    if ok["load"] and (load != expected.load).any():
+        rules.add(checks.VALUES, f"load: got {load.tolist()[:16]}, expected {expected.load.tolist()[:16]} (tokens "
+                                 f"that chose each expert)")
+    if ok["new_bias"]:
+        rules.add(checks.VALUES, checks.close64("new_bias", new_bias, expected.new_bias, rtol=1e-12, atol=1e-15,
+                                                hint="b + gamma * sign(T*k/E - load): up when under-loaded, down "
+                                                     "when over, unchanged at the mean"))
     value = checks.scalar(loss)
-    if value is None:
-        return f"balance_loss must be a float, got {type(loss).__name__}"
     want = expected.balance_loss
-    if not (abs(value - want) <= 1e-9 * abs(want) or value == want):
-        return (f"balance_loss = {value!r}, expected {want!r} (per sequence alpha * sum_i f_i P_i, f from each token's "
-                f"plain top-k of the affinities, P from s / sum(s); the mean over sequences)")
-    return None
+    if value is None:
+        rules.add(checks.STRUCTURE, f"balance_loss must be a float, got {type(loss).__name__}")
+    elif not (abs(value - want) <= 1e-9 * abs(want) or value == want):
+        rel = abs(value - want) / abs(want) if want else float("inf")
+        rules.add(checks.VALUES, f"balance_loss = {value!r}, expected {want!r} (relative error {rel:.3g}, tolerance "
+                                 f"1e-09 relative; per sequence alpha * sum_i f_i P_i, f from each token's plain "
+                                 f"top-k of the affinities, P from s / sum(s); the mean over sequences)")
+    for name, value in (("gate", gate), ("new_bias", new_bias)):
+        if ok[name] and value.dtype != np.float64:
+            rules.add(checks.DTYPE, f"{name} has dtype {value.dtype}, expected float64")
+    return rules.report()
 
 
 def _describe(args):

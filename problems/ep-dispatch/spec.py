@@ -134,41 +134,43 @@ def _check(args, expected, got):
             return (f"send_token[{r}]: rank {r}'s send buffer is in the wrong order at row {i}: got token {got_r[i]}, "
                     f"expected {want_r[i]} (destination-major: all rows for rank 0, then rank 1, ...; tokens in "
                     f"ascending order within a destination)")
+    rules = checks.Rules()  # from here on every rule is listed: the buffers, y, traffic, then dtypes
     for d in range(P):
         n = int(recvs[d])
         for name, shape, kinds, what in (("recv_x", (n, D), "f", str(x.dtype)), ("recv_expert", (n, k), "iu", "int"),
                                          ("recv_gate", (n, k), "f", str(gate.dtype))):
             value = lists[name][d]
-            problem = checks.array(f"{name}[{d}]", value, shape, kinds, what)
-            if problem:
-                return problem
+            if rules.add(checks.STRUCTURE, checks.array(f"{name}[{d}]", value, shape, kinds, what)):
+                continue
             want = getattr(expected, name)[d]
             if name != "recv_expert" and value.dtype != want.dtype:
-                return f"{name}[{d}] has dtype {value.dtype}, expected {want.dtype} (the input's dtype)"
+                rules.add(checks.DTYPE, f"{name}[{d}] has dtype {value.dtype}, expected {want.dtype} "
+                                        f"(the input's dtype)")
             if not np.array_equal(value, want):
                 i = int(np.flatnonzero((value != want).reshape(n, -1).any(axis=1))[0])
                 hint = {"recv_x": "rows from source rank 0 first, then 1, ..., each source's rows in its send order",
                         "recv_expert": "the token's expert ids in slot order, -1 where the expert lives elsewhere",
                         "recv_gate": "the slot's gate where its expert lives on this rank, else 0"}[name]
-                return (f"{name}[{d}]: row {i} of rank {d}'s receive buffer differs ({hint})\n"
-                        f"  got {value[i].tolist()[:8]}, expected {want[i].tolist()[:8]}")
-    problem = checks.array("y", y, x.shape, "f", str(x.dtype))
-    if problem:
-        return problem
-    if y.dtype != x.dtype:
-        return f"y has dtype {y.dtype}, expected {x.dtype} (the dtype of x)"
-    message = moe.compare_scaled("y", y.reshape(P * T, D), expected.y.reshape(P * T, D), rtol=moe.FORWARD_RTOL)
-    if message:
-        return message.replace("y(", "y[rank*T + token](", 1)
+                rules.add(checks.VALUES, f"{name}[{d}]: row {i} of rank {d}'s receive buffer differs ({hint})\n"
+                                         f"  got {value[i].tolist()[:8]}, expected {want[i].tolist()[:8]}")
+    if not rules.add(checks.STRUCTURE, checks.array("y", y, x.shape, "f", str(x.dtype))):
+        message = moe.compare_scaled("y", y.reshape(P * T, D), expected.y.reshape(P * T, D), rtol=moe.FORWARD_RTOL)
+        rules.add(checks.VALUES, message.replace("y(", "y[rank*T + token](", 1) if message else None)
+        if y.dtype != x.dtype:
+            rules.add(checks.DTYPE, f"y has dtype {y.dtype}, expected {x.dtype} (the dtype of x)")
     if not isinstance(traffic, dict):
-        return f"traffic must be a dict of rank_bytes, node_bytes, node_bytes_dedup, got {type(traffic).__name__}"
-    for key, want in expected.traffic.items():
-        value = traffic.get(key)
-        if checks.scalar(value) is None or checks.scalar(value) != want:
-            return (f"traffic[{key!r}] = {value!r}, expected {want} (bytes of activation rows, dispatch direction: "
-                    f"rank_bytes between different ranks, node_bytes between ranks of different nodes, "
-                    f"node_bytes_dedup once per token per other node it needs)")
-    return None
+        rules.add(checks.STRUCTURE, f"traffic must be a dict of rank_bytes, node_bytes, node_bytes_dedup, got "
+                                    f"{type(traffic).__name__}")
+    else:
+        for key, want in expected.traffic.items():
+            value = traffic.get(key)
+            if checks.scalar(value) is None or checks.scalar(value) != want:
+                rules.add(checks.VALUES, f"traffic[{key!r}] = {value!r}, expected {want} (bytes of activation rows, "
+                                         f"dispatch direction: rank_bytes between different ranks, node_bytes between "
+                                         f"ranks of different nodes, node_bytes_dedup once per token per other node "
+                                         f"it needs)")
+                break
+    return rules.report()
 
 
 def _rows(args) -> int:

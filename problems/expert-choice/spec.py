@@ -113,6 +113,8 @@ EDGE_CASES = [
 
 
 def _check(args, expected, got):
+    """Every rule the selection breaks: token lists (range, order, the top C), gates, the
+    unassigned list, then the gates' dtype."""
     logits, c = args
     T, E = np.shape(logits)
     C = capacity(T, c, E)
@@ -120,34 +122,38 @@ def _check(args, expected, got):
         return (f"returned {type(got).__name__}; expected ExpertChoice(tokens, gates, unassigned) "
                 f"or a plain 3-tuple")
     tokens, gates, unassigned = got
-    problem = (checks.array("tokens", tokens, (E, C), "iu", "an integer dtype")
-               or checks.array("gates", gates, (E, C), "f", "float64")
-               or checks.array("unassigned", unassigned, None, "iu", "an integer dtype", ndim=1))
-    if problem:
-        return problem
-    if gates.dtype != np.float64:
-        return f"gates has dtype {gates.dtype}, expected float64 (compute the probabilities in float64)"
-    if C and ((tokens < 0) | (tokens >= T)).any():
-        return f"tokens holds values outside 0..{T - 1}"
+    rules = checks.Rules()
+    for problem in (checks.array("tokens", tokens, (E, C), "iu", "an integer dtype"),
+                    checks.array("gates", gates, (E, C), "f", "float64"),
+                    checks.array("unassigned", unassigned, None, "iu", "an integer dtype", ndim=1)):
+        rules.add(checks.STRUCTURE, problem)
+    if rules:
+        return rules.report()
+    in_range = not (C and ((tokens < 0) | (tokens >= T)).any())
+    if not in_range:
+        rules.add(checks.STRUCTURE, f"tokens holds values outside 0..{T - 1}")
     if C > 1 and (np.diff(tokens, axis=1) <= 0).any():
         e = int(np.flatnonzero((np.diff(tokens, axis=1) <= 0).any(axis=1))[0])
-        return (f"tokens[{e}] is not strictly ascending: {tokens[e].tolist()[:12]} (each expert lists its C "
-                f"distinct tokens in ascending token order)")
-    p = probabilities(logits)
-    message = checks.top_sets("tokens", p.T, tokens, expected.tokens, what="token", owner="expert")
-    if message:
-        return message
-    message = checks.close64("gates", gates, np.take_along_axis(p.T, tokens, axis=1),
-                             rtol=1e-12, hint="gates[e, i] = p[tokens[e, i], e], the softmax over experts")
-    if message:
-        return message
-    taken = np.zeros(T, dtype=bool)
-    taken[tokens.reshape(-1)] = True
-    want = np.flatnonzero(~taken)
-    if unassigned.shape != want.shape or (unassigned != want).any():
-        return (f"unassigned: got {unassigned.size} tokens {unassigned.tolist()[:10]}, expected {want.size} "
-                f"{want.tolist()[:10]} (the tokens in no expert's list, ascending)")
-    return None
+        rules.add(checks.STRUCTURE, f"tokens[{e}] is not strictly ascending: {tokens[e].tolist()[:12]} (each expert "
+                                    f"lists its C distinct tokens in ascending token order)")
+    if in_range and not rules:
+        p = probabilities(logits)
+        rules.add(checks.VALUES, checks.top_sets("tokens", p.T, tokens, expected.tokens, what="token",
+                                                 owner="expert"))
+        rules.add(checks.VALUES, checks.close64("gates", gates, np.take_along_axis(p.T, tokens, axis=1),
+                                                rtol=1e-12,
+                                                hint="gates[e, i] = p[tokens[e, i], e], the softmax over experts"))
+    if in_range:
+        taken = np.zeros(T, dtype=bool)
+        taken[tokens.reshape(-1)] = True
+        want = np.flatnonzero(~taken)
+        if unassigned.shape != want.shape or (unassigned != want).any():
+            rules.add(checks.VALUES, f"unassigned: got {unassigned.size} tokens {unassigned.tolist()[:10]}, expected "
+                                     f"{want.size} {want.tolist()[:10]} (the tokens in no expert's list, ascending)")
+    if gates.dtype != np.float64:
+        rules.add(checks.DTYPE, f"gates has dtype {gates.dtype}, expected float64 (compute the probabilities in "
+                                f"float64)")
+    return rules.report()
 
 
 def _describe(args):

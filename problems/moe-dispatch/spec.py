@@ -58,7 +58,7 @@ EDGE_CASES = [
     _case("experts with no tokens", 40, 16, 2, "few", "only experts 0..3 are used: 12 empty groups at the end"),
     _case("skewed: expert 0 is every token's 1st choice", 50, 8, 2, "skewed",
           "expert 0's group holds every token once"),
-    Case("int32 expert ids", _int32_ids, "the outputs are int64 whatever the input's integer dtype"),
+    Case("int32 expert ids", _int32_ids, "int32 or int64 outputs whatever the input's integer dtype"),
     _case("many experts, few tokens", 20, 256, 8, "uniform", "most groups are empty"),
     Case("an expert id >= E", _out_of_range, "ValueError: ids must lie in [0, E)"),
     Case("a negative expert id", _negative, "ValueError: ids must lie in [0, E)"),

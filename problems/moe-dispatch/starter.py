@@ -14,5 +14,5 @@ def moe_dispatch(expert: np.ndarray, num_experts: int):
     # 1. counts (E,): assignments per expert; offsets (E+1,): offsets[0] = 0, offsets[e+1] = offsets[e] + counts[e]
     # 2. order (T*k,): the assignment indices grouped by expert, ascending a within an expert (stable)
     # 3. inverse (T, k): the position of assignment (t, j) in order, so order[inverse[t, j]] == t*k + j
-    # every output int64; return (order, counts, offsets, inverse)
+    # every output int32 or int64; return (order, counts, offsets, inverse)
     raise NotImplementedError("write moe_dispatch")

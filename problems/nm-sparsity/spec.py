@@ -5,6 +5,7 @@ import numpy as np
 from harness import known
 from harness.spec import Case, Limits, Problem
 from harness.types import Sparse24
+from problems._common import checks
 from problems._common import structured as st
 
 BENCH_ROWS = BENCH_COLS = 1024
@@ -83,24 +84,31 @@ EDGE_CASES = [
 ]
 
 
-def _compare_sparse24(got, want: Sparse24, W: np.ndarray) -> str | None:
+def _compare_sparse24(got, want: Sparse24, W: np.ndarray, rules: checks.Rules) -> None:
+    """Every rule the Sparse24 breaks, added to `rules`: positions, meta, values, then dtypes."""
     if not isinstance(got, (tuple, list)) or len(got) != 3:
-        return f"the first result is {type(got).__name__}; expected Sparse24(values, meta, shape)"
+        rules.add(checks.STRUCTURE, f"the first result is {type(got).__name__}; expected Sparse24(values, meta, shape)")
+        return
     values, meta, shape = got
+    sound = True
     for name, arr, dt, shp in (("values", values, np.float32, want.values.shape),
                                ("meta", meta, np.uint8, want.meta.shape)):
         if not isinstance(arr, np.ndarray):
-            return f"{name} must be a numpy array, got {type(arr).__name__}"
-        if arr.dtype != dt or arr.shape != shp:
-            return f"{name} has dtype {arr.dtype} and shape {arr.shape}; expected {np.dtype(dt)} {shp}"
+            sound = not rules.add(checks.STRUCTURE, f"{name} must be a numpy array, got {type(arr).__name__}")
+        elif arr.shape != shp or arr.dtype.kind not in "fiu":
+            sound = not rules.add(checks.STRUCTURE, f"{name} has dtype {arr.dtype} and shape {arr.shape}; "
+                                                    f"expected {np.dtype(dt)} {shp}")
+        elif arr.dtype != dt:
+            rules.add(checks.DTYPE, f"{name} has dtype {arr.dtype}, expected {np.dtype(dt)}")
     try:
         if tuple(int(s) for s in shape) != tuple(want.shape):
-            return f"shape {shape!r}, expected {tuple(want.shape)}"
+            rules.add(checks.STRUCTURE, f"shape {shape!r}, expected {tuple(want.shape)}")
     except (TypeError, ValueError):
-        return f"shape must be a pair of ints, got {shape!r}"
+        rules.add(checks.STRUCTURE, f"shape must be a pair of ints, got {shape!r}")
     rows, cols = want.shape
-    if not rows or not cols:
-        return None
+    if not sound or not rows or not cols:
+        return
+    meta = meta.astype(np.uint8) if meta.dtype.kind in "iu" else meta
     pos_got = st.positions_24(Sparse24(values, meta, want.shape))
     pos_want = st.positions_24(want)
     bad_groups = np.argwhere((pos_got != pos_want).any(axis=-1))
@@ -109,34 +117,39 @@ def _compare_sparse24(got, want: Sparse24, W: np.ndarray) -> str | None:
         for i, g in bad_groups[:5]:
             lines.append(f"  row {i}, group {g}: W = {W[i, 4 * g:4 * g + 4].tolist()}, got positions "
                          f"{pos_got[i, g].tolist()}, expected {pos_want[i, g].tolist()}")
-        return "\n".join(lines)
+        rules.add(checks.VALUES, "\n".join(lines))
+        return
     if not np.array_equal(meta, want.meta):
         i, j = np.argwhere(meta != want.meta)[0]
-        return f"meta bytes differ (unused bits must be 0): meta[{i}, {j}] = {meta[i, j]}, expected {want.meta[i, j]}"
+        rules.add(checks.VALUES, f"meta bytes differ (unused bits must be 0): meta[{i}, {j}] = {meta[i, j]}, "
+                                 f"expected {want.meta[i, j]}")
     if not np.array_equal(values, want.values, equal_nan=True):
         i, j = np.argwhere(values != want.values)[0]
-        return f"values differ: values[{i}, {j}] = {values[i, j]!r}, expected {want.values[i, j]!r}"
-    return None
+        rules.add(checks.VALUES, f"values differ: values[{i}, {j}] = {values[i, j]!r}, expected {want.values[i, j]!r}")
 
 
 def _check(args, expected, got):
+    """Every rule the pair breaks: the Sparse24 (positions, meta, values), Y's values, then dtypes."""
     W, X = args
     want_S, want_Y = expected
     if not isinstance(got, (tuple, list)) or len(got) != 2:
         return f"returned {type(got).__name__}; expected a pair (Sparse24, Y)"
-    message = _compare_sparse24(got[0], want_S, W)
-    if message:
-        return message
+    rules = checks.Rules()
+    _compare_sparse24(got[0], want_S, W, rules)
     Y = got[1]
-    if not isinstance(Y, np.ndarray) or Y.shape != want_Y.shape or Y.dtype != np.float32:
+    if not isinstance(Y, np.ndarray) or Y.shape != want_Y.shape or Y.dtype.kind != "f":
         what = f"{Y.dtype} {Y.shape}" if isinstance(Y, np.ndarray) else type(Y).__name__
-        return f"Y must be a float32 array of shape {want_Y.shape}, got {what}"
+        rules.add(checks.STRUCTURE, f"Y must be a float32 array of shape {want_Y.shape}, got {what}")
+        return rules.report()
     from problems._common import sparse
 
     finite = lambda a: np.where(np.isfinite(a), np.abs(a), 0.0)  # noqa: E731
     abs_sum = finite(st.dense_24(want_S).astype(np.float64)) @ finite(X.astype(np.float64))
     tol = max(1e-6, 2.0 * (X.shape[0] // 2 + 2) * U32) * abs_sum  # float32 sums of cols/2 terms
-    return sparse.compare_dense(Y.astype(np.float64), want_Y.astype(np.float64), tol)
+    rules.add(checks.VALUES, sparse.compare_dense(Y.astype(np.float64), want_Y.astype(np.float64), tol))
+    if Y.dtype != np.float32:
+        rules.add(checks.DTYPE, f"Y has dtype {Y.dtype}, expected float32")
+    return rules.report()
 
 
 def _describe(args):

@@ -12,7 +12,7 @@ from harness import known
 from harness.spec import Case, Limits, Problem
 from harness.types import CSR
 from problems._common import attention_patterns as ap
-from problems._common import sparse
+from problems._common import checks, sparse
 
 U32 = float(np.finfo(np.float32).eps) / 2  # unit roundoff of float32
 BENCH_WINDOW = 128
@@ -207,10 +207,13 @@ def _check(args, expected, got):
         return f"returned {type(got).__name__}; expected a numpy array of shape {expected.shape}"
     if got.shape != expected.shape:
         return f"result has shape {got.shape}, expected {expected.shape}"
-    if got.dtype != np.float32:
-        return f"result dtype must be float32 (the inputs' dtype), got {got.dtype}"
     tol = np.broadcast_to(tolerance(args), expected.shape)
-    return sparse.compare_dense(got.astype(np.float64), expected.astype(np.float64), tol)
+    rules = checks.Rules()  # wrong values first, the dtype after
+    if got.dtype.kind in "fiu":
+        rules.add(checks.VALUES, sparse.compare_dense(got.astype(np.float64), expected.astype(np.float64), tol))
+    if got.dtype != np.float32:
+        rules.add(checks.DTYPE, f"result dtype must be float32 (the inputs' dtype), got {got.dtype}")
+    return rules.report()
 
 
 def _describe(args):
