@@ -263,6 +263,36 @@ def _go(fn, command: dict, fd_out: int, bounds) -> dict | None:
 _tools: dict = {}  # numpy functions bound before the submission loads (it may patch numpy's own)
 
 
+def _seed_cache(config: dict) -> None:
+    """Copy the files the grader handed over (the same file's Numba cache, compiled by its
+    correctness child: harness/jitcache.py) into this child's own cache, before the file loads."""
+    seed, target = config.get("jit_seed"), config.get("numba_dir")
+    if seed and target:
+        import shutil
+
+        try:
+            shutil.copytree(seed, target, dirs_exist_ok=True)
+        except OSError:
+            pass  # the submission compiles again: slower, never wrong
+
+
+def _export(config: dict, fd_out: int) -> None:
+    """Send this child's Numba cache (numba's index and data files only) as [relative name,
+    bytes] pairs, for the grade's next child (the grader checks and bounds what arrives:
+    harness/jitcache.py)."""
+    root, files = config.get("numba_dir") or "", []
+    for folder, _, names in sorted(os.walk(root)) if root else []:
+        for name in sorted(names):
+            path = os.path.join(folder, name)
+            if name.endswith((".nbi", ".nbc")) and os.path.isfile(path) and not os.path.islink(path):
+                with open(path, "rb") as fh:
+                    files.append([os.path.relpath(path, root), np.frombuffer(fh.read(), dtype=np.uint8)])
+    flat = transport.materialise([files], transport.Bounds(max_bytes=1 << 40))
+    head, _, size = transport.header(flat)
+    _reply(fd_out, {"status": "cache", "payload": len(head) + size})
+    transport.send(fd_out, flat, head)
+
+
 def _aliased_flat(flat, batch: list) -> bool:
     """A returned array that is a view of an input (a contract check, not a measure; inputs are
     read-only mappings, so only a read-only result can be one)."""
@@ -290,6 +320,7 @@ def main() -> None:
     _tools["may_share"] = np.may_share_memory
     bounds = transport.Bounds(**config["bounds"])
     commands = os.fdopen(fd_in, "r")
+    _seed_cache(config)  # trusted code still: before the guards and the submission
     if config.get("guard") or config.get("hook"):
         _install_guards(config.get("forbidden", []), config.get("protected", []), config.get("writable", []),
                         config["file"], enforce=bool(config.get("guard")))
@@ -307,6 +338,9 @@ def main() -> None:
         command = json.loads(line)
         if command["op"] == "exit":
             break
+        if command["op"] == "export":
+            _export(config, fd_out)
+            continue
         if command["op"] == "prepare":
             reply = _prepare(command, bounds)
         else:

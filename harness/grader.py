@@ -52,6 +52,7 @@ class Findings:
     measured: Measured = field(default_factory=Measured)
     children: list[Child] = field(default_factory=list)  # the submission's: the record's sandbox report
     hook: dict = field(default_factory=dict)  # a scoring hook's result: {"score", "metrics"}
+    jit: dict[str, bytes] = field(default_factory=dict)  # the correctness child's Numba cache, for the timing child
     interrupted: bool = False  # Ctrl-C during timing: the verdict stands, speed not measured
 
 
@@ -141,6 +142,8 @@ class Grader:
             try:
                 check_cases(self.problem, self.oracle, fresh(), cases, progress=self.progress,
                             into=found.correctness, first_failure=self.first_failure, restart=fresh)
+                if self.plan.max_reps and not self.baseline:  # what it compiled, for the timing child
+                    found.jit = found.children[-1].export_jit()
             except KeyboardInterrupt:  # no verdict yet: the grade stops, its children at once
                 for child in found.children:
                     if hasattr(child, "proc"):
@@ -167,7 +170,7 @@ class Grader:
         replays = [timing.Replay(*r) for r in replay_cases(self.problem, self.oracle, randoms, rng)] \
             if self.oracle and self.plan.replays else []
         feed = _Feed(self.on_timing, found.measured, len(self.plan.sizes(self.problem)), self.progress)
-        with self.child(self.file, arity=arity, guard=not self.baseline, found=found) as sub, \
+        with self.child(self.file, arity=arity, guard=not self.baseline, found=found, jit=found.jit) as sub, \
                 self.child(reference, arity=arity, guard=False) as ref:
             try:
                 timing.measure(self.problem, self.plan, sub, ref, secret=self.secret, yardstick=found.yardstick,
@@ -244,11 +247,12 @@ class Grader:
             return None
         return yardstick.lookup(self.threads, need=(gemm,) if gemm else ())
 
-    def child(self, file: Path, *, arity: int, guard: bool, found: Findings | None = None) -> Loaded:
+    def child(self, file: Path, *, arity: int, guard: bool, found: Findings | None = None,
+              jit: dict[str, bytes] | None = None) -> Loaded:
         """A child for `file` with this grade's limits; a submission's child (`found` given)
-        is kept for the record's sandbox report."""
+        is kept for the record's sandbox report; `jit` seeds its Numba cache (harness/jitcache.py)."""
         child = Child(file, self.problem.entry, arity, self.limits, threads=self.threads,
-                      guard=guard, forbidden=self.forbidden)
+                      guard=guard, forbidden=self.forbidden, jit_seed=jit or {})
         if found is not None:
             found.children.append(child)
         return Loaded(child)

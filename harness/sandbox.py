@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from harness import ROOT, accounting, bubblewrap, transport
+from harness import ROOT, accounting, bubblewrap, jitcache, transport
 from harness.bubblewrap import SandboxUnavailable
 from harness.spec import Limits
 
@@ -44,8 +44,9 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NU
 PASSIVE = {"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": "0", "KMP_BLOCKTIME": "0"}
 # the problems (references, oracles, examples), the LM problems' oracle, the drills' answers, the records
 PROTECTED = [ROOT / "problems", ROOT / "tinylm", ROOT / "quiz", ROOT / "results", ROOT / "solutions"]
+EXPORT_S = 10.0  # the most a child may take to send its Numba cache
 MAX_REPLY_BYTES = 1 << 20  # a reply line is a few hundred bytes; more is a flood
-STATUSES = ("ready", "load_error", "ok", "raised", "memory", "bad_output", "prepared")
+STATUSES = ("ready", "load_error", "ok", "raised", "memory", "bad_output", "prepared", "cache")
 LEVELS = ("bubblewrap", "namespaces", "audit-hook only")
 SANDBOX_ENV = "SPARSEBENCH_SANDBOX"  # force a weaker level: "namespaces" or "audit-hook" (tests, comparisons)
 REQUIRE_ENV = "SPARSEBENCH_REQUIRE_SANDBOX"  # "bubblewrap": refuse to grade with anything less (CI)
@@ -162,6 +163,7 @@ class Child:
     ready: dict = field(default_factory=dict)
     level: str | None = None  # None: the best available (wanted_level()); the record says what held
     meter_kind: str | None = None  # None: the best CPU accounting available (harness.accounting.meter)
+    jit_seed: dict[str, bytes] = field(default_factory=dict)  # a submission's Numba cache from its last child
 
     def __enter__(self) -> Child:
         wanted = self.level or wanted_level()
@@ -178,6 +180,7 @@ class Child:
         else:
             self.numba_dir = numba_cache(self.file, guard=False)
             self.numba_dir.mkdir(parents=True, exist_ok=True)
+        seed = jitcache.place(self.jit_seed, self.inbox) if self.guard else None
         self.meter = accounting.meter(self.meter_kind)
         self.activity = {"calls": 0, "idle_s": 0.0, "idle_cpu_s": 0.0, "processes": 0}
         self._calls = 0
@@ -191,7 +194,9 @@ class Child:
                   "protected": [str(p) for p in PROTECTED], "bounds": {"max_bytes": self.bounds.max_bytes},
                   "isolate": self.guard and not self.bwrap and self.level == "namespaces",
                   "fresh_proc": bool(self.bwrap), "hook": True,
-                  "writable": [str(bubblewrap.TMP if self.bwrap else self.workdir)]}
+                  "writable": [str(bubblewrap.TMP if self.bwrap else self.workdir)],
+                  "numba_dir": str(self.numba_dir),
+                  "jit_seed": (f"{bubblewrap.INBOX}/{jitcache.SEED}" if self.bwrap else str(seed)) if seed else None}
         command = [sys.executable, "-E", "-B", "-X", "faulthandler", str(CHILD), json.dumps(config)]
         if self.bwrap:
             view = bubblewrap.View(file=Path(self.file), inbox=self.inbox, trusted=not self.guard,
@@ -378,7 +383,7 @@ class Child:
             raise self._death() from None
         reply = self._receive(timeout=self._call_limit())
         t1 = time.perf_counter()
-        if reply["status"] in ("ready", "load_error", "prepared"):
+        if reply["status"] in ("ready", "load_error", "prepared", "cache"):
             raise self._garbled(f"answered {reply['status']!r} to 'go'")
         results = None
         if reply["status"] == "ok" and not keep:
@@ -399,7 +404,25 @@ class Child:
         return reply, results, Seen(t_b - t_a, t1 - t0, t2 - t1, _delta(u_a, u_c), t_a - t_idle, idle_cpu,
                                     _delta(m_idle, m_c))
 
-    FIRST_CALL_FACTOR = 4  # the first call of a child compiles (a submission's Numba cache starts empty);
+    def export_jit(self) -> dict[str, bytes]:
+        """The files of this child's Numba cache, checked and bounded (harness/jitcache.py), for
+        the grade's next child of the same file; {} when there are none or the child answers
+        anything else (it is then killed: the next child compiles again, the grade goes on)."""
+        if not self.guard or getattr(self, "proc", None) is None or self.proc.poll() is not None:
+            return {}
+        try:
+            self._send({"op": "export"})
+            reply = self._receive(timeout=EXPORT_S)
+            if reply["status"] != "cache":
+                raise self._garbled("not a cache")
+            values = transport.receive(self._read_into(time.monotonic() + EXPORT_S, EXPORT_S), reply["payload"],
+                                       jitcache.BOUNDS)
+        except (ChildDied, transport.TransportError):
+            self.kill()
+            return {}
+        return jitcache.checked(values[0] if len(values) == 1 else None)
+
+    FIRST_CALL_FACTOR = 4  # the first call of a child compiles (a submission's cache may start empty);
     # a scoring hook's call with its own wall-clock budget (Driver.call(wall_s=...)) sets `budget`: exact
 
     def _call_limit(self) -> float:

@@ -10,7 +10,7 @@ sorted by column and its duplicates summed in place. O(nnz + rows) plus the per-
    2**shift consecutive rows (a few thousand entries each; the buckets' write fronts, a
    cache line or so each, all stay in cache), then each bucket into its rows, inside a
    range that fits in L2. A bucket's rows land exactly where the bucket's entries sit.
-3. Per row: insertion sort by column (rows are short), then repeats summed, compacting to
+3. Per row: insertion sort by column (rows are short; long ones merge sorted runs), then repeats summed, compacting to
    the left; for a bucketed input this runs right after the bucket's scatter, while its
    rows are still in cache. Both scatters are stable, so repeats are summed in input order.
 
@@ -24,7 +24,7 @@ import numpy as np
 
 from harness.types import COO, CSR, index_dtype
 
-SHORT_ROW = 24  # rows up to this long are insertion-sorted; longer rows use argsort
+SHORT_ROW = 24  # rows up to this long are insertion-sorted; longer rows are merge-sorted from such runs
 BUCKET_ENTRIES = 4096  # entries per bucket of the radix pass: a bucket's output fits in L2
 DIRECT_ENTRIES = 1 << 17  # below this many entries the output fits in cache: one direct scatter
 
@@ -42,27 +42,71 @@ def _count(row, col, n_rows, n_cols, counts):
 
 
 @numba.njit(cache=True)
+def _insertion_sort(indices, values, start, end):
+    """Sort indices[start:end] (and values alike) by index; stable: equal indices keep their order."""
+    for p in range(start + 1, end):
+        c, v = indices[p], values[p]
+        q = p - 1
+        while q >= start and indices[q] > c:
+            indices[q + 1] = indices[q]
+            values[q + 1] = values[q]
+            q -= 1
+        indices[q + 1] = c
+        values[q + 1] = v
+
+
+@numba.njit(cache=True)
+def _merge(a_i, a_v, b_i, b_v, lo, mid, hi):
+    """Merge the sorted runs a[lo:mid] and a[mid:hi] into b[lo:hi]; a tie takes the left run's
+    entry first (stable)."""
+    i, j = lo, mid
+    for k in range(lo, hi):
+        if j >= hi or (i < mid and a_i[i] <= a_i[j]):
+            b_i[k] = a_i[i]
+            b_v[k] = a_v[i]
+            i += 1
+        else:
+            b_i[k] = a_i[j]
+            b_v[k] = a_v[j]
+            j += 1
+
+
+@numba.njit(cache=True)
+def _merge_sort(indices, values, start, end):
+    """A long row: insertion-sorted runs of SHORT_ROW, then bottom-up merges between the row's
+    copy and a scratch array. Plain loops rather than np.argsort(kind="mergesort") (2 s of JIT
+    per index type, paid in every fresh child), kept this simple for the same reason: swapping
+    the arrays' names instead of the `flip` costs 3 s of JIT."""
+    n = end - start
+    for lo in range(start, end, SHORT_ROW):
+        _insertion_sort(indices, values, lo, min(lo + SHORT_ROW, end))
+    a_i, a_v = indices[start:end].copy(), values[start:end].copy()
+    b_i, b_v = np.empty_like(a_i), np.empty_like(a_v)
+    width, flip = SHORT_ROW, False  # flip: the sorted runs are in b
+    while width < n:
+        for lo in range(0, n, 2 * width):
+            mid, hi = min(lo + width, n), min(lo + 2 * width, n)
+            if flip:
+                _merge(b_i, b_v, a_i, a_v, lo, mid, hi)
+            else:
+                _merge(a_i, a_v, b_i, b_v, lo, mid, hi)
+        flip = not flip
+        width *= 2
+    for k in range(n):  # a loop, not `indices[start:end] = a_i`: that costs 3.5 s of JIT
+        indices[start + k] = b_i[k] if flip else a_i[k]
+        values[start + k] = b_v[k] if flip else a_v[k]
+
+
+@numba.njit(cache=True)
 def _finish_rows(lo_row, hi_row, starts, indices, values, w, indptr):
     """Rows lo_row..hi_row-1 sit unsorted at starts[i]:starts[i + 1]: sort each by column, sum
     its repeats and move it left to w (the next free output slot). Returns the new w."""
     for i in range(lo_row, hi_row):
         start, end = starts[i], starts[i + 1]
         if end - start <= SHORT_ROW:
-            for p in range(start + 1, end):  # insertion sort of (indices, values)
-                c, v = indices[p], values[p]
-                q = p - 1
-                while q >= start and indices[q] > c:
-                    indices[q + 1] = indices[q]
-                    values[q + 1] = values[q]
-                    q -= 1
-                indices[q + 1] = c
-                values[q + 1] = v
+            _insertion_sort(indices, values, start, end)
         else:
-            order = np.argsort(indices[start:end], kind="mergesort")  # stable: repeats stay in order
-            seg_i = indices[start:end][order]
-            seg_v = values[start:end][order]
-            indices[start:end] = seg_i
-            values[start:end] = seg_v
+            _merge_sort(indices, values, start, end)
         row_start = w
         for p in range(start, end):
             if w > row_start and indices[w - 1] == indices[p]:
