@@ -18,7 +18,6 @@ import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
-from numba import njit
 from numba.extending import intrinsic
 
 L2_BYTES = 1 << 20  # reads scattered over more than this reach past a core's L2: worth prefetching
@@ -54,16 +53,13 @@ def scattered_columns(indptr: np.ndarray, indices: np.ndarray, shape: tuple[int,
     n_rows, n_cols = int(shape[0]), int(shape[1])
     if n_rows == 0 or indices.size == 0 or n_cols * row_bytes <= L2_BYTES:
         return False
-    return bool(_median_distance(indptr, indices, n_rows, n_cols, min(samples, n_rows)) * row_bytes > L2_BYTES)
-
-
-@njit(cache=True)
-def _median_distance(indptr, indices, n_rows, n_cols, samples):
-    distance = np.empty(samples * PER_ROW)
-    n = 0
-    for s in range(samples):
-        i = (n_rows - 1) * s // max(samples - 1, 1)
-        for p in range(indptr[i], min(indptr[i + 1], indptr[i] + PER_ROW)):
-            distance[n] = abs(indices[p] - i * (n_cols / n_rows))
-            n += 1
-    return np.median(distance[:n]) if n else 0.0
+    rows = (n_rows - 1) * np.arange(min(samples, n_rows)) // max(min(samples, n_rows) - 1, 1)
+    starts = np.asarray(indptr[rows], dtype=np.int64)
+    counts = np.minimum(np.asarray(indptr[rows + 1], dtype=np.int64) - starts, PER_ROW)
+    if not counts.sum():
+        return False
+    owner = np.repeat(rows, counts)  # the row of each sampled entry, its first PER_ROW entries
+    first = np.repeat(starts, counts) + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    distance = np.abs(np.asarray(indices[first], dtype=np.float64) - owner * (n_cols / n_rows))
+    # NumPy, not Numba: np.median in an @njit function costs 3 s of JIT in every fresh child
+    return bool(np.median(distance) * row_bytes > L2_BYTES)

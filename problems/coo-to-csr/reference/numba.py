@@ -129,7 +129,8 @@ def _convert_direct(row, col, data, starts, indptr, indices, values):
         values[p] = data[t]
         nxt[row[t]] = p + 1
     indptr[0] = 0
-    return _finish_rows(0, starts.size - 1, starts, indices, values, 0, indptr)
+    zero = np.int64(0)  # not the literal 0: numba would compile _finish_rows for it too (2 s of JIT)
+    return _finish_rows(zero, starts.size - 1, starts, indices, values, zero, indptr)
 
 
 @numba.njit(cache=True)
@@ -149,7 +150,7 @@ def _convert_bucketed(row, col, data, starts, shift, indptr, indices, values, t_
         t_val[q] = data[t]
         nxt[r >> shift] = q + 1
     row_next = starts[:-1].copy()  # next free slot of each row
-    w = 0
+    w = np.int64(0)  # not the literal 0 (a second compile of _finish_rows)
     indptr[0] = 0
     for b in range(n_buckets):  # pass 2: each bucket by row (stable), then its rows finished
         lo_row, hi_row = b << shift, min(n_rows, (b + 1) << shift)

@@ -46,14 +46,48 @@ def _symbolic(a_ptr, a_idx, b_ptr, b_idx, mark, c_ptr):
 
 
 @numba.njit(cache=True)
-def _insertion_sort(keys, n):
-    for p in range(1, n):
+def _insertion_sort(keys, lo, hi):
+    """Sort keys[lo:hi] in place."""
+    for p in range(lo + 1, hi):
         v = keys[p]
         q = p - 1
-        while q >= 0 and keys[q] > v:
+        while q >= lo and keys[q] > v:
             keys[q + 1] = keys[q]
             q -= 1
         keys[q + 1] = v
+
+
+@numba.njit(cache=True)
+def _merge(a, b, lo, mid, hi):
+    """Merge the sorted runs a[lo:mid] and a[mid:hi] into b[lo:hi]."""
+    i, j = lo, mid
+    for k in range(lo, hi):
+        if j >= hi or (i < mid and a[i] <= a[j]):
+            b[k] = a[i]
+            i += 1
+        else:
+            b[k] = a[j]
+            j += 1
+
+
+@numba.njit(cache=True)
+def _merge_sort(keys, n, spare):
+    """Sort keys[:n]: insertion-sorted runs of SHORT_ROW, then bottom-up merges between keys
+    and spare; returns True when the result ended in spare. Plain loops rather than
+    keys[:n].sort(), whose quicksort costs 2 s of JIT in every fresh child."""
+    for lo in range(0, n, SHORT_ROW):
+        _insertion_sort(keys, lo, min(lo + SHORT_ROW, n))
+    width, flip = SHORT_ROW, False
+    while width < n:
+        for lo in range(0, n, 2 * width):
+            mid, hi = min(lo + width, n), min(lo + 2 * width, n)
+            if flip:
+                _merge(spare, keys, lo, mid, hi)
+            else:
+                _merge(keys, spare, lo, mid, hi)
+        flip = not flip
+        width *= 2
+    return flip
 
 
 @numba.njit(cache=True)
@@ -79,7 +113,7 @@ def _bucket_sort(keys, n, lo, hi, out, counts):
         b = ((keys[t] >> 32) - lo) >> shift
         out[cnt[b]] = keys[t]
         cnt[b] += 1
-    _insertion_sort(out, n)
+    _insertion_sort(out, 0, n)
     return True
 
 
@@ -97,11 +131,9 @@ def _emit_row(row_keys, row_vals, m, lo, hi, slot, start, c_idx, c_val, spare, c
         return
     keys = row_keys
     if m <= SHORT_ROW:
-        _insertion_sort(row_keys, m)
-    elif _bucket_sort(row_keys, m, lo, hi, spare, counts):
+        _insertion_sort(row_keys, 0, m)
+    elif _bucket_sort(row_keys, m, lo, hi, spare, counts) or _merge_sort(row_keys, m, spare):
         keys = spare
-    else:
-        row_keys[:m].sort()
     for p in range(m):
         c_idx[start + p] = keys[p] >> 32
         c_val[start + p] = row_vals[keys[p] & LOW]
@@ -113,7 +145,7 @@ def _numeric(a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, slot, c_ptr, c_idx, c_val
     slot[:] = -1  # slot[j] >= the row's start: column j sits at slot[j] - start in this row
     for i in range(c_ptr.size - 1):
         start = c_ptr[i]
-        m = 0
+        m = np.int64(0)  # not the literal 0: numba would compile _emit_row for it too (2 s of JIT)
         lo, hi = np.int64(slot.size), np.int64(-1)
         for p in range(a_ptr[i], a_ptr[i + 1]):
             k = a_idx[p]
