@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from harness import ROOT, integrity, sandbox, scored, stats, text, timing
+from harness import ROOT, integrity, sandbox, scored, text, timing
 from harness.judge import (VERDICTS, Correctness, Loaded, Outcome, Progress, Verdict, check_cases, correctness_cases,
                            no_progress, replay_cases, sha256_file, static_scan)
 from harness.problems import load_module
@@ -267,9 +267,7 @@ class _Feed:
         self.sink, self.measured, self.sizes, self.outer, self.done = sink, measured, sizes, progress, 0
 
     def pair(self, size: int, calls: list[TimedCall]) -> None:
-        sub_t, ref_t = timing.ranked(calls)
-        sub, ref = stats.median(sub_t), stats.median(ref_t)
-        ratio = ref / sub if sub > 0 and ref > 0 else None
+        ratio = timing.pair_speedup(*timing.ranked(calls))
         self.sink(TimingProgress(size, len(self.measured.rows), self.sizes, len(calls), ratio))
 
     def progress(self, stage: str, done: int, total: int) -> None:

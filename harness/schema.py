@@ -47,7 +47,7 @@ class TimingRow:
     sub_spread: float
     ref_median_s: float
     ref_spread: float
-    speedup: float | None  # None when a median is zero or not finite: flagged, never ranked
+    speedup: float | None  # median of the pairs' ref/sub ratios; None when not finite: flagged, never ranked
     sub_overhead_s: float
     ref_overhead_s: float
     sub_times_s: list[float]

@@ -54,18 +54,24 @@ def _resamples(n: int, rng: np.random.Generator, replicates: int) -> np.ndarray:
     return rng.integers(0, n, (replicates, n))
 
 
-def bootstrap_median_ratios(num: Sequence[float], den: Sequence[float], rng: np.random.Generator,
-                            replicates: int = BOOTSTRAP) -> np.ndarray:
-    """`replicates` values of median(num) / median(den) over paired resamples: the same rounds
-    drawn for both, so what a round shares (a slow moment hits both sides) stays shared."""
+def paired_ratios(num: Sequence[float], den: Sequence[float]) -> np.ndarray:
+    """num[i] / den[i]: one ratio per round, the two sides of a round timed back to back."""
     a, b = np.asarray(num, dtype=np.float64), np.asarray(den, dtype=np.float64)
     if a.shape != b.shape:
         raise ValueError(f"paired rounds must match: {a.shape} vs {b.shape}")
-    if a.size == 0:
-        return np.full(replicates, math.nan)
-    idx = _resamples(a.size, rng, replicates)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.median(a[idx], axis=1) / np.median(b[idx], axis=1)
+        return a / b
+
+
+def bootstrap_paired_ratios(num: Sequence[float], den: Sequence[float], rng: np.random.Generator,
+                            replicates: int = BOOTSTRAP) -> np.ndarray:
+    """`replicates` medians of the per-round ratios num[i] / den[i] over resampled rounds. The
+    ratio is taken within a round first, so what a round shares (a slow moment hits both sides)
+    cancels; a ratio of the two sides' medians keeps it and, over a few rounds, swings widely."""
+    r = paired_ratios(num, den)
+    if r.size == 0:
+        return np.full(replicates, math.nan)
+    return np.median(r[_resamples(r.size, rng, replicates)], axis=1)
 
 
 def relative_half_width(lo: float, hi: float, centre: float) -> float:

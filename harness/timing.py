@@ -274,26 +274,28 @@ class Precision:
         self.next_at = len(calls) + max(1, len(calls) // 8)
         sub_t, ref_t = ranked(calls)
         interval = speedup_interval(sub_t, ref_t, replicates=self.REPLICATES)
-        centre = _speedup(sub_t, ref_t)
+        centre = pair_speedup(sub_t, ref_t)
         self.width = stats.relative_half_width(*interval, centre) if interval and centre else math.inf
         return self.width <= self.target
 
 
-def _speedup(sub_t: list[float], ref_t: list[float]) -> float | None:
-    """median(reference) / median(submission); None when a median is zero or not finite."""
-    sub_med, ref_med = stats.median(sub_t), stats.median(ref_t)
-    ok = all(math.isfinite(m) and m > 0 for m in (sub_med, ref_med))
-    return ref_med / sub_med if ok else None
+def pair_speedup(sub_t: list[float], ref_t: list[float]) -> float | None:
+    """The median over pairs of reference time / submission time (the two timed back to back on
+    one input, so a slow moment cancels); None when it is not a positive finite number."""
+    if not sub_t or len(sub_t) != len(ref_t):
+        return None
+    ratio = stats.median(stats.paired_ratios(ref_t, sub_t))
+    return ratio if math.isfinite(ratio) and ratio > 0 else None
 
 
 def speedup_interval(sub_t: list[float], ref_t: list[float], *, replicates: int = stats.BOOTSTRAP,
                      seed: int = 0) -> tuple[float, float] | None:
-    """The 95% bootstrap interval of one size's speedup, median(ref_t) / median(sub_t), the
-    timed pairs resampled together (element i of both timed the same input, back to back).
-    None with fewer than two pairs or a resample without a finite positive speedup."""
+    """The 95% bootstrap interval of one size's speedup, the median of the pairs' ratios
+    ref_t[i] / sub_t[i] (pair i timed one input, back to back), pairs resampled. None with
+    fewer than two pairs or a resample without a finite positive speedup."""
     if len(sub_t) < 2 or len(sub_t) != len(ref_t):
         return None
-    ratios = stats.bootstrap_median_ratios(ref_t, sub_t, np.random.default_rng(seed), replicates)
+    ratios = stats.bootstrap_paired_ratios(ref_t, sub_t, np.random.default_rng(seed), replicates)
     if not (np.isfinite(ratios).all() and (ratios > 0).all()):
         return None
     return stats.percentile_interval(ratios)
@@ -310,7 +312,7 @@ def score_interval(rows: list[TimingRow], *, replicates: int = stats.BOOTSTRAP,
     for i, t in enumerate(rows):
         if len(t.sub_times_s) < 2 or len(t.sub_times_s) != len(t.ref_times_s):
             return None
-        per_size.append(stats.bootstrap_median_ratios(t.ref_times_s, t.sub_times_s,
+        per_size.append(stats.bootstrap_paired_ratios(t.ref_times_s, t.sub_times_s,
                                                       np.random.default_rng([seed, i]), replicates))
     ratios = np.vstack(per_size)
     if not (np.isfinite(ratios).all() and (ratios > 0).all()):
@@ -422,7 +424,7 @@ def size_row(size: int, measures: list[float], calls: list[TimedCall], *, yardst
         rate = (yardstick or {}).get(gemm_key(gemm_dtype)) if gemm_dtype else None
         if rate:
             gemm = 100.0 * gflops / rate
-    speedup = ref_med / sub_med if finite and math.isfinite(ref_med) and ref_med > 0 else None
+    speedup = pair_speedup(sub_t, ref_t) if finite and math.isfinite(ref_med) and ref_med > 0 else None
     seen = [c for c in calls if c.sub_seen is not None and c.ref_seen is not None]
     return TimingRow(size=size, measure=stats.median(measures), reps=len(calls),
                      sub_median_s=sub_med, sub_spread=stats.spread(sub_t),
@@ -486,4 +488,5 @@ def summarise(rows: list[TimingRow]) -> Speed:
 
 
 __all__ = ["TimingPlan", "PLANS", "TimedCall", "Replay", "Measured", "Speed", "Schedule", "Precision", "measure",
-           "size_row", "summarise", "speedup_interval", "score_interval", "batch_size", "fresh_rng", "Call"]
+           "size_row", "summarise", "pair_speedup", "speedup_interval", "score_interval", "batch_size", "fresh_rng",
+           "Call"]

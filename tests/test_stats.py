@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 
 from harness import stats
@@ -48,3 +49,21 @@ def test_bootstrap_medians_resample_the_values_given():
     reps = stats.bootstrap_medians([1.0, 2.0, 3.0], np.random.default_rng(0), replicates=500)
     assert reps.shape == (500,) and set(np.unique(reps)) <= {1.0, 2.0, 3.0}
     assert stats.percentile_interval(np.arange(101.0), 0.9) == pytest.approx((5.0, 95.0))
+
+
+def test_paired_ratios_cancel_what_a_round_shares():
+    # a slow moment hits both sides of a round: the per-round ratio is exactly 1.25 throughout,
+    # while the two sides' medians, resampled, swing with the rounds that happen to be drawn
+    rng = np.random.default_rng(1)
+    slow = rng.choice([1.0, 1.7], size=7)
+    ref, sub = 1.25 * slow, slow
+    paired = stats.bootstrap_paired_ratios(ref, sub, np.random.default_rng(0), replicates=400)
+    assert np.allclose(paired, 1.25)
+    medians = stats.bootstrap_medians(ref, np.random.default_rng(0), 400) / \
+        stats.bootstrap_medians(sub, np.random.default_rng(1), 400)
+    assert medians.max() / medians.min() > 1.5
+
+
+def test_paired_ratios_refuse_unpaired_rounds():
+    with pytest.raises(ValueError, match="paired rounds"):
+        stats.paired_ratios([1.0, 2.0], [1.0])
