@@ -126,10 +126,11 @@ def call(child: Child, args: Args, case: str, **how: Any) -> Call:
         raise _died(death, case) from None
 
 
-def run_batch(child: Child, batch: list[Args], case: str) -> tuple[dict, list | None, Any]:
-    """One timed command of the child (`batch` calls back to back); a death is the case's verdict."""
+def run_batch(child: Child, batch: list[Args], case: str, staged: Path | None = None) -> tuple[dict, list | None, Any]:
+    """One timed command of the child (`batch` calls back to back, `staged`: already written by
+    sandbox.stage); a death is the case's verdict."""
     try:
-        return child.run(batch)
+        return child.run(batch, staged=staged)
     except ChildDied as death:
         raise _died(death, case) from None
 

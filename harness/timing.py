@@ -23,14 +23,16 @@ from __future__ import annotations
 import math
 import random
 import secrets
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from harness import stats
+from harness import sandbox, stats
 from harness.judge import Call, Expected, Progress, Verdict, call, judge_reply, no_progress, run_batch
 from harness.schema import TimingRow
 from harness.sandbox import Child, Seen
@@ -166,8 +168,18 @@ def measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secre
     or a wrong replayed case. `into` collects what was measured, so a stopped phase still has its
     rows and calls; `on_pair(size, calls)` sees each size's timed pairs as they come (a live display).
     `clock` is the grader's clock for the plan's budgets (injectable: tests need no wall clock)."""
+    with tempfile.TemporaryDirectory(prefix="sparsebench-staged-") as folder:  # each command's inputs, once
+        return _measure(problem, plan, sub, ref, secret=secret, yardstick=yardstick, progress=progress, into=into,
+                        replays=replays, on_pair=on_pair, clock=clock, folder=Path(folder))
+
+
+def _measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secret: str, yardstick: dict | None,
+             progress: Progress | None, into: Measured | None, replays: list[Replay] | None,
+             on_pair: Callable[[int, list[TimedCall]], None] | None, clock: Callable[[], float],
+             folder: Path) -> Measured:
     out = Measured() if into is None else into
     progress = progress or no_progress
+    real_children = hasattr(sub, "run") and hasattr(ref, "run")  # stand-ins (tests) take calls one by one
     sizes = plan.sizes(problem)
     rng = random.Random(secrets.randbits(64))
     entropy = secrets.randbits(128)  # fresh inputs: recorded only as "fresh"
@@ -204,7 +216,12 @@ def measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secre
             args = group[-1]
             first_ref = (rep + schedule.start[si]) % 2 == 0
             order = [("ref", ref), ("sub", sub)] if first_ref else [("sub", sub), ("ref", ref)]
-            replies = {role: _run(child, group, name) for role, child in order}
+            staged = sandbox.stage(group, folder) if real_children else None  # one file for both children
+            try:
+                replies = {role: _run(child, group, name, staged) for role, child in order}
+            finally:
+                if staged is not None:
+                    staged.unlink(missing_ok=True)
             (r_reply, r_got, r_seen), (s_reply, s_got, s_seen) = replies["ref"], replies["sub"]
             if r_reply["status"] != "ok":
                 raise RuntimeError(f"the timing reference failed on {name}: {r_reply}")
@@ -320,10 +337,10 @@ def score_interval(rows: list[TimingRow], *, replicates: int = stats.BOOTSTRAP,
     return stats.percentile_interval(np.exp(np.log(ratios).mean(axis=0)))
 
 
-def _run(child: Child, group: list, name: str) -> tuple[dict, list | None, Seen]:
+def _run(child: Child, group: list, name: str, staged: Path | None = None) -> tuple[dict, list | None, Seen]:
     """One timed command; a stand-in child with only `call` (tests) gets each call in turn."""
     if hasattr(child, "run"):
-        return run_batch(child, group, name)
+        return run_batch(child, group, name, staged)
     results, seconds, wall = [], 0.0, 0.0
     for args in group:
         reply, got, w = call(child, args, name)
