@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import time
 import traceback
@@ -265,11 +266,11 @@ _tools: dict = {}  # numpy functions bound before the submission loads (it may p
 
 def _seed_cache(config: dict) -> None:
     """Copy the files the grader handed over (the same file's Numba cache, compiled by its
-    correctness child: harness/jitcache.py) into this child's own cache, before the file loads."""
+    correctness child: harness/jitcache.py) into this child's own cache. Runs at the first
+    command, not at start: a timing child starts while correctness still runs, and numba reads
+    its cache at a function's first call, not at import."""
     seed, target = config.get("jit_seed"), config.get("numba_dir")
-    if seed and target:
-        import shutil
-
+    if seed and target and os.path.isdir(seed):
         try:
             shutil.copytree(seed, target, dirs_exist_ok=True)
         except OSError:
@@ -320,7 +321,6 @@ def main() -> None:
     _tools["may_share"] = np.may_share_memory
     bounds = transport.Bounds(**config["bounds"])
     commands = os.fdopen(fd_in, "r")
-    _seed_cache(config)  # trusted code still: before the guards and the submission
     if config.get("guard") or config.get("hook"):
         _install_guards(config.get("forbidden", []), config.get("protected", []), config.get("writable", []),
                         config["file"], enforce=bool(config.get("guard")))
@@ -331,10 +331,14 @@ def main() -> None:
         _exit()
     _reply(fd_out, {"status": "ready", "startup_s": t_load - _START, "load_s": _clock() - t_load,
                     "violations": _violations, "sandbox": sandbox, "processes": _other_processes()})
+    seeded = False
     while True:
         line = commands.readline()
         if not line:
             break
+        if not seeded:
+            _seed_cache(config)
+            seeded = True
         command = json.loads(line)
         if command["op"] == "exit":
             break

@@ -90,6 +90,7 @@ class Grader:
         self.first_failure = first_failure  # stop correctness at the first failing case (slow submissions)
         self.on_verdict, self.on_timing = on_verdict, on_timing
         self.forbidden = tuple(problem.forbidden_imports) + ALWAYS_FORBIDDEN
+        self.cpus = sandbox.shared_cpus(threads)  # both sides of a timed pair on the same core(s)
         oracle = load_module(problem.reference_path(problem.oracle)) if problem.oracle else None
         self.oracle = getattr(oracle, problem.entry) if oracle else None
 
@@ -108,12 +109,14 @@ class Grader:
                 outcome = self.run_hook(found)
             else:
                 cases = self.correctness_cases()
-                self.check_correctness(cases, found)  # 2. every case against the oracle's answer
-                try:  # the verdict is AC now: Ctrl-C from here on keeps it
-                    self.announce(cases, found, started)
-                    self.measure_speed(cases, found)  # 3. against the timing reference, on fresh inputs
-                except KeyboardInterrupt:
-                    found.interrupted = True
+                with contextlib.ExitStack() as stack:
+                    timing_children = self.spawn_timing(cases, stack)  # they load while correctness runs
+                    self.check_correctness(cases, found)  # 2. every case against the oracle's answer
+                    try:  # the verdict is AC now: Ctrl-C from here on keeps it
+                        self.announce(cases, found, started)
+                        self.measure_speed(found, timing_children)  # 3. against the timing reference, fresh inputs
+                    except KeyboardInterrupt:
+                        found.interrupted = True
                 outcome = self.accepted(cases, found)
         except sandbox.SandboxUnavailable:
             raise
@@ -157,21 +160,35 @@ class Grader:
         self.on_verdict(text.clean_tree(self.record(self.accepted(cases, found, follows=True), found,
                                                     started).to_dict()))
 
-    def measure_speed(self, cases: list[tuple[str, Args]], found: Findings) -> None:
+    def spawn_timing(self, cases: list[tuple[str, Args]], stack: contextlib.ExitStack) -> tuple[Loaded, Loaded] | None:
+        """The timing children (submission, reference), started now so that they load while
+        correctness runs, closed by `stack` whatever happens. Fresh children, born equal: they
+        run nothing before timing (a child that has run the correctness cases times up to 15%
+        slower at small sizes), and both run on the grade's CPUs (sandbox.shared_cpus)."""
         if not self.plan.max_reps:
-            return
-        # fresh children for timing, born equal: a child that has run the correctness
-        # cases times measurably slower (up to 15% at small sizes) than a fresh one
+            return None
         arity = _arity(cases)
-        reference = self.problem.reference_path(self.problem.timing_reference)
+        started = []
+        for file, guard in ((self.file, not self.baseline),
+                            (self.problem.reference_path(self.problem.timing_reference), False)):
+            loading = self.child(file, arity=arity, guard=guard, pinned=True)
+            stack.callback(loading.child.close)
+            started.append(loading.spawn())
+        return started[0], started[1]
+
+    def measure_speed(self, found: Findings, children: tuple[Loaded, Loaded] | None) -> None:
+        if children is None:
+            return
         # correctness cases for the timing child, built afresh (a table of the public cases is no help)
         rng = np.random.default_rng()
         randoms = self.plan.replays + (int(rng.integers(0, 2)) if self.secret else 0)
         replays = [timing.Replay(*r) for r in replay_cases(self.problem, self.oracle, randoms, rng)] \
             if self.oracle and self.plan.replays else []
         feed = _Feed(self.on_timing, found.measured, len(self.plan.sizes(self.problem)), self.progress)
-        with self.child(self.file, arity=arity, guard=not self.baseline, found=found, jit=found.jit) as sub, \
-                self.child(reference, arity=arity, guard=False) as ref:
+        loading, reference_loading = children
+        found.children.append(loading.child)
+        loading.child.seed_jit(found.jit)  # what the correctness child compiled
+        with loading as sub, reference_loading as ref:
             try:
                 timing.measure(self.problem, self.plan, sub, ref, secret=self.secret, yardstick=found.yardstick,
                                progress=feed.progress, into=found.measured, replays=replays,
@@ -248,11 +265,11 @@ class Grader:
         return yardstick.lookup(self.threads, need=(gemm,) if gemm else ())
 
     def child(self, file: Path, *, arity: int, guard: bool, found: Findings | None = None,
-              jit: dict[str, bytes] | None = None) -> Loaded:
+              pinned: bool = False) -> Loaded:
         """A child for `file` with this grade's limits; a submission's child (`found` given)
-        is kept for the record's sandbox report; `jit` seeds its Numba cache (harness/jitcache.py)."""
+        is kept for the record's sandbox report; `pinned`: on the grade's CPUs (a timing child)."""
         child = Child(file, self.problem.entry, arity, self.limits, threads=self.threads,
-                      guard=guard, forbidden=self.forbidden, jit_seed=jit or {})
+                      guard=guard, forbidden=self.forbidden, cpus=self.cpus if pinned else None)
         if found is not None:
             found.children.append(child)
         return Loaded(child)

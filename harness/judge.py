@@ -92,6 +92,16 @@ class Loaded:
     def __init__(self, child: Child):
         self.child = child
 
+    def spawn(self) -> Loaded:
+        """Start the child now, to be waited for by `with`: children spawned one after the other
+        load at the same time."""
+        try:
+            self.child.spawn()
+        except BaseException:
+            self.child.close()
+            raise
+        return self
+
     def __enter__(self) -> Child:
         try:
             self.child.__enter__()
