@@ -63,6 +63,10 @@ class TimingPlan:
     # the whole phase's allowance: a larger size whose minimum, predicted from the last size, would
     # end past it is not timed, nor any after it (None: every size, however long it takes)
     phase_budget_s: float | None = None
+    # the last size (the largest: fewest pairs, most noise) may take up to `last_extra` times its
+    # budget while the score's interval, over every size, is wider than ±score_precision
+    score_precision: float | None = None
+    last_extra: float = 1.0
 
     def sizes(self, problem: Problem) -> list[int]:
         sizes = list(problem.bench_sizes)
@@ -70,7 +74,8 @@ class TimingPlan:
 
 
 PLANS = {
-    "full": TimingPlan("full", min_reps=5, max_reps=200, budget_s=1.5, precision=0.03),
+    "full": TimingPlan("full", min_reps=5, max_reps=200, budget_s=1.5, precision=0.03, score_precision=0.04,
+                       last_extra=2.0),
     # every size, as "full" does, so the quick score estimates the same geometric mean (two small
     # sizes alone were 33% off it); fewer pairs, a looser interval
     "quick": TimingPlan("quick", min_reps=3, max_reps=40, budget_s=0.25, precision=0.10, phase_budget_s=20.0),
@@ -205,6 +210,7 @@ def _measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secr
         started = phase_start  # set again at the first timed command
         commands_s = 0.0  # the timed commands alone (no replays): what predicts the next size
         check = Precision(plan.precision)
+        whole = ScorePrecision(plan.score_precision if si == len(sizes) - 1 and out.rows else None, out.rows)
         while True:
             if rep == 0:
                 started = clock()  # the first timed command: the budget holds timed commands only
@@ -248,8 +254,10 @@ def _measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secr
                 inputs += k
                 commands_s += clock() - began
             rep += 1
+            spent = clock() - started
             if rep >= plan.max_reps + more or (rep >= plan.min_reps + more and (
-                    clock() - started >= plan.budget_s or inputs >= MAX_INPUTS_PER_SIZE or check.met(calls))):
+                    inputs >= MAX_INPUTS_PER_SIZE or check.met(calls) or (spent >= plan.budget_s and (
+                        spent >= plan.budget_s * plan.last_extra or whole.met(calls))))):
                 break
         out.rows.append(size_row(n, measures, calls, yardstick=yardstick,
                                  bytes_moved=problem.bytes_of(args) if problem.bytes_of else None,
@@ -298,6 +306,29 @@ class Precision:
         return self.width <= self.target
 
 
+class ScorePrecision:
+    """The last size's extra test: is the score's interval, the finished sizes' rows and this
+    size's pairs so far, within ±`target`? (None: no test, the size stops at its budget.) Tested
+    again only once the pairs have grown by an eighth, as Precision."""
+
+    def __init__(self, target: float | None, rows: list[TimingRow]):
+        self.target, self.rows, self.next_at = target, rows, 0
+
+    def met(self, calls: list[TimedCall]) -> bool:
+        if self.target is None:
+            return True
+        if len(calls) < max(2, self.next_at):
+            return False
+        self.next_at = len(calls) + max(1, len(calls) // 8)
+        sub_t, ref_t = ranked(calls)
+        rows = [*((r.sub_times_s, r.ref_times_s) for r in self.rows), (sub_t, ref_t)]
+        interval = _score_interval(rows, Precision.REPLICATES, 0)
+        if interval is None:
+            return True
+        centre = stats.geomean([pair_speedup(s, r) or math.nan for s, r in rows])
+        return stats.relative_half_width(*interval, centre) <= self.target
+
+
 def pair_speedup(sub_t: list[float], ref_t: list[float]) -> float | None:
     """The median over pairs of reference time / submission time (the two timed back to back on
     one input, so a slow moment cancels); None when it is not a positive finite number."""
@@ -325,14 +356,18 @@ def score_interval(rows: list[TimingRow], *, replicates: int = stats.BOOTSTRAP,
     """The 95% bootstrap interval of the score (geometric mean of the sizes' speedups): each
     size's pairs resampled on their own (sizes are timed apart), the geometric mean taken per
     replicate. None when a size has fewer than two pairs or no finite positive speedup."""
+    return _score_interval([(t.sub_times_s, t.ref_times_s) for t in rows], replicates, seed)
+
+
+def _score_interval(rows: list[tuple[list[float], list[float]]], replicates: int,
+                    seed: int) -> tuple[float, float] | None:
     if not rows:
         return None
     per_size = []
-    for i, t in enumerate(rows):
-        if len(t.sub_times_s) < 2 or len(t.sub_times_s) != len(t.ref_times_s):
+    for i, (sub_t, ref_t) in enumerate(rows):
+        if len(sub_t) < 2 or len(sub_t) != len(ref_t):
             return None
-        per_size.append(stats.bootstrap_paired_ratios(t.ref_times_s, t.sub_times_s,
-                                                      np.random.default_rng([seed, i]), replicates))
+        per_size.append(stats.bootstrap_paired_ratios(ref_t, sub_t, np.random.default_rng([seed, i]), replicates))
     ratios = np.vstack(per_size)
     if not (np.isfinite(ratios).all() and (ratios > 0).all()):
         return None
