@@ -539,7 +539,7 @@ class Child:
     def close(self) -> None:
         proc = getattr(self, "proc", None)
         stragglers = accounting.descendants(proc.pid) if proc is not None else []  # before an exit orphans them
-        if proc is not None and proc.poll() is None:
+        if proc is not None and proc.poll() is None and self.ready:  # one still loading is killed at once
             try:
                 os.write(self._cmd_w, b'{"op": "exit"}\n')
                 proc.wait(timeout=2)
