@@ -246,10 +246,16 @@ def select(rows: list[Row], problems_: list[str] | None, threads: list[int] | No
 
 # -- sides --------------------------------------------------------------------------------------
 class Threads:
-    """Sets Numba's, every loaded BLAS's and torch's thread count (only when it changes)."""
+    """Sets Numba's, every loaded BLAS's and torch's thread count (only when it changes, or when
+    `loaded()` says a library may have arrived since: threadpoolctl limits only the libraries
+    loaded when it is called, and numba loads SciPy's OpenBLAS when it first compiles an np.dot,
+    which then ran on every core in a "1 thread" row)."""
 
     def __init__(self) -> None:
         self.current: int | None = None
+
+    def loaded(self) -> None:
+        self.current = None
 
     def __call__(self, n: int) -> None:
         if n == self.current:
@@ -349,6 +355,8 @@ def measure_input(problem, case: str, rows: list[Row], *, scale: float, min_roun
             fn = implementation(problem, key)
             threads(n)
             message = problem.check(inp.args, expected, fn(*inp.args))  # also the warm-up (JIT compilation)
+            threads.loaded()  # the warm-up may have loaded a BLAS: limit it too
+            threads(n)
             if message:
                 raise SystemExit(f"{problem.slug} {case}: {key} is wrong on the benchmark input: "
                                  f"{message.splitlines()[0]}")

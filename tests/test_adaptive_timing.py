@@ -208,3 +208,23 @@ def test_identical_means_bit_for_bit():
     assert not timing.identical((np.zeros(2),), [np.zeros(2)]), "a tuple is not a list"
     assert not timing.identical(np.array([{}], dtype=object), np.array([{}], dtype=object))
     assert timing.identical(2.5, 2.5) and not timing.identical(1, 1.0) and not timing.identical({}, {})
+
+
+def _timed_s(row: TimingRow) -> float:
+    return sum(row.sub_times_s) + sum(row.ref_times_s)
+
+
+@pytest.mark.parametrize("wide", [True, False])
+def test_the_last_size_runs_on_while_the_score_is_wide(wide):
+    # two sizes, both noisy: the last may take up to twice its budget while the score's interval
+    # is wider than the plan's score precision (with no score precision it stops at its budget)
+    noise = np.random.default_rng(2)
+    clock, sub, ref = _pair(lambda: 0.01 * noise.lognormal(0, 0.8), lambda: 0.01 * noise.lognormal(0, 0.8))
+    plan = TimingPlan("adaptive", min_reps=5, max_reps=5000, budget_s=1.0, max_sizes=2, replays=0, precision=0.03,
+                      score_precision=0.001 if wide else None, last_extra=2.0)
+    first, last = timing.measure(TOY, plan, sub, ref, secret="", clock=clock).rows
+    assert 1.0 <= _timed_s(first) < 1.2, "the first size keeps its budget"
+    if wide:
+        assert 2.0 <= _timed_s(last) < 2.2, "the last size ran to twice its budget: the score stayed wider"
+    else:
+        assert 1.0 <= _timed_s(last) < 1.2
