@@ -5,15 +5,16 @@ compile every jitted function from scratch: 2-8 s apiece for the Numba reference
 before the first timed call. Now the correctness child, once every case has passed, sends the
 files of its private Numba cache (numba's own index and data files) to the grader, which checks
 them here and places them, read-only, in the timing child's inbox; the timing child copies them
-into its own private cache before the submission loads, so numba finds them as it would its own.
+into its own private cache at its first command (numba reads a cache at a function's first call),
+so numba finds them as it would its own.
 
 What crosses is bounded and plain: at most MAX_FILES files of MAX_BYTES in all, each a flat byte
 array under a relative name of at most two plain parts that ends as numba's files do (.nbi,
 .nbc; one folder per source file). Anything else (a link, `..`, an absolute path, another kind
 of file, a non-byte array, too much) and nothing is handed over: the timing child compiles
-again, slower, never wrong. It carries nothing from one
-submission to another, nor from one grade to the next: the files come from the same file's own
-child in the same grade, and live only in the inbox and tmpfs of its next child. numba writes
+again, slower, never wrong. It carries nothing from one submission to another, nor from one
+grade to the next: the files come from the same file's own child in the same grade, and live
+only in the inbox and tmpfs of its next child. numba writes
 each cache file whole (a temporary file, then a rename) and the export runs between calls, so
 the index and the data files it lists are one consistent snapshot.
 """
