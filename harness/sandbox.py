@@ -267,7 +267,10 @@ class Child:
     def _limit(self) -> None:  # runs in the child between fork and exec
         self.meter.join()  # first: everything the child starts is counted
         if self.cpus:
-            os.sched_setaffinity(0, self.cpus)
+            try:
+                os.sched_setaffinity(0, self.cpus)
+            except OSError:  # the CPUs went away (a changed cpuset): run unpinned rather than not at all
+                pass
         mem = self.limits.mem_mb << 20
         cpu = max(1, math.ceil(self.limits.cpu_s))
         # a result file is never larger than the memory that held it
