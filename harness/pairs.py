@@ -107,8 +107,4 @@ def ratio(numerator: Sequence[float], denominator: Sequence[float], *, seed: int
           level: float = stats.LEVEL) -> Interval:
     """The per-round ratios numerator[r] / denominator[r] (rounds paired by index), summarised:
     ratio(peer_times, impl_times) is the implementation's speedup over its peer."""
-    num, den = np.asarray(numerator, dtype=np.float64), np.asarray(denominator, dtype=np.float64)
-    if num.shape != den.shape:
-        raise ValueError(f"paired rounds must match: {num.shape} vs {den.shape}")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return summary(num / den, seed=seed, level=level)
+    return summary(stats.paired_ratios(numerator, denominator), seed=seed, level=level)

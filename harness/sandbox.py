@@ -173,7 +173,6 @@ class Child:
     ready: dict = field(default_factory=dict)
     level: str | None = None  # None: the best available (wanted_level()); the record says what held
     meter_kind: str | None = None  # None: the best CPU accounting available (harness.accounting.meter)
-    jit_seed: dict[str, bytes] = field(default_factory=dict)  # a submission's Numba cache from its last child
     cpus: tuple[int, ...] | None = None  # run on these CPUs only (shared_cpus: both sides of a pair alike)
 
     def __enter__(self) -> Child:
@@ -197,8 +196,6 @@ class Child:
         else:
             self.numba_dir = numba_cache(self.file, guard=False)
             self.numba_dir.mkdir(parents=True, exist_ok=True)
-        if self.guard:
-            jitcache.place(self.jit_seed, self.inbox)
         self.meter = accounting.meter(self.meter_kind)
         self.activity = {"calls": 0, "idle_s": 0.0, "idle_cpu_s": 0.0, "processes": 0}
         self._calls = 0
@@ -492,11 +489,10 @@ class Child:
         """A new file, never through a link the child may have planted in its place."""
         path.unlink(missing_ok=True)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+            _write_new(path, batch)
         except OSError as exc:
             self.kill()
             raise ChildDied("crash", f"tampered with its input folder ({exc.strerror})", self.output.text()) from None
-        transport.write_file(fd, batch, transport.Bounds(max_bytes=1 << 62))  # the grader's own inputs
 
     # -- ending ------------------------------------------------------------------------
     def report(self) -> dict:
@@ -569,9 +565,14 @@ def stage(batch: list, folder: Path) -> Path:
     """A timed command's inputs, written once into the grader's `folder` for several children
     (Child.run(..., staged=) links it into each one's inbox): a 10^7-entry input is 120 MB."""
     path = folder / f"staged-{secrets.token_hex(6)}.sbx"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    transport.write_file(fd, [tuple(a) for a in batch], transport.Bounds(max_bytes=1 << 62))
+    _write_new(path, [tuple(a) for a in batch])
     return path
+
+
+def _write_new(path: Path, batch: list) -> None:
+    """The grader's own inputs, into a file that must not exist yet (never through a link)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    transport.write_file(fd, batch, transport.Bounds(max_bytes=1 << 62))
 
 
 def _delta(before: int | None, after: int | None) -> float | None:

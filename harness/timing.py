@@ -236,16 +236,15 @@ def _measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secr
             if rep < 0:
                 if out.first_reference_s is None:
                     out.first_reference_s = r_reply["seconds"]
-                if rep == -1 and hasattr(ref, "run") and hasattr(sub, "run"):
+                if rep == -1 and real_children:
                     # one more reference call, warm now, sets the batch (a stand-in child keeps 1)
                     # (its own clock: trusted code, and the gap around a command is not what needs amortising)
                     again, _, seen = run_batch(ref, [args], name)
                     per_call = min(seen.wall_s, again.get("seconds") or seen.wall_s)
                     batch = batch_size(per_call, _input_bytes(args), sub.limits.mem_mb)
             else:
-                real = hasattr(sub, "run") and hasattr(ref, "run")  # stand-ins (tests) have no view of a command
-                timed = TimedCall(s_reply["seconds"] / k, s_seen.wall_s / k, r_reply["seconds"] / k,
-                                  r_seen.wall_s / k, k, s_seen if real else None, r_seen if real else None)
+                timed = TimedCall(s_reply["seconds"] / k, s_seen.wall_s / k, r_reply["seconds"] / k, r_seen.wall_s / k,
+                                  k, s_seen if real_children else None, r_seen if real_children else None)
                 calls.append(timed)
                 out.calls.append(timed)
                 if on_pair is not None:
