@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from harness import ROOT, integrity, sandbox, scored, text, timing
+from harness import ROOT, integrity, jitcache, sandbox, scored, text, timing
 from harness.judge import (VERDICTS, Correctness, Loaded, Outcome, Progress, Verdict, check_cases, correctness_cases,
                            no_progress, replay_cases, sha256_file, static_scan)
 from harness.problems import load_module
@@ -53,6 +53,8 @@ class Findings:
     children: list[Child] = field(default_factory=list)  # the submission's: the record's sandbox report
     hook: dict = field(default_factory=dict)  # a scoring hook's result: {"score", "metrics"}
     jit: dict[str, bytes] = field(default_factory=dict)  # the correctness child's Numba cache, for the timing child
+    stored: dict[str, bytes] = field(default_factory=dict)  # an earlier grade's, of the same bytes (jitcache.recall)
+    reused: bool = False  # the grade started from `stored`
     interrupted: bool = False  # Ctrl-C during timing: the verdict stands, speed not measured
 
 
@@ -91,6 +93,8 @@ class Grader:
         self.on_verdict, self.on_timing = on_verdict, on_timing
         self.forbidden = tuple(problem.forbidden_imports) + ALWAYS_FORBIDDEN
         self.cpus = sandbox.shared_cpus(threads)  # both sides of a timed pair on the same core(s)
+        # compiled code kept from an earlier grade of the same bytes (a baseline uses the references' cache)
+        self.store = sandbox.cache_dir() / "jit" if jitcache.enabled(self.secret) and not baseline else None
         oracle = load_module(problem.reference_path(problem.oracle)) if problem.oracle else None
         self.oracle = getattr(oracle, problem.entry) if oracle else None
 
@@ -103,6 +107,9 @@ class Grader:
         if not self.baseline:
             sandbox.require(sandbox.wanted_level())  # CI: no grade at all rather than a weaker one
         found = Findings(sha256=sha256_file(self.file), machine=machine.info(), yardstick=self.lookup_yardstick())
+        if self.store is not None:
+            found.stored = jitcache.recall(self.store, found.sha256)
+            found.reused = bool(found.stored)
         try:
             self.load()  # 1. the file alone: compile errors, forbidden imports
             if self.problem.scoring is not None:  # 2-3. a scoring hook drives the submission and measures it
@@ -139,14 +146,17 @@ class Grader:
         """Every case in one child (a fresh one only after a crash: judge.check_cases)."""
         with contextlib.ExitStack() as children:
             def fresh() -> Child:
-                return children.enter_context(self.child(self.file, arity=_arity(cases), guard=not self.baseline,
-                                                         found=found))
+                child = children.enter_context(self.child(self.file, arity=_arity(cases), guard=not self.baseline,
+                                                          found=found))
+                child.seed_jit(found.stored)
+                return child
 
             try:
                 check_cases(self.problem, self.oracle, fresh(), cases, progress=self.progress,
                             into=found.correctness, first_failure=self.first_failure, restart=fresh)
-                if self.plan.max_reps and not self.baseline:  # what it compiled, for the timing child
+                if (self.plan.max_reps or self.store) and not self.baseline:  # for the timing child, the store
                     found.jit = found.children[-1].export_jit()
+                    self.keep(found, found.jit)
             except KeyboardInterrupt:  # no verdict yet: the grade stops, its children at once
                 for child in found.children:
                     if hasattr(child, "proc"):
@@ -162,9 +172,10 @@ class Grader:
 
     def spawn_timing(self, cases: list[tuple[str, Args]], stack: contextlib.ExitStack) -> tuple[Loaded, Loaded] | None:
         """The timing children (submission, reference), started now so that they load while
-        correctness runs, closed by `stack` whatever happens. Fresh children, born equal: they
-        run nothing before timing (a child that has run the correctness cases times up to 15%
-        slower at small sizes), and both run on the grade's CPUs (sandbox.shared_cpus)."""
+        correctness runs (on every CPU: they are pinned once loaded), closed by `stack` whatever
+        happens. Fresh children, born equal: they run nothing before timing (a child that has
+        run the correctness cases times up to 15% slower at small sizes), and both run on the
+        grade's CPUs (sandbox.shared_cpus)."""
         if not self.plan.max_reps:
             return None
         arity = _arity(cases)
@@ -193,6 +204,8 @@ class Grader:
                 timing.measure(self.problem, self.plan, sub, ref, secret=self.secret, yardstick=found.yardstick,
                                progress=feed.progress, into=found.measured, replays=replays,
                                on_pair=feed.pair if self.on_timing else None)
+                if self.store is not None:  # with what the bench sizes compiled (paths for large inputs)
+                    self.keep(found, sub.export_jit())
             except KeyboardInterrupt:
                 for child in (sub, ref):  # mid-call, maybe: no goodbye, so the grade ends now
                     child.kill()
@@ -249,9 +262,15 @@ class Grader:
             score_interval=speed.score_interval if speed.score is not None else None,
             interrupted={"during": "timing", "sizes_timed": len(measured.rows),
                          "sizes_planned": len(self.plan.sizes(p))} if found.interrupted else None,
-            notes=list(found.correctness.notes))
+            notes=list(found.correctness.notes), jit_reused=found.reused)
 
     # -- helpers ---------------------------------------------------------------------------
+    def keep(self, found: Findings, files: dict[str, bytes]) -> None:
+        """Store what the file's child compiled, for the next grade of the same bytes."""
+        if self.store is not None and files and files != found.stored:
+            jitcache.keep(self.store, found.sha256, files)
+            found.stored = files
+
     def lookup_yardstick(self) -> dict | None:
         """The machine's bandwidth and GEMM rate, looked up before anything runs, when the problem
         has a bytes model or a gemm_dtype and speed is timed (rows then say '% of bandwidth' or

@@ -55,6 +55,8 @@ Schema (version 1), every record a JSON object with at least:
                   background_cpu_s, between_calls_s, processes_started, other_threads_cpu_s, children}, or {note} when
                   no child was started
   first_call_s    {submission?, reference?}: first call, JIT compilation included (not ranked)
+  jit_reused      true when the file's compiled Numba code came from an earlier grade of the same
+                  bytes (harness/jitcache.py; absent otherwise)
   threads, plan, baseline, limits, seeds{hidden, derivation, secret_id}, size_unit,
   machine{cpu, cores, libraries, git_commit, ...}
   yardstick       null, or {threads, triad_gbytes_per_s, gemm_gflops, measured_at, cached, ...}

@@ -269,7 +269,8 @@ def _summary_line(record: dict) -> Text:
                     + " (would outlast this plan's time: the score covers the smaller sizes)")
     if first:
         text.append("\nfirst call, JIT compile included (not ranked): " + ", ".join(
-            f"{k} {_fmt_time(v)}" for k, v in first.items()))
+            f"{k} {_fmt_time(v)}" for k, v in first.items())
+            + (" (the file's compiled code kept from an earlier grade of it)" if record.get("jit_reused") is True else ""))
     return text
 
 

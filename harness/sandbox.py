@@ -211,6 +211,8 @@ class Child:
                   "fresh_proc": bool(self.bwrap), "hook": True,
                   "writable": [str(bubblewrap.TMP if self.bwrap else self.workdir)],
                   "numba_dir": str(self.numba_dir),
+                  # pinned once loaded (harness/child.py): two timing children load on two CPUs, not one
+                  "cpus": list(self.cpus) if self.cpus else None,
                   "jit_seed": f"{bubblewrap.INBOX}/{jitcache.SEED}" if self.bwrap else str(self.inbox / jitcache.SEED)}
         command = [sys.executable, "-E", "-B", "-X", "faulthandler", str(CHILD), json.dumps(config)]
         if self.bwrap:
@@ -263,11 +265,6 @@ class Child:
 
     def _limit(self) -> None:  # runs in the child between fork and exec
         self.meter.join()  # first: everything the child starts is counted
-        if self.cpus:
-            try:
-                os.sched_setaffinity(0, self.cpus)
-            except OSError:  # the CPUs went away (a changed cpuset): run unpinned rather than not at all
-                pass
         mem = self.limits.mem_mb << 20
         cpu = max(1, math.ceil(self.limits.cpu_s))
         # a result file is never larger than the memory that held it

@@ -191,6 +191,7 @@ class Record:
     # the verdict stands, the score is None (speed not measured), so no leaderboard ranks it
     interrupted: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)  # the checker's remarks on an answer that passed: never failures
+    jit_reused: bool = False  # the file's compiled code came from an earlier grade of the same bytes (jitcache)
 
     def interval(self) -> dict[str, Any]:
         """{"score_interval": [lo, hi]} right after the score, or nothing (older records lack it)."""
@@ -217,4 +218,5 @@ class Record:
             "first_call_s": dict(self.first_call_s),
             **({} if s else {"timer_check": self.timer_check.to_dict() if self.timer_check else None}),
             "grade_seconds": self.grade_seconds, **({"notes": list(self.notes)} if self.notes else {}),
+            **({"jit_reused": True} if self.jit_reused else {}),
         }

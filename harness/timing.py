@@ -78,7 +78,7 @@ PLANS = {
                        last_extra=2.0),
     # every size, as "full" does, so the quick score estimates the same geometric mean (two small
     # sizes alone were 33% off it); fewer pairs, a looser interval
-    "quick": TimingPlan("quick", min_reps=3, max_reps=40, budget_s=0.25, precision=0.10, phase_budget_s=20.0),
+    "quick": TimingPlan("quick", min_reps=2, max_reps=40, budget_s=0.25, precision=0.10, phase_budget_s=20.0),
     "off": TimingPlan("off", min_reps=0, max_reps=0, budget_s=0.0, max_sizes=0, replays=0),
 }
 
@@ -236,7 +236,7 @@ def _measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secr
             if rep < 0:
                 if out.first_reference_s is None:
                     out.first_reference_s = r_reply["seconds"]
-                if rep == -1 and real_children:
+                if rep == -1 and real_children and not single(last, n):
                     # one more reference call, warm now, sets the batch (a stand-in child keeps 1)
                     # (its own clock: trusted code, and the gap around a command is not what needs amortising)
                     again, _, seen = run_batch(ref, [args], name)
@@ -272,6 +272,12 @@ def _measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secr
             _replay(problem, sub, cases[i], out)
     progress("timing", len(sizes), len(sizes))
     return out
+
+
+def single(last: tuple[int, float, float] | None, n: int) -> bool:
+    """Whether size `n`'s batch is surely one call: the last size's reference call, scaled
+    linearly to `n`, already lasts a whole batch (the batch-setting call is then not needed)."""
+    return last is not None and last[2] * n / max(1, last[0]) >= 2 * TARGET_BATCH_S
 
 
 def predicted_s(plan: TimingPlan, warmups: int, n_last: int, per_input_s: float, ref_call_s: float,

@@ -228,3 +228,10 @@ def test_the_last_size_runs_on_while_the_score_is_wide(wide):
         assert 2.0 <= _timed_s(last) < 2.2, "the last size ran to twice its budget: the score stayed wider"
     else:
         assert 1.0 <= _timed_s(last) < 1.2
+
+
+def test_the_batch_setting_call_is_left_out_only_where_the_batch_is_surely_one():
+    assert not timing.single(None, 10_000), "the first size has nothing to scale from"
+    assert timing.single((1_000, 0.0, 0.004), 10_000), "40 ms a call, scaled: one call fills a batch"
+    assert not timing.single((1_000, 0.0, 1e-4), 2_000), "0.2 ms a call: the batch is measured"
+    assert not timing.single((1_000, 0.0, 2 * timing.TARGET_BATCH_S), 999)

@@ -2,6 +2,7 @@
 (harness/jitcache.py), and the CPUs a grade's children share (sandbox.shared_cpus)."""
 from __future__ import annotations
 
+import os
 import textwrap
 
 import numpy as np
@@ -93,3 +94,78 @@ def test_a_grade_shares_the_last_cpus(monkeypatch):
     assert sandbox.shared_cpus(4) is None  # every CPU: pinning would change nothing
     monkeypatch.setattr(sandbox.os, "sched_getaffinity", lambda pid: {5}, raising=False)
     assert sandbox.shared_cpus(1) is None
+
+
+def test_a_pinned_child_runs_on_its_cpus_once_loaded(tmp_path):
+    path = _file(tmp_path, """
+        import os
+
+        def entry(x):
+            return sorted(os.sched_getaffinity(0))
+    """)
+    cpu = max(os.sched_getaffinity(0))
+    with Child(path, "entry", 1, LIMITS, cpus=(cpu,)) as child:
+        reply, got, _ = child.call((0,))
+    assert reply["status"] == "ok" and got == [cpu]
+
+
+# -- the store: a file's compiled code, kept for the next grade of the same bytes ------------
+SHA = "ab" * 32
+
+
+def test_the_store_gives_back_what_it_kept_for_the_same_bytes_only(tmp_path):
+    files = {NAME: b"index", "tmp_abc/kernel.double-12.py311.1.nbc": b"data"}
+    jitcache.keep(tmp_path, SHA, files)
+    assert jitcache.recall(tmp_path, SHA) == files
+    assert jitcache.recall(tmp_path, "cd" * 32) == {}  # another file's bytes
+    assert jitcache.recall(tmp_path, "../" + SHA) == {}  # not a sha256
+    jitcache.keep(tmp_path, SHA, {"f.nbi": b"new"})  # replaced whole, not merged
+    assert jitcache.recall(tmp_path, SHA) == {"f.nbi": b"new"}
+    assert [p.name for p in tmp_path.iterdir()] == [SHA]  # nothing left aside
+
+
+@pytest.mark.parametrize("spoil", ["link", "name", "size"])
+def test_a_spoiled_store_entry_gives_nothing(tmp_path, spoil, monkeypatch):
+    jitcache.keep(tmp_path, SHA, {"f.nbi": b"index"})
+    entry = tmp_path / SHA
+    if spoil == "link":
+        (entry / "g.nbc").symlink_to("/etc/hostname")
+    elif spoil == "name":
+        (entry / "stash.bin").write_bytes(b"x")
+    else:
+        monkeypatch.setattr(jitcache, "MAX_BYTES", 3)
+    assert jitcache.recall(tmp_path, SHA) == {}
+
+
+def test_the_store_keeps_the_most_recently_used(tmp_path, monkeypatch):
+    monkeypatch.setattr(jitcache, "KEEP", 2)
+    shas = [c * 64 for c in "abc"]
+    for i, sha in enumerate(shas[:2]):
+        jitcache.keep(tmp_path, sha, {"f.nbi": b"x"})
+        os.utime(tmp_path / sha, (1000 + i, 1000 + i))
+    assert jitcache.recall(tmp_path, shas[0])  # used again: now the newest
+    jitcache.keep(tmp_path, shas[2], {"f.nbi": b"x"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([shas[0], shas[2]])
+
+
+def test_the_store_is_off_with_a_secret_or_when_turned_off(monkeypatch):
+    monkeypatch.delenv(jitcache.STORE_ENV, raising=False)
+    assert jitcache.enabled("") and not jitcache.enabled("leaderboard-secret")
+    monkeypatch.setenv(jitcache.STORE_ENV, "off")
+    assert not jitcache.enabled("")
+
+
+def test_a_regrade_of_the_same_bytes_starts_from_their_compiled_code(tmp_path, monkeypatch):
+    from harness import problems
+    from harness.grader import grade
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv(jitcache.STORE_ENV, raising=False)
+    p = problems.get("spmv")
+    file = tmp_path / "mine.py"
+    file.write_bytes(p.reference_path("numba").read_bytes())
+    first = grade(p, file, plan="off")
+    again = grade(p, file, plan="off")
+    assert first["verdict"] == again["verdict"] == "AC"
+    assert "jit_reused" not in first and again["jit_reused"] is True
+    assert grade(p, file, plan="off", secret="s3cret").get("jit_reused") is None  # a leaderboard grade compiles
