@@ -78,7 +78,7 @@ PLANS = {
                        last_extra=2.0),
     # every size, as "full" does, so the quick score estimates the same geometric mean (two small
     # sizes alone were 33% off it); fewer pairs, a looser interval
-    "quick": TimingPlan("quick", min_reps=2, max_reps=40, budget_s=0.25, precision=0.10, phase_budget_s=20.0),
+    "quick": TimingPlan("quick", min_reps=3, max_reps=40, budget_s=0.25, precision=0.10, phase_budget_s=20.0),
     "off": TimingPlan("off", min_reps=0, max_reps=0, budget_s=0.0, max_sizes=0, replays=0),
 }
 
