@@ -1,15 +1,17 @@
 """The grade loop's targets (issue 13): grade each problem's timing reference against itself, N
 times with the default plan and N times with --quick, and say whether the targets hold.
 
-    python benchmarks/grade_loop.py [--runs 5] [--problems coo-to-csr spmv spgemm moe-router]
+    python benchmarks/grade_loop.py [--runs 5] [--problems coo-to-csr spmv spgemm moe-router] [--cold]
 
 Each grade is a fresh `python -m harness.cli grade SLUG REFERENCE --json --no-record`, timed on
 this side of the subprocess (a person's wait: interpreter start, correctness, JIT compilation
-and timing). Targets: the default grade within 15 s with a score interval no wider than ±5%;
+and timing). The file is unchanged between grades, so after the first they reuse its compiled
+Numba code (harness/jitcache.py's store), as a re-grade does; `--cold` turns that off and
+every grade compiles, as the first grade after an edit does. Targets: the default grade within 15 s with a score interval no wider than ±5%;
 --quick within 3 s, its score within ±10% of the default's (the median of the default runs) and
 its interval within ±10%; every self-vs-self score within 0.85-1.18 (the stability bar). Prints
-a markdown table, with the timing phase and the first call (JIT compilation, done again in the
-fresh timing child) beside the wall, so what the timing loop costs shows apart. Run it on a
+a markdown table, with the timing phase and the first call (JIT compilation included) beside
+the wall, so what the timing loop costs shows apart. Run it on a
 quiet machine: a shared one gives indicative figures only.
 """
 from __future__ import annotations
@@ -53,17 +55,18 @@ class Grade:
         return max(self.score - lo, hi - self.score) / self.score
 
 
-def grade_once(slug: str, plan: str) -> Grade:
-    """One grade of the problem's timing reference against itself, in a fresh interpreter."""
+def grade_once(slug: str, plan: str, cold: bool = False) -> Grade:
+    """One grade of the problem's timing reference against itself, in a fresh interpreter;
+    `cold`: without the compiled code kept from an earlier grade of the file (as after an edit)."""
     sys.path.insert(0, str(ROOT))
-    from harness import problems  # local: the benchmark's own start stays light
+    from harness import jitcache, problems  # local: the benchmark's own start stays light
 
     p = problems.get(slug)
     reference = p.reference_path(p.timing_reference)
     cmd = [sys.executable, "-m", "harness.cli", "grade", slug, str(reference), "--json", "--no-record"]
     if plan == "quick":
         cmd.append("--quick")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **({jitcache.STORE_ENV: "off"} if cold else {})}
     started = time.perf_counter()
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
@@ -132,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--problems", nargs="+", default=list(PROBLEMS), help="slugs (default: the four of issue 13)")
     parser.add_argument("--plans", nargs="+", default=["full", "quick"], choices=sorted(TARGETS),
                         help="plans to run (default: full quick)")
+    parser.add_argument("--cold", action="store_true", help="every grade compiles afresh, as the first grade "
+                        "after an edit does (default: a re-grade reuses the file's compiled code)")
     args = parser.parse_args(argv)
     results: dict[str, dict[str, list[Grade]]] = {}
     for slug in args.problems:
@@ -139,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         for plan in args.plans:
             grades = []
             for i in range(args.runs):
-                g = grade_once(slug, plan)
+                g = grade_once(slug, plan, args.cold)
                 if g.verdict != "AC":
                     raise RuntimeError(f"{slug} reference graded {g.verdict} against itself")
                 grades.append(g)

@@ -283,7 +283,7 @@ def _pin(cpus: list[int] | None) -> None:
 
 def _warm_numba() -> None:
     """Load numba's CPU target registries now, when the file uses numba: its first compile or
-    cache load otherwise does it, about 0.8 s inside the first call (arraymath, linalg's BLAS
+    cache load otherwise does it, about 0.4 s inside the first call (arraymath, linalg's BLAS
     binding, the stencil registry). Timing children start while correctness runs, so there the
     cost moves off the grade's path."""
     if "numba" not in sys.modules:
