@@ -7,12 +7,12 @@ Each grade is a fresh `python -m harness.cli grade SLUG REFERENCE --json --no-re
 this side of the subprocess (a person's wait: interpreter start, correctness, JIT compilation
 and timing). The file is unchanged between grades, so after the first they reuse its compiled
 Numba code (harness/jitcache.py's store), as a re-grade does; `--cold` turns that off and
-every grade compiles, as the first grade after an edit does. Targets: the default grade within 15 s with a score interval no wider than ±5%;
---quick within 3 s, its score within ±10% of the default's (the median of the default runs) and
-its interval within ±10%; every self-vs-self score within 0.85-1.18 (the stability bar). Prints
-a markdown table, with the timing phase and the first call (JIT compilation included) beside
-the wall, so what the timing loop costs shows apart. Run it on a
-quiet machine: a shared one gives indicative figures only.
+every grade compiles, as the first grade after an edit does. Targets: the default grade within
+15 s with a score interval no wider than ±5%; --quick within 3 s, its score within ±10% of the
+default's (the median of the default runs) and its interval within ±10%; every self-vs-self
+score within 0.85-1.18 (the stability bar). Prints a markdown table, with the timing phase and
+the first call (JIT compilation included) beside the wall, so what the timing loop costs shows
+apart. Run it on a quiet machine: a shared one gives indicative figures only.
 """
 from __future__ import annotations
 

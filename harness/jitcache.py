@@ -14,8 +14,9 @@ array under a relative name of at most two plain parts that ends as numba's file
 of file, a non-byte array, too much) and nothing is handed over: the timing child compiles
 again, slower, never wrong. It carries nothing from one submission to another: the files come
 from the same file's own child, and live only in the inbox and tmpfs of its next child (and in
-the store below, for the same bytes). numba writes each cache file whole (a temporary file, then a rename) and the export runs between calls, so
-the index and the data files it lists are one consistent snapshot.
+the store below, for the same bytes). numba writes each cache file whole (a temporary file, then
+a rename) and the export runs between calls, so the index and the data files it lists are one
+consistent snapshot.
 
 Across grades, the same rules keep a file's compiled code for the next grade of the very same
 bytes (`recall`/`keep`, a folder per sha256 under the grader's cache): a re-grade of an unchanged

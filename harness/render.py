@@ -268,9 +268,10 @@ def _summary_line(record: dict) -> Text:
         text.append("\nnot timed: " + ", ".join(f"{unit}={n:,}" for n in untimed)
                     + " (would outlast this plan's time: the score covers the smaller sizes)")
     if first:
+        reused = record.get("jit_reused") is True
+        warm = " (the file's compiled code kept from an earlier grade of it)" if reused else ""
         text.append("\nfirst call, JIT compile included (not ranked): " + ", ".join(
-            f"{k} {_fmt_time(v)}" for k, v in first.items())
-            + (" (the file's compiled code kept from an earlier grade of it)" if record.get("jit_reused") is True else ""))
+            f"{k} {_fmt_time(v)}" for k, v in first.items()) + warm)
     return text
 
 
