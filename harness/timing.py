@@ -275,8 +275,9 @@ def _measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secr
 
 
 def single(last: tuple[int, float, float] | None, n: int) -> bool:
-    """Whether size `n`'s batch is surely one call: the last size's reference call, scaled
-    linearly to `n`, already lasts a whole batch (the batch-setting call is then not needed)."""
+    """Whether size `n`'s batch is one call: the last size's reference call, scaled linearly to
+    `n`, already lasts two batches (the batch-setting call is then not needed). Sure for code at
+    least linear in the size; a sublinear reference would be given a batch of one a size early."""
     return last is not None and last[2] * n / max(1, last[0]) >= 2 * TARGET_BATCH_S
 
 
