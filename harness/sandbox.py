@@ -60,7 +60,8 @@ def cache_dir() -> Path:
 def numba_cache(file: Path, guard: bool) -> Path:
     """References share one grader-owned cache (bound read-write into reference children only);
     a submission's child gets a fresh private one, inside its own work folder, gone with it, so
-    nothing one submission compiles or stashes there reaches another grade."""
+    nothing one submission compiles or stashes there reaches another submission (numba's own
+    files go on only to the same file's next child: harness/jitcache.py)."""
     if not guard:
         return cache_dir() / "numba-ref"
     return Path(tempfile.gettempdir()) / f"sparsebench-numba-{secrets.token_hex(8)}"

@@ -10,7 +10,8 @@ later in the same grade, looks for it. Finding any stash makes it fail on purpos
 submission's cache is now a folder in its own child's private tmpfs, gone when the child ends,
 so the timing child finds nothing: AC. (The one thing that does cross, by design, is numba's
 own index and data files, from the correctness child to the timing child of the same file in
-the same grade: harness/jitcache.py. A stash under another name is not carried.)"""
+the same grade, and to the next grade of the same bytes: harness/jitcache.py. A stash under
+another name is not carried.)"""
 import ctypes
 import glob
 import os
