@@ -46,7 +46,7 @@ from tinylm.data import load_corpus  # noqa: E402
 BOOTSTRAP = 4000
 CLOCK = [time.perf_counter]  # --clock cpu: time.thread_time, this thread's CPU time (1 BLAS thread)
 # the parts of a step: tinylm.model functions (exclusive time) and the optimiser
-PARTS = ("layer_norm", "attention", "top_k", "capacity_mask", "gates_and_losses", "_gates_and_losses",
+PARTS = ("layer_norm", "attention", "top_k", "capacity_mask", "gates_and_losses",
          "router_backward", "dispatch", "experts_forward", "combine", "moe", "dense_ffn", "forward",
          "layer_norm_backward", "attention_backward", "uncombine", "experts_backward", "moe_backward",
          "dense_ffn_backward", "backward", "log_softmax")

@@ -84,3 +84,24 @@ def test_every_lm_flag_has_help_and_its_default(command):
             if action.default is not None and isinstance(action.default, (int, float, str)) and name != "--results":
                 shown = f"{action.default:g}" if isinstance(action.default, float) else str(action.default)
                 assert shown in action.help, f"lm {command} {name}: help says another default than {shown}"
+
+
+def test_compare_jobs_trains_side_by_side_to_the_same_result(tmp_path, capsys):
+    """--jobs 2 trains each seed's pair in two processes; a step budget makes runs reproducible,
+    so the table matches the one-at-a-time compare's, and every run's line is printed."""
+    argv = ["lm", "compare", "--steps", "3", "--seeds", "1", *TINY]
+    assert cli.main([*argv, "--out", str(tmp_path / "one")]) == 0
+    capsys.readouterr()
+    assert cli.main([*argv, "--jobs", "2", "--out", str(tmp_path / "two")]) == 0
+    err = capsys.readouterr().err
+    assert "2 at a time" in err and "dense seed 0: val loss" in err and "moe-e4k2 seed 0: val loss" in err
+    one, two = ((tmp_path / d / "synthetic" / "compare.csv").read_text() for d in ("one", "two"))
+    strip = [lambda t: [line.split(",")[:4] for line in t.splitlines()]][0]  # model, seed, val_loss, steps
+    assert strip(one) == strip(two)
+    assert "trained 2 at a time" in (tmp_path / "two" / "synthetic" / "compare.md").read_text()
+
+
+def test_compare_jobs_below_one_is_one_clear_error(tmp_path, capsys):
+    assert cli.main(["lm", "compare", "--steps", "1", "--jobs", "0", "--out", str(tmp_path), *TINY]) == 2
+    err = capsys.readouterr().err
+    assert "--jobs must be at least 1" in err and not any(tmp_path.iterdir())

@@ -336,3 +336,12 @@ def test_verdict_says_who_won_with_an_interval():
     assert tie["low"] > 0 and 1.5 < tie["spreads"] < 3
     one = verdict(_rows([1.6], [1.7]))
     assert one["winner"] is None and "one seed" in one["text"]
+
+
+def test_the_throughput_profile_wraps_only_functions_the_model_has():
+    """benchmarks/tinylm_throughput.py --profile times tinylm.model's functions by name; a name
+    the model lost (a renamed kernel) must fail here, not in the middle of a benchmark."""
+    from benchmarks import tinylm_throughput
+
+    missing = [name for name in tinylm_throughput.PARTS if not callable(getattr(M, name, None))]
+    assert not missing, f"PARTS names functions tinylm.model does not have: {missing}"

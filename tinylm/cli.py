@@ -76,6 +76,9 @@ def add_parser(sub, parents: list) -> None:
     p = cmds.add_parser("compare", parents=parents, help="MoE vs dense at equal active parameters and time, over seeds")
     model_args(p)
     p.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1, one MoE and one dense run each (default: 3)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="runs trained at once, one process each; 2 trains each seed's MoE and dense runs side by "
+                        "side (give each a free core; default: 1)")
     p.add_argument("--out", type=Path, default=None,
                    help="folder for the runs and tables (default: RESULTS/lm, RESULTS from --results)")
     p.set_defaults(func=cmd_compare)
@@ -174,6 +177,9 @@ def cmd_compare(args) -> int:
     except ImportError:
         console.print('[bold red]error:[/] compare draws its loss plot with matplotlib: pip install -e ".[plots]"')
         return 2
+    if args.jobs < 1:
+        console.print(f"[bold red]error:[/] --jobs must be at least 1, not {args.jobs}")
+        return 2
     try:
         corpus, cfg, tc = _configs(args)
     except (OSError, ValueError) as exc:
@@ -194,8 +200,11 @@ def cmd_compare(args) -> int:
         _print_result(console, result)
         return result
 
+    if args.jobs > 1:
+        console.print(f"training {len(planned)} runs, {args.jobs} at a time (no progress bars: each run's line "
+                      "appears when it ends)")
     out = compare(corpus, corpus_label(args.corpus), cfg, tc, args.seeds, args.out or Path(args.results) / "lm",
-                  resume=args.resume, run=run)
+                  resume=args.resume, run=run, jobs=args.jobs, finished=lambda r: _print_result(console, r))
     from rich.markdown import Markdown
 
     Console().print(Markdown((out["folder"] / "compare.md").read_text()))

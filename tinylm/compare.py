@@ -18,34 +18,66 @@ RunFn = Callable[[M.Config, TrainConfig, Path], dict]
 
 
 def compare(corpus: Corpus, label: str, moe_cfg: M.Config, tc: TrainConfig, seeds: int, out_root: Path, *,
-            resume: bool = False, run: RunFn | None = None) -> dict:
+            resume: bool = False, run: RunFn | None = None, jobs: int = 1,
+            finished: Callable[[dict], None] | None = None) -> dict:
     """Train MoE and dense for each seed; write compare.csv/.md and loss.png under out_root/label.
     `run(cfg, tc, out_dir)` trains one model (default: `train` with no progress display).
-    With `resume`, a finished run (its result.json exists) is reused and a killed one resumed."""
+    With `resume`, a finished run (its result.json exists) is reused and a killed one resumed.
+    With `jobs` > 1, the runs train that many at a time in their own processes (`run` is not
+    used; `finished(result)` hears of each as it ends)."""
     import pandas as pd
 
     run = run or (lambda cfg, t, out: train(cfg, t, corpus, out, resume=resume))
     folder = Path(out_root) / label
     folder.mkdir(parents=True, exist_ok=True)
     dense_cfg = replace(moe_cfg, dense=True)
+    plan = [(cfg, replace(tc, seed=seed), folder / run_name(cfg, seed))
+            for seed in range(seeds) for cfg in (moe_cfg, dense_cfg)]
+    if jobs > 1:
+        todo = [p for p in plan if not (resume and (p[2] / "result.json").is_file())]
+        train_parallel(corpus, todo, jobs, resume=resume, finished=finished)
+        resume = True  # every planned run has its result.json now
     results = []
-    for seed in range(seeds):
-        for cfg in (moe_cfg, dense_cfg):
-            out = folder / run_name(cfg, seed)
-            done = out / "result.json"
-            if resume and done.is_file():
-                results.append(json.loads(done.read_text()))
-                continue
-            result = run(cfg, replace(tc, seed=seed), out)
-            result.pop("params", None)
-            results.append(result)
+    for cfg, run_tc, out in plan:
+        done = out / "result.json"
+        if resume and done.is_file():
+            results.append(json.loads(done.read_text()))
+            continue
+        result = run(cfg, run_tc, out)
+        result.pop("params", None)
+        results.append(result)
     rows = pd.DataFrame([_row(r) for r in results])
     summary = summarise(rows)
     rows.to_csv(folder / "compare.csv", index=False)
     (folder / "verdict.json").write_text(json.dumps(verdict(rows), indent=1))
-    (folder / "compare.md").write_text(_markdown(label, rows, summary, results))
+    (folder / "compare.md").write_text(_markdown(label, rows, summary, results, jobs))
     plot(results, folder / "loss.png", title=f"{label}: val loss vs training time")
     return {"rows": rows, "summary": summary, "verdict": verdict(rows), "folder": folder}
+
+
+def train_parallel(corpus: Corpus, runs: list[tuple[M.Config, TrainConfig, Path]], jobs: int, *,
+                   resume: bool = False, finished: Callable[[dict], None] | None = None) -> None:
+    """Train `runs` (config, train config, run folder) `jobs` at a time, one process each.
+
+    The plan lists each seed's MoE run beside its dense one, so with two jobs the pair trains
+    side by side on the same machine: whatever else the host does slows both alike, as
+    interleaving does for a benchmark. Each run writes its result.json; a failed run raises."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # spawn: a fresh interpreter per worker, not a fork of this one's BLAS and Numba threads
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_train_one, corpus, cfg, tc, out, resume) for cfg, tc, out in runs]
+        for future in as_completed(futures):
+            result = future.result()
+            if finished:
+                finished(result)
+
+
+def _train_one(corpus: Corpus, cfg: M.Config, tc: TrainConfig, out: Path, resume: bool) -> dict:
+    """One run in a worker process: what the parent needs to hear, without the weights or history."""
+    result = train(cfg, tc, corpus, out, resume=resume)
+    return {k: v for k, v in result.items() if k not in ("params", "history")}
 
 
 def _row(r: dict) -> dict:
@@ -119,7 +151,7 @@ def summarise(rows):
     return out
 
 
-def _markdown(label: str, rows, summary, results) -> str:
+def _markdown(label: str, rows, summary, results, jobs: int = 1) -> str:
     lines = [f"# tiny LM: MoE vs dense on {label}", ""]
     tcs = {json.dumps(r["train_config"], sort_keys=True) for r in results}
     if len(tcs) == 1:
@@ -127,7 +159,9 @@ def _markdown(label: str, rows, summary, results) -> str:
         clock = "CPU time" if tc.get("clock") == "cpu" else "wall-clock time"
         lines += [f"Training time per run: {tc['minutes']} min ({clock}) of training steps, batch "
                   f"{tc['batch_size']}, lr {tc['lr']}, {tc['threads']} BLAS thread(s). Val loss in nats/char "
-                  f"on {tc['final_eval_windows']} fixed val windows.", ""]
+                  f"on {tc['final_eval_windows']} fixed val windows."
+                  + (f" The runs trained {jobs} at a time, one process each (each seed's MoE run beside its "
+                     "dense one)." if jobs > 1 else ""), ""]
     if results and results[0].get("entropy_rate"):
         lines += [f"Exact entropy rate of the corpus (the loss floor): {results[0]['entropy_rate']:.4f} nats/char.", ""]
     lines += ["## Summary", "", summary.to_markdown(index=False, floatfmt=".4g"), ""]
