@@ -36,8 +36,8 @@ def add_parser(sub, parents: list) -> None:
         p.add_argument("--steps", type=int, default=None,
                        help="stop after this many steps, for reproducible runs (default: no step limit)")
         p.add_argument("--batch", type=int, default=16, help="sequences per step (default: 16)")
-        p.add_argument("--lr", type=float, default=1e-3,
-                       help="peak learning rate, after warm-up; cosine decay to lr/10 (default: 0.001)")
+        p.add_argument("--lr", type=float, default=3e-3,
+                       help="peak learning rate, after warm-up; cosine decay to lr/10 (default: 0.003)")
         p.add_argument("--threads", type=int, default=1,
                        help="BLAS threads; more than the idle cores slows small GEMMs badly (default: 1)")
         p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
