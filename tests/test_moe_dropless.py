@@ -73,6 +73,23 @@ def test_forward_matches_the_dense_oracle_in_float64(name, layer):
     np.testing.assert_allclose(y, dense_oracle(x, expert, gate, w1, w2), rtol=1e-11, atol=1e-11)
 
 
+@pytest.mark.parametrize("block", [1, 2, 3, 5])
+@settings(max_examples=25, deadline=None)
+@given(layer=small_layers())
+def test_numba_reference_in_hidden_blocks_matches_the_oracle(block, layer):
+    """The Numba reference runs each expert's rows through one (BLOCK, H) hidden buffer; the
+    problem's cases never give an expert more than BLOCK rows, so a tiny BLOCK here makes every
+    expert span several blocks, with a short last one."""
+    module = load_module(FORWARD.references["numba"])
+    x, expert, gate, w1, w2, _ = layer
+    kept, module.BLOCK = module.BLOCK, block
+    try:
+        y = module.moe_dropless(x, expert, gate, w1, w2)
+    finally:
+        module.BLOCK = kept
+    np.testing.assert_allclose(y, dense_oracle(x, expert, gate, w1, w2), rtol=1e-11, atol=1e-11)
+
+
 @pytest.mark.parametrize("name", FWD)
 @pytest.mark.parametrize("case", [c.name for c in FORWARD.edge_cases])
 def test_forward_edge_cases_match_the_dense_oracle(name, case):
