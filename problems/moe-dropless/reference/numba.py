@@ -11,9 +11,10 @@ temporaries and no sort:
 3. per expert, in blocks of up to BLOCK rows: h = xs @ w1[e] into one (BLOCK, H) buffer,
    relu in place, out = h @ w2[e] into a slice of one (T·k, D) buffer. The hidden
    activations are never all in memory at once: at the benchmark's T·k = 16,384 and H = 1,024
-   a full buffer is 64 MB of fresh pages a call, the block 8 MB (the layer 3-5% faster,
-   interleaved; smaller blocks lose more to BLAS's per-call packing than they save: 512 rows
-   took 6% longer than the full buffer, 256 rows 26%, 128 rows 59%);
+   a full buffer is 64 MB of fresh pages a call, the block 8 MB. Measured against the full
+   buffer, interleaved: 4-5% faster alone, and within the noise to 4% faster in the yardstick
+   table beside its peers. Smaller blocks lose more to BLAS's per-call packing than they
+   save: 512 rows took 6% longer than the full buffer, 256 rows 26%, 128 rows 59%;
 4. combine: y[t] = Σ_j float32(gate[t, j]) · out[row of (t, j)], each y row written once.
 """
 from __future__ import annotations
