@@ -86,6 +86,11 @@ def test_every_lm_flag_has_help_and_its_default(command):
                 assert shown in action.help, f"lm {command} {name}: help says another default than {shown}"
 
 
+def _leading_columns(csv) -> list[list[str]]:
+    """model, seed, val_loss and steps of every run (the rest are timings)."""
+    return [line.split(",")[:4] for line in csv.read_text().splitlines()]
+
+
 def test_compare_jobs_trains_side_by_side_to_the_same_result(tmp_path, capsys):
     """--jobs 2 trains each seed's pair in two processes; a step budget makes runs reproducible,
     so the table matches the one-at-a-time compare's, and every run's line is printed."""
@@ -95,9 +100,8 @@ def test_compare_jobs_trains_side_by_side_to_the_same_result(tmp_path, capsys):
     assert cli.main([*argv, "--jobs", "2", "--out", str(tmp_path / "two")]) == 0
     err = capsys.readouterr().err
     assert "2 at a time" in err and "dense seed 0: val loss" in err and "moe-e4k2 seed 0: val loss" in err
-    one, two = ((tmp_path / d / "synthetic" / "compare.csv").read_text() for d in ("one", "two"))
-    strip = [lambda t: [line.split(",")[:4] for line in t.splitlines()]][0]  # model, seed, val_loss, steps
-    assert strip(one) == strip(two)
+    one, two = (_leading_columns(tmp_path / d / "synthetic" / "compare.csv") for d in ("one", "two"))
+    assert one == two
     assert "trained 2 at a time" in (tmp_path / "two" / "synthetic" / "compare.md").read_text()
 
 
