@@ -94,15 +94,20 @@ def _leading_columns(csv) -> list[list[str]]:
 def test_compare_jobs_trains_side_by_side_to_the_same_result(tmp_path, capsys):
     """--jobs 2 trains each seed's pair in two processes; a step budget makes runs reproducible,
     so the table matches the one-at-a-time compare's, and every run's line is printed."""
-    argv = ["lm", "compare", "--steps", "3", "--seeds", "1", *TINY]
+    argv = ["lm", "compare", "--steps", "3", "--seeds", "2", *TINY]
     assert cli.main([*argv, "--out", str(tmp_path / "one")]) == 0
     capsys.readouterr()
     assert cli.main([*argv, "--jobs", "2", "--out", str(tmp_path / "two")]) == 0
     err = capsys.readouterr().err
-    assert "2 at a time" in err and "dense seed 0: val loss" in err and "moe-e4k2 seed 0: val loss" in err
+    assert "4 runs, 2 at a time" in err
+    assert all(f"{model} seed {s}: val loss" in err for model in ("dense", "moe-e4k2") for s in (0, 1))
     one, two = (_leading_columns(tmp_path / d / "synthetic" / "compare.csv") for d in ("one", "two"))
     assert one == two
-    assert "trained 2 at a time" in (tmp_path / "two" / "synthetic" / "compare.md").read_text()
+    md_one, md_two = ((tmp_path / d / "synthetic" / "compare.md").read_text() for d in ("one", "two"))
+    assert "Training time per run" in md_one and "at a time" not in md_one  # the seeds' configs count as one
+    assert "The runs trained 2 at a time" in md_two
+    assert cli.main([*argv, "--out", str(tmp_path / "two"), "--resume"]) == 0  # rebuilt one at a time from the files
+    assert "The runs trained 2 at a time" in (tmp_path / "two" / "synthetic" / "compare.md").read_text()
 
 
 def test_compare_jobs_below_one_is_one_clear_error(tmp_path, capsys):

@@ -50,7 +50,7 @@ def compare(corpus: Corpus, label: str, moe_cfg: M.Config, tc: TrainConfig, seed
     summary = summarise(rows)
     rows.to_csv(folder / "compare.csv", index=False)
     (folder / "verdict.json").write_text(json.dumps(verdict(rows), indent=1))
-    (folder / "compare.md").write_text(_markdown(label, rows, summary, results, jobs))
+    (folder / "compare.md").write_text(_markdown(label, rows, summary, results))
     plot(results, folder / "loss.png", title=f"{label}: val loss vs training time")
     return {"rows": rows, "summary": summary, "verdict": verdict(rows), "folder": folder}
 
@@ -67,17 +67,21 @@ def train_parallel(corpus: Corpus, runs: list[tuple[M.Config, TrainConfig, Path]
 
     # spawn: a fresh interpreter per worker, not a fork of this one's BLAS and Numba threads
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(_train_one, corpus, cfg, tc, out, resume) for cfg, tc, out in runs]
+        futures = [pool.submit(_train_one, corpus, cfg, tc, out, resume, jobs) for cfg, tc, out in runs]
         for future in as_completed(futures):
             result = future.result()
             if finished:
                 finished(result)
 
 
-def _train_one(corpus: Corpus, cfg: M.Config, tc: TrainConfig, out: Path, resume: bool) -> dict:
-    """One run in a worker process: what the parent needs to hear, without the weights or history."""
+def _train_one(corpus: Corpus, cfg: M.Config, tc: TrainConfig, out: Path, resume: bool, jobs: int) -> dict:
+    """One run in a worker process. Its result.json also says how many runs trained at once (its
+    tokens/s depends on it); the parent hears the result without the weights or history."""
     result = train(cfg, tc, corpus, out, resume=resume)
-    return {k: v for k, v in result.items() if k not in ("params", "history")}
+    result.pop("params", None)
+    result["jobs"] = jobs
+    (Path(out) / "result.json").write_text(json.dumps(result, indent=1))
+    return {k: v for k, v in result.items() if k != "history"}
 
 
 def _row(r: dict) -> dict:
@@ -151,17 +155,18 @@ def summarise(rows):
     return out
 
 
-def _markdown(label: str, rows, summary, results, jobs: int = 1) -> str:
+def _markdown(label: str, rows, summary, results) -> str:
     lines = [f"# tiny LM: MoE vs dense on {label}", ""]
-    tcs = {json.dumps(r["train_config"], sort_keys=True) for r in results}
+    tcs = {json.dumps({k: v for k, v in r["train_config"].items() if k != "seed"}, sort_keys=True) for r in results}
+    jobs = {r.get("jobs", 1) for r in results}
     if len(tcs) == 1:
         tc = results[0]["train_config"]
         clock = "CPU time" if tc.get("clock") == "cpu" else "wall-clock time"
         lines += [f"Training time per run: {tc['minutes']} min ({clock}) of training steps, batch "
                   f"{tc['batch_size']}, lr {tc['lr']}, {tc['threads']} BLAS thread(s). Val loss in nats/char "
                   f"on {tc['final_eval_windows']} fixed val windows."
-                  + (f" The runs trained {jobs} at a time, one process each (each seed's MoE run beside its "
-                     "dense one)." if jobs > 1 else ""), ""]
+                  + (f" The runs trained {min(jobs)} at a time, one process each (each seed's MoE run beside "
+                     "its dense one)." if len(jobs) == 1 and min(jobs) > 1 else ""), ""]
     if results and results[0].get("entropy_rate"):
         lines += [f"Exact entropy rate of the corpus (the loss floor): {results[0]['entropy_rate']:.4f} nats/char.", ""]
     lines += ["## Summary", "", summary.to_markdown(index=False, floatfmt=".4g"), ""]
