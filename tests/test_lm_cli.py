@@ -99,7 +99,7 @@ def test_compare_jobs_trains_side_by_side_to_the_same_result(tmp_path, capsys):
     capsys.readouterr()
     assert cli.main([*argv, "--jobs", "2", "--out", str(tmp_path / "two")]) == 0
     err = capsys.readouterr().err
-    assert "4 runs, 2 at a time" in err
+    assert "training 4 of 4 runs, 2 at a time" in err
     assert all(f"{model} seed {s}: val loss" in err for model in ("dense", "moe-e4k2") for s in (0, 1))
     one, two = (_leading_columns(tmp_path / d / "synthetic" / "compare.csv") for d in ("one", "two"))
     assert one == two
@@ -108,6 +108,10 @@ def test_compare_jobs_trains_side_by_side_to_the_same_result(tmp_path, capsys):
     assert "The runs trained 2 at a time" in md_two
     assert cli.main([*argv, "--out", str(tmp_path / "two"), "--resume"]) == 0  # rebuilt one at a time from the files
     assert "The runs trained 2 at a time" in (tmp_path / "two" / "synthetic" / "compare.md").read_text()
+    capsys.readouterr()
+    next((tmp_path / "two" / "synthetic").glob("dense*/result.json")).unlink()  # as if that run had been killed
+    assert cli.main([*argv, "--out", str(tmp_path / "two"), "--resume", "--jobs", "2"]) == 0
+    assert "training 1 of 4 runs" in capsys.readouterr().err  # what is left, not the plan
 
 
 def test_compare_jobs_below_one_is_one_clear_error(tmp_path, capsys):

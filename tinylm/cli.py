@@ -201,8 +201,9 @@ def cmd_compare(args) -> int:
         return result
 
     if args.jobs > 1:
-        console.print(f"training {len(planned)} runs, {args.jobs} at a time (no progress bars: each run's line "
-                      "appears when it ends)")
+        todo = [p for p in planned if not (args.resume and (p / "result.json").is_file())]
+        console.print(f"training {len(todo)} of {len(planned)} runs, {args.jobs} at a time (no progress bars: "
+                      "each run's line appears when it ends)")
     out = compare(corpus, corpus_label(args.corpus), cfg, tc, args.seeds, args.out or Path(args.results) / "lm",
                   resume=args.resume, run=run, jobs=args.jobs, finished=lambda r: _print_result(console, r))
     from rich.markdown import Markdown
