@@ -86,6 +86,17 @@ def test_every_lm_flag_has_help_and_its_default(command):
                 assert shown in action.help, f"lm {command} {name}: help says another default than {shown}"
 
 
+@pytest.mark.parametrize("command", ["train", "compare"])
+def test_lm_training_defaults_are_train_configs(command):
+    """The CLI spells its defaults out (it must not import numpy to build the parser); they are
+    TrainConfig's, so `lm train`, the benchmarks and the README describe one model."""
+    from tinylm.train import TrainConfig
+
+    args = _lm_commands()[command].parse_args([])
+    defaults = (TrainConfig.batch_size, TrainConfig.lr, TrainConfig.min_lr)
+    assert (args.batch, args.lr, args.lr / 10) == pytest.approx(defaults)
+
+
 def _leading_columns(csv) -> list[list[str]]:
     """model, seed, val_loss and steps of every run (the rest are timings)."""
     return [line.split(",")[:4] for line in csv.read_text().splitlines()]

@@ -35,9 +35,9 @@ def add_parser(sub, parents: list) -> None:
                        help="training-step time per run (default: 5, or unlimited when --steps is given)")
         p.add_argument("--steps", type=int, default=None,
                        help="stop after this many steps, for reproducible runs (default: no step limit)")
-        p.add_argument("--batch", type=int, default=16, help="sequences per step (default: 16)")
-        p.add_argument("--lr", type=float, default=3e-3,
-                       help="peak learning rate, after warm-up; cosine decay to lr/10 (default: 0.003)")
+        p.add_argument("--batch", type=int, default=32, help="sequences per step (default: 32)")
+        p.add_argument("--lr", type=float, default=4e-3,
+                       help="peak learning rate, after warm-up; cosine decay to lr/10 (default: 0.004)")
         p.add_argument("--threads", type=int, default=1,
                        help="BLAS threads; more than the idle cores slows small GEMMs badly (default: 1)")
         p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
