@@ -338,6 +338,26 @@ def test_verdict_says_who_won_with_an_interval():
     assert one["winner"] is None and "one seed" in one["text"]
 
 
+def test_verdict_pairs_the_seeds_when_each_has_both_models():
+    """A host that slows down between pairs widens each model's spread (no clear winner by the
+    rule) while every pair, trained side by side, shows MoE lower: the paired line says so."""
+    import pandas as pd
+
+    from tinylm.compare import verdict
+
+    drift = np.array([0.0, 0.02, 0.04])  # later pairs got fewer steps
+    rows = pd.DataFrame([{"model": m, "seed": s, "val_loss": base + d, "tokens_per_s": 1000.0}
+                         for s, d in enumerate(drift) for m, base in (("moe-e8k2", 1.40), ("dense", 1.43))])
+    rows.loc[5, "val_loss"] += 0.006  # seed 2's pair: MoE lower by 0.036
+    out = verdict(rows)
+    assert out["winner"] is None and out["spreads"] < 3
+    assert (out["pairs"], out["paired_wins"]) == (3, 3)
+    assert out["paired_min"] == pytest.approx(0.03) and out["paired_max"] == pytest.approx(0.036)
+    assert 0 < out["paired_low"] < 0.032 < out["paired_high"]
+    assert "lower in 3 of 3 seeds" in out["text"] and "not the rule above" in out["text"]
+    assert "pairs" not in verdict(rows.drop(index=5))  # seed 2 has no dense run: nothing to pair
+
+
 def test_the_throughput_profile_wraps_only_functions_the_model_has():
     """benchmarks/tinylm_throughput.py --profile times tinylm.model's functions by name; a name
     the model lost (a renamed kernel) must fail here, not in the middle of a benchmark."""

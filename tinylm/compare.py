@@ -143,7 +143,34 @@ def verdict(rows) -> dict:
             f"dense minus MoE over {moe.size}+{dense.size} seeds: {low:+.4f} to {high:+.4f}), "
             f"{times:.1f}x the seed-to-seed spread {spread:.4f} (a win needs > {SPREADS:g}x and an interval "
             f"clear of 0). MoE ran at {out['throughput_ratio']:.2f}x dense's tokens/s.")
-    return {**out, "winner": winner, "low": low, "high": high, "spread": spread, "spreads": times, "text": text}
+    out.update(winner=winner, low=low, high=high, spread=spread, spreads=times)
+    paired = _paired(rows)
+    if paired:
+        out.update(paired)
+        text += (f" Paired by seed (each pair trained side by side, so a host's drift between pairs cancels; "
+                 f"not the rule above): MoE was lower in {paired['paired_wins']} of {paired['pairs']} seeds, by "
+                 f"{paired['paired_min']:+.4f} to {paired['paired_max']:+.4f}, paired 95% t interval "
+                 f"{paired['paired_low']:+.4f} to {paired['paired_high']:+.4f}.")
+    return {**out, "text": text}
+
+
+def _paired(rows) -> dict | None:
+    """Dense minus MoE val loss per seed, where every seed has one run of each (None otherwise)."""
+    from scipy import stats
+
+    if "seed" not in rows or rows.groupby(["seed", rows["model"] == "dense"]).size().ne(1).any():
+        return None
+    wide = rows.assign(dense=rows["model"] == "dense").pivot(index="seed", columns="dense", values="val_loss")
+    if wide.isna().any().any() or len(wide) < 2:
+        return None
+    diff = (wide[True] - wide[False]).to_numpy(dtype=float)
+    if np.ptp(diff) == 0.0:
+        low = high = float(diff[0])
+    else:
+        ci = stats.ttest_1samp(diff, 0.0).confidence_interval(0.95)
+        low, high = float(ci.low), float(ci.high)
+    return {"pairs": int(diff.size), "paired_wins": int((diff > 0).sum()), "paired_min": float(diff.min()),
+            "paired_max": float(diff.max()), "paired_low": low, "paired_high": high}
 
 
 def summarise(rows):
