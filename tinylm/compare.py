@@ -109,7 +109,8 @@ def verdict(rows) -> dict:
     MoE is better) with a Welch t 95% interval over seeds, the seed-to-seed spread (the larger of
     the two models' standard deviations), and who won. MoE (or dense) wins only when the margin
     exceeds SPREADS spreads *and* the interval excludes 0; otherwise there is no clear winner.
-    Also the throughput ratio (MoE tokens/s over dense tokens/s, mean over seeds)."""
+    Also the throughput ratio (MoE tokens/s over dense tokens/s, mean over seeds), and where every
+    seed has one run of each, the paired-by-seed margins: reported beside the rule, not part of it."""
     from scipy import stats
 
     moe = rows[rows["model"] != "dense"]["val_loss"].to_numpy(dtype=float)
