@@ -77,5 +77,7 @@ def cell(value: Any, limit: int = 200) -> str:
 
 def mathtext_safe(value: Any, limit: int = 60) -> str:
     """A label for a matplotlib chart: cleaned, short, and with `$` escaped, so a name cannot
-    start mathtext (a malformed one raises and takes the whole page down)."""
-    return clean(value, limit=limit).replace("$", r"\$")
+    start mathtext (a malformed one raises and takes the whole page down); a leading `_`, which
+    matplotlib reads as "leave me out of the legend", gets a space before it."""
+    label = clean(value, limit=limit).replace("$", r"\$")
+    return f" {label}" if label.startswith("_") else label

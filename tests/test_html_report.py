@@ -125,6 +125,17 @@ def test_page_with_no_records():
     assert 'Not tried yet: <span id="p-coo-to-csr">coo-to-csr</span>, <span id="p-csr-transpose">' in body
 
 
+def test_an_author_whose_name_starts_with_an_underscore_is_in_the_legend():
+    """matplotlib leaves a "_..." label out of a legend (and warns when none is left)."""
+    import warnings
+
+    recs = [record("_ada", "coo-to-csr", 1.5, seed=1, rid="u-1")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        body = html_report.render(recs, [], PROBLEMS)
+    assert "_ada" in body
+
+
 def test_leaderboard_html_command(tmp_path):
     for rec in demo_records():
         records.write(rec, tmp_path / "runs")

@@ -58,6 +58,7 @@ def test_limit_says_what_it_cut():
 def test_cells_stay_one_cell():
     assert text.cell("a|b\nc\\d") == "a\\|b c\\\\d"
     assert text.mathtext_safe("$\\frac$") == "\\$\\frac\\$"
+    assert text.mathtext_safe("_ada") == " _ada"  # matplotlib leaves "_..." labels out of a legend
 
 
 def test_clean_tree_keeps_newlines_in_blocks_only():
