@@ -29,8 +29,8 @@ class TrainConfig:
     seed: int = 0
     minutes: float | None = 5.0  # training-step time; None: run max_steps
     max_steps: int | None = None
-    batch_size: int = 32  # 512 rows per expert: MoE at 0.96x dense's tokens/s (batch 16: 0.91x; README)
-    lr: float = 4e-3  # peak: 3e-3, best of 1e-3/3e-3/6e-3 at batch 16 (README), times sqrt(2) for twice the batch
+    batch_size: int = 32  # ~512 rows per expert: MoE at 0.95-0.96x dense's tokens/s (batch 16: 0.91x; README)
+    lr: float = 4e-3  # peak: ~sqrt(2) x 3e-3, the best of 1e-3/3e-3/6e-3 at batch 16 (README)
     min_lr: float = 4e-4
     warmup_steps: int = 100
     weight_decay: float = 0.1  # on matrices only (ndim >= 2), as in nanoGPT
