@@ -168,7 +168,7 @@ def cmd_sample(args) -> int:
 def cmd_compare(args) -> int:
     from rich.console import Console
 
-    from .compare import compare
+    from .compare import compare, has_result
     from .train import corpus_label, run_name, train
 
     console = Console(stderr=True)
@@ -201,7 +201,7 @@ def cmd_compare(args) -> int:
         return result
 
     if args.jobs > 1:
-        todo = [p for p in planned if not (args.resume and (p / "result.json").is_file())]
+        todo = [p for p in planned if not (args.resume and has_result(p))]
         console.print(f"training {len(todo)} of {len(planned)} runs, {args.jobs} at a time (no progress bars: "
                       "each run's line appears when it ends)")
     out = compare(corpus, corpus_label(args.corpus), cfg, tc, args.seeds, args.out or Path(args.results) / "lm",

@@ -34,14 +34,13 @@ def compare(corpus: Corpus, label: str, moe_cfg: M.Config, tc: TrainConfig, seed
     plan = [(cfg, replace(tc, seed=seed), folder / run_name(cfg, seed))
             for seed in range(seeds) for cfg in (moe_cfg, dense_cfg)]
     if jobs > 1:
-        todo = [p for p in plan if not (resume and (p[2] / "result.json").is_file())]
+        todo = [p for p in plan if not (resume and has_result(p[2]))]
         train_parallel(corpus, todo, jobs, resume=resume, finished=finished)
         resume = True  # every planned run has its result.json now
     results = []
     for cfg, run_tc, out in plan:
-        done = out / "result.json"
-        if resume and done.is_file():
-            results.append(json.loads(done.read_text()))
+        if resume and has_result(out):
+            results.append(json.loads((out / "result.json").read_text()))
             continue
         result = run(cfg, run_tc, out)
         result.pop("params", None)
@@ -49,10 +48,16 @@ def compare(corpus: Corpus, label: str, moe_cfg: M.Config, tc: TrainConfig, seed
     rows = pd.DataFrame([_row(r) for r in results])
     summary = summarise(rows)
     rows.to_csv(folder / "compare.csv", index=False)
-    (folder / "verdict.json").write_text(json.dumps(verdict(rows), indent=1))
-    (folder / "compare.md").write_text(_markdown(label, rows, summary, results))
+    judged = verdict(rows)
+    (folder / "verdict.json").write_text(json.dumps(judged, indent=1))
+    (folder / "compare.md").write_text(_markdown(label, rows, summary, results, judged))
     plot(results, folder / "loss.png", title=f"{label}: val loss vs training time")
-    return {"rows": rows, "summary": summary, "verdict": verdict(rows), "folder": folder}
+    return {"rows": rows, "summary": summary, "verdict": judged, "folder": folder}
+
+
+def has_result(run_folder: Path) -> bool:
+    """The run in this folder has ended: it wrote its result.json (a killed one has only checkpoints)."""
+    return (Path(run_folder) / "result.json").is_file()
 
 
 def train_parallel(corpus: Corpus, runs: list[tuple[M.Config, TrainConfig, Path]], jobs: int, *,
@@ -183,7 +188,7 @@ def summarise(rows):
     return out
 
 
-def _markdown(label: str, rows, summary, results) -> str:
+def _markdown(label: str, rows, summary, results, judged: dict) -> str:
     lines = [f"# tiny LM: MoE vs dense on {label}", ""]
     tcs = {json.dumps({k: v for k, v in r["train_config"].items() if k != "seed"}, sort_keys=True) for r in results}
     jobs = {r.get("jobs", 1) for r in results}
@@ -199,7 +204,7 @@ def _markdown(label: str, rows, summary, results) -> str:
         lines += [f"Exact entropy rate of the corpus (the loss floor): {results[0]['entropy_rate']:.4f} nats/char.", ""]
     lines += ["## Summary", "", summary.to_markdown(index=False, floatfmt=".4g"), ""]
     if set(summary["model"]) >= {"dense"} and len(summary) == 2:
-        lines += ["## Verdict", "", verdict(rows)["text"], ""]
+        lines += ["## Verdict", "", judged["text"], ""]
         if "gap_pct" in rows:
             lines += [_floor_line(rows), ""]
     lines += ["## Runs", "", rows.to_markdown(index=False, floatfmt=".4g"), ""]
