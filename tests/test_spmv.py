@@ -45,8 +45,22 @@ def test_wrong_x_raises_value_error(path, bad_x):
         load_solution(path).spmv(A, bad_x)
 
 
-def test_parallel_reference_is_bitwise_serial_at_two_threads():
-    A = gen.make("power-law", np.random.default_rng(2), 20_000)
+@pytest.mark.parametrize("structure, rows, cols", [
+    ("power-law", 20_000, None),  # x fits in L2: the two-sum loop
+    ("laplacian", None, None),
+    ("scattered", 3_000, 2_000_000),  # scattered columns, rows short and long: the prefetching loop
+])
+def test_parallel_reference_is_bitwise_serial_at_two_threads(structure, rows, cols):
+    from harness.prefetch import scattered_columns
+
+    rng = np.random.default_rng(2)
+    if structure == "laplacian":
+        A = gen.laplacian_3d(20)
+    elif structure == "scattered":
+        A = gen.power_law(rng, rows, cols, nnz=30 * rows)
+    else:
+        A = gen.make(structure, rng, rows)
+    assert scattered_columns(A.indptr, A.indices, A.shape, 8) == (structure == "scattered")
     x = np.random.default_rng(3).standard_normal(A.shape[1])
     serial = load_solution("problems/spmv/reference/numba.py").spmv(A, x)
     before = numba.get_num_threads()
