@@ -123,7 +123,7 @@ def _rank_sort(cols, vals, m, start, c_idx, c_val):
     """Write a short row's m distinct columns to C from `start`, in order: an entry's place is
     the number of columns below it. O(m^2) compares, but without branches the compiler turns
     the inner loop into vector code, which beats an insertion sort's unpredictable moves on
-    short rows (25-entry rows of a 3D Laplacian's square: the numeric pass 1.6x faster)."""
+    short rows (25-entry rows of a 3D Laplacian's square: the numeric pass about 44 -> 30 ms)."""
     for p in range(m):
         v = cols[p]
         r = 0
@@ -180,7 +180,7 @@ def _numeric(a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, slot, c_ptr, c_idx, c_val
                     m += 1
                 else:
                     row_vals[t - start] += a * b_val[q]
-        if m <= SHORT_ROW:  # most rows, often: inline here (a call with a dozen arrays costs ~50 ns)
+        if m <= SHORT_ROW:  # most rows, often: inline (a call per row, with a dozen arrays, cost more than the sort)
             _rank_sort(row_cols, row_vals, m, start, c_idx, c_val)
         else:
             _emit_row(row_cols, row_keys, row_vals, m, slot, start, c_idx, c_val, spare, counts)

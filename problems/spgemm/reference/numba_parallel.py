@@ -1,4 +1,4 @@
-"""spgemm, Numba reference with threads: the two-pass Gustavson of spgemm_numba.py (read
+"""spgemm, Numba reference with threads: the two-pass Gustavson of reference/numba.py (read
 that file first: the per-row ordering helpers below are the same, copied because solution
 files cannot import each other), with rows split among threads.
 
@@ -8,7 +8,7 @@ about equal *products* (flops), not equal rows, so power-law rows do not leave t
 idle; each thread takes every n-th chunk. The symbolic pass writes per-row counts, a
 serial prefix sum turns them into C's indptr, and the numeric pass fills each row in place.
 Each row is computed by one thread in the serial order, so the result is bitwise that of
-spgemm_numba.py. Threads: NUMBA_NUM_THREADS (the grader's --threads).
+reference/numba.py. Threads: NUMBA_NUM_THREADS (the grader's --threads).
 """
 import numba
 import numpy as np
@@ -94,7 +94,7 @@ def _rank_sort(cols, vals, m, start, c_idx, c_val):
     """Write a short row's m distinct columns to C from `start`, in order: an entry's place is
     the number of columns below it. O(m^2) compares, but without branches the compiler turns
     the inner loop into vector code, which beats an insertion sort's unpredictable moves on
-    short rows (25-entry rows of a 3D Laplacian's square: the numeric pass 1.6x faster)."""
+    short rows (25-entry rows of a 3D Laplacian's square: the numeric pass about 44 -> 30 ms)."""
     for p in range(m):
         v = cols[p]
         r = 0
@@ -160,7 +160,7 @@ def _numeric(a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, width, bounds, n_workers,
                             m += 1
                         else:
                             row_vals[t - start] += a * b_val[q]
-                if m <= SHORT_ROW:  # most rows, often: inline here (a call with a dozen arrays costs ~50 ns)
+                if m <= SHORT_ROW:  # inline, as in reference/numba.py (a call per row cost more than the sort)
                     _rank_sort(row_cols, row_vals, m, start, c_idx, c_val)
                 else:
                     _emit_row(row_cols, row_keys, row_vals, m, slot, start, c_idx, c_val, spare, counts)
