@@ -25,7 +25,10 @@ from harness.timing import Speed, TimedCall
 SLOPE_TOLERANCE = 0.3  # slope above expected + this is flagged as worse scaling
 IMPLAUSIBLE_SPEEDUP = 20.0  # a score above this is flagged for review
 CPU_SLACK, CPU_FLOOR_S = 1.1, 0.002  # CPU beyond threads x wall x 1.1 + 2 ms (per size) is flagged
-OTHER_THREADS_FLOOR_S = 0.2  # CPU of other threads a one-thread grade tolerates (an honest child's is ~0)
+# CPU of other threads a one-thread grade tolerates. An honest child's is 0.0 (the references,
+# prange ones at one thread included); at 0.2 the speedrun's trains_in_background example, whose
+# grade lasts half a second on a fast host, used 0.20-0.28 s and went unflagged now and then
+OTHER_THREADS_FLOOR_S = 0.05
 IDLE_CPU_SHARE = 0.05  # of the time between commands, an honest child's wake-ups use far less
 CLOCK_FLOOR_S, CLOCK_SHARE = 0.001, 0.1  # the child's clock may miss the round trip, not more
 WINDOW_REPS = 5  # the tight clock and window checks need this many timed commands (quick plans: the loose ones)
@@ -196,9 +199,4 @@ def background_threads(sandbox: SandboxReport | None, threads: int = 1) -> list[
     if threads == 1 and other > OTHER_THREADS_FLOOR_S:
         return [f"threads: threads other than the submission's main thread used {other:.2f} s of CPU "
                 f"in a one-thread grade, work running beside the calls"]
-    return []
-    busy, idle = sandbox.background_cpu_s, sandbox.between_calls_s
-    if busy > 0.05 and busy > 0.1 * idle:
-        return [f"threads: the submission used {busy:.2f} s of CPU between calls "
-                f"({idle:.2f} s), work left running in the background"]
     return []
