@@ -50,11 +50,10 @@ def _spmv_prefetching(indptr, indices, data, x, y):
     row needs less help: its loads are independent, and the out-of-order core issues many
     ahead by itself. Short rows end in branches it cannot predict, and each miss of one
     throws that run-ahead away; the prefetches keep the misses in flight across them.
-    # unsigned steps: Numba types uint64 + an int literal as float64, which cannot index
-ONE, TWO = np.uint64(1), np.uint64(2)
-LONG_ROW = 16 is measured, one thread, `sparsebench yardstick table --problems spmv`:
-    power-law rows 1.02x scipy (1.00x with 64, 0.86x prefetching every row), and the
-    uniform matrix's rows of 10 keep their prefetches (1.5-1.6x; 0.98x without)."""
+    LONG_ROW = 16 is measured, one thread, `sparsebench yardstick table --problems spmv`:
+    power-law rows 1.02x scipy (1.00x with 64, 0.86x prefetching every row; 0.95-1.08x in
+    three later runs), and the uniform matrix's rows of 10 keep their prefetches (1.5-1.6x;
+    0.98x without)."""
     last = indices.size - AHEAD  # entries with one AHEAD of them
     for i in range(y.size):
         lo, hi = indptr[i], indptr[i + 1]
