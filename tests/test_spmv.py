@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness import codec, problems
+from harness.prefetch import scattered_columns
 from problems._common import generators as gen
 from tests.sparse_helpers import csr_from_dense, csr_matrices, load_solution
 
@@ -45,22 +46,19 @@ def test_wrong_x_raises_value_error(path, bad_x):
         load_solution(path).spmv(A, bad_x)
 
 
-@pytest.mark.parametrize("structure, rows, cols", [
-    ("power-law", 20_000, None),  # x fits in L2: the two-sum loop
-    ("laplacian", None, None),
-    ("scattered", 3_000, 2_000_000),  # scattered columns, rows short and long: the prefetching loop
-])
-def test_parallel_reference_is_bitwise_serial_at_two_threads(structure, rows, cols):
-    from harness.prefetch import scattered_columns
+# each of the serial reference's loops, with whether scattered_columns picks the prefetching one
+BOTH_LOOPS = {
+    "power-law, x fits in L2": (lambda rng: gen.make("power-law", rng, 20_000), False),
+    "laplacian": (lambda rng: gen.laplacian_3d(20), False),
+    "scattered, short and long rows": (lambda rng: gen.power_law(rng, 3_000, 2_000_000, nnz=90_000), True),
+}
 
-    rng = np.random.default_rng(2)
-    if structure == "laplacian":
-        A = gen.laplacian_3d(20)
-    elif structure == "scattered":
-        A = gen.power_law(rng, rows, cols, nnz=30 * rows)
-    else:
-        A = gen.make(structure, rng, rows)
-    assert scattered_columns(A.indptr, A.indices, A.shape, 8) == (structure == "scattered")
+
+@pytest.mark.parametrize("structure", BOTH_LOOPS)
+def test_parallel_reference_is_bitwise_serial_at_two_threads(structure):
+    build, scattered = BOTH_LOOPS[structure]
+    A = build(np.random.default_rng(2))
+    assert scattered_columns(A.indptr, A.indices, A.shape, 8) == scattered
     x = np.random.default_rng(3).standard_normal(A.shape[1])
     serial = load_solution("problems/spmv/reference/numba.py").spmv(A, x)
     before = numba.get_num_threads()

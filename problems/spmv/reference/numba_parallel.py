@@ -1,8 +1,9 @@
 """spmv, Numba reference with threads (`prange`). Rows are split into chunks of about equal
 *entries*, not equal rows: with power-law rows an equal-rows split hands one thread most of
-the work. Each row is still summed left to right by one thread, so the result is bitwise
-that of the serial reference: the same two running sums on a banded matrix, and on
-scattered columns the same software prefetch in short rows. Threads: NUMBA_NUM_THREADS (the grader's --threads).
+the work. Each row is still summed by one thread, in the serial reference's order (two
+running sums on a banded matrix; on scattered columns one sum, with the same software
+prefetch in short rows), so the result is bitwise the serial one. Threads:
+NUMBA_NUM_THREADS (the grader's --threads).
 """
 import numba
 import numpy as np
