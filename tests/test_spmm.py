@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness import codec, problems
+from harness.prefetch import scattered_columns
 from problems._common import generators as gen
 from tests.sparse_helpers import csr_from_dense, csr_matrices, dense, load_solution
 
@@ -51,9 +52,34 @@ def test_fortran_ordered_X_gives_the_same_answer():
                                       load_solution(path).spmm(A, X))
 
 
-def test_parallel_reference_is_bitwise_serial_at_two_threads():
-    A = gen.make("power-law", np.random.default_rng(2), 5000)
+# each of the serial reference's loops, with whether scattered_columns picks the prefetching one (k = 7)
+BOTH_LOOPS = {
+    "power-law, X fits in L2": (lambda rng: gen.make("power-law", rng, 5000), False),
+    "laplacian": (lambda rng: gen.laplacian_3d(16), False),
+    "scattered, short and long rows": (lambda rng: gen.power_law(rng, 3_000, 200_000, nnz=30_000), True),
+}
+
+
+def in_entry_order(A, X: np.ndarray) -> np.ndarray:
+    """Y[i, :] = ((0 + a_0·X[j_0]) + a_1·X[j_1]) + ...: each row's products added in the order
+    its entries are stored, the order the Numba loops promise (a pure NumPy oracle, bitwise)."""
+    indptr = np.asarray(A.indptr, dtype=np.int64)
+    lengths = np.diff(indptr)
+    Y = np.zeros((A.shape[0], X.shape[1]))
+    for t in range(int(lengths.max(initial=0))):
+        rows = np.flatnonzero(lengths > t)
+        p = indptr[rows] + t
+        Y[rows] += A.data[p, None] * X[A.indices[p]]
+    return Y
+
+
+@pytest.mark.parametrize("structure", BOTH_LOOPS)
+def test_numba_references_add_each_row_in_entry_order(structure):
+    build, scattered = BOTH_LOOPS[structure]
+    A = build(np.random.default_rng(2))
     X = np.random.default_rng(3).standard_normal((A.shape[1], 7))
+    assert scattered_columns(A.indptr, A.indices, A.shape, 7 * 8) == scattered
+    expected = in_entry_order(A, X)
     serial = load_solution("problems/spmm/reference/numba.py").spmm(A, X)
     before = numba.get_num_threads()
     try:
@@ -61,7 +87,8 @@ def test_parallel_reference_is_bitwise_serial_at_two_threads():
         parallel = load_solution("problems/spmm/reference/numba_parallel.py").spmm(A, X)
     finally:
         numba.set_num_threads(before)
-    np.testing.assert_array_equal(parallel, serial)
+    np.testing.assert_array_equal(serial, expected)
+    np.testing.assert_array_equal(parallel, expected)
 
 
 # -- the checker --------------------------------------------------------------------------

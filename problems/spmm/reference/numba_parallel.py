@@ -16,14 +16,17 @@ AHEAD = 16  # entries (see spmm's numba.py: software prefetch of X's rows for sc
 def _spmm(indptr, indices, data, X, Y, bounds):
     k = X.shape[1]
     for b in numba.prange(bounds.size - 1):
+        acc = np.empty(k)  # this chunk's row sums, stored once a row (the serial reference's loop)
         for i in range(bounds[b], bounds[b + 1]):
             for c in range(k):
-                Y[i, c] = 0.0
+                acc[c] = 0.0
             for p in range(indptr[i], indptr[i + 1]):
                 a = data[p]
                 j = indices[p]
                 for c in range(k):
-                    Y[i, c] += a * X[j, c]
+                    acc[c] += a * X[j, c]
+            for c in range(k):
+                Y[i, c] = acc[c]
 
 
 @numba.njit(cache=True, parallel=True)
