@@ -8,9 +8,10 @@ overlap. A banded matrix (a stencil) streams X, which the hardware prefetchers f
 the plain loop runs (harness.prefetch.scattered_columns decides from a sample of rows).
 
 Each row is summed in a k-long buffer and stored to Y once, in entry order (so the result is
-bitwise the plain `Y[i, c] += a * X[j, c]` loop's). On a stencil at k = 16 that measured 1.17x
-scipy [1.10, 1.24] against 0.98x [0.92, 1.02] for the plain loop (`sparsebench yardstick
-table --problems spmm --threads 1`, AMD EPYC, 2026-12-02). Neither loop is vectorised at
+bitwise the plain `Y[i, c] += a * X[j, c]` loop's). On a stencil at k = 16 that measured 1.08x
+scipy in three runs (intervals within 1.06-1.09), against 0.92x [0.90, 0.94] for the plain
+loop in the same hour (`sparsebench yardstick table --problems spmm`, AMD EPYC, 2026-12-02;
+results/bench/yardstick/runs/2026-12-02-spmm). Neither loop is vectorised at
 k = 16 there: the compiled k loop's vector body covers 32 columns (8 doubles x 4
 interleaved), so 16 columns fall to its scalar remainder (the editorial says more). The
 prefetching loop below keeps the plain update: on power-law rows the buffer gained nothing
