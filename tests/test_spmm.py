@@ -52,7 +52,7 @@ def test_fortran_ordered_X_gives_the_same_answer():
                                       load_solution(path).spmm(A, X))
 
 
-# each of the serial reference's loops, with whether scattered_columns picks the prefetching one (k = 7)
+# each of the serial reference's loops, with whether scattered_columns picks the prefetching one
 BOTH_LOOPS = {
     "power-law, X fits in L2": (lambda rng: gen.make("power-law", rng, 5000), False),
     "laplacian": (lambda rng: gen.laplacian_3d(16), False),
@@ -73,12 +73,13 @@ def in_entry_order(A, X: np.ndarray) -> np.ndarray:
     return Y
 
 
+@pytest.mark.parametrize("k", [7, 16, 21])  # under one 8-column block, two blocks, two and a tail
 @pytest.mark.parametrize("structure", BOTH_LOOPS)
-def test_numba_references_add_each_row_in_entry_order(structure):
+def test_numba_references_add_each_row_in_entry_order(structure, k):
     build, scattered = BOTH_LOOPS[structure]
     A = build(np.random.default_rng(2))
-    X = np.random.default_rng(3).standard_normal((A.shape[1], 7))
-    assert scattered_columns(A.indptr, A.indices, A.shape, 7 * 8) == scattered
+    X = np.random.default_rng(3).standard_normal((A.shape[1], k))
+    assert scattered_columns(A.indptr, A.indices, A.shape, k * 8) == scattered
     expected = in_entry_order(A, X)
     serial = load_solution("problems/spmm/reference/numba.py").spmm(A, X)
     before = numba.get_num_threads()

@@ -6,6 +6,7 @@ import numba
 import numpy as np
 
 from harness.prefetch import prefetch, scattered_columns
+from harness.simd import WIDTH, row_block8
 from harness.types import CSR
 
 CHUNKS_PER_THREAD = 4
@@ -15,18 +16,17 @@ AHEAD = 16  # entries (see spmm's numba.py: software prefetch of X's rows for sc
 @numba.njit(cache=True, parallel=True)
 def _spmm(indptr, indices, data, X, Y, bounds):
     k = X.shape[1]
+    blocked = k - k % WIDTH
     for b in numba.prange(bounds.size - 1):
-        acc = np.empty(k)  # this chunk's row sums, stored once a row (the serial reference's loop)
-        for i in range(bounds[b], bounds[b + 1]):
-            for c in range(k):
-                acc[c] = 0.0
-            for p in range(indptr[i], indptr[i + 1]):
-                a = data[p]
-                j = indices[p]
-                for c in range(k):
-                    acc[c] += a * X[j, c]
-            for c in range(k):
-                Y[i, c] = acc[c]
+        for i in range(bounds[b], bounds[b + 1]):  # the serial reference's loop
+            lo, hi = indptr[i], indptr[i + 1]
+            for c in range(0, blocked, WIDTH):
+                row_block8(indices, data, X, lo, hi, c, Y, i * k + c)
+            for c in range(blocked, k):
+                s = 0.0
+                for p in range(lo, hi):
+                    s += data[p] * X[indices[p], c]
+                Y[i, c] = s
 
 
 @numba.njit(cache=True, parallel=True)
