@@ -1,6 +1,8 @@
 """Explicit vector code for Numba kernels, where LLVM's auto-vectoriser leaves a loop scalar.
 
-`row_block8(indices, data, X, lo, hi, c, Y, y_at)` inside an @njit function sets
+`row_times_dense(indices, data, X, lo, hi, Y, i)` inside an @njit function sets Y[i, :] to
+one CSR row (its entries lo..hi-1) times X: blocks of 8 columns through `row_block8`, the last
+k % 8 columns one running sum each. `row_block8(indices, data, X, lo, hi, c, Y, y_at)` sets
 Y.flat[y_at : y_at + 8] to the sum over entries p in [lo, hi) of data[p] · X[indices[p], c : c + 8]:
 one sparse row times an 8-column block of a dense, C-ordered X. The 8 sums live in one
 `<8 x double>` register for the whole row, and are added in entry order, so the result is
@@ -17,6 +19,7 @@ Shared code, not problem-specific, like harness.prefetch: a submission may impor
 """
 from __future__ import annotations
 
+import numba
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
@@ -56,3 +59,19 @@ def row_block8(typingctx, indices, data, X, lo, hi, c, Y, y_at):
         return context.get_dummy_value()
 
     return types.void(indices, data, X, lo, hi, c, Y, y_at), codegen
+
+
+@numba.njit(inline="always")
+def row_times_dense(indices, data, X, lo, hi, Y, i):
+    """Y[i, :] = sum over p in [lo, hi), in order, of data[p] * X[indices[p], :] (Y and X
+    C-ordered, float64). Inlined where it is called: a call per row that passes six arrays
+    costs more than a short row's work."""
+    k = X.shape[1]
+    blocked = k - k % WIDTH
+    for c in range(0, blocked, WIDTH):
+        row_block8(indices, data, X, lo, hi, c, Y, i * k + c)
+    for c in range(blocked, k):
+        s = 0.0
+        for p in range(lo, hi):
+            s += data[p] * X[indices[p], c]
+        Y[i, c] = s

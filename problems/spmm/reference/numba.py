@@ -1,23 +1,24 @@
-"""spmm, Numba reference (the speed yardstick): for each row of A, each stored entry
-(i, j, a) adds a·X[j, :] to Y[i, :]. X is C-ordered, so X[j, :] and Y[i, :] are contiguous
-and the k-long update can vectorise; the row's sums stay in L1 while the row of A is read.
+"""spmm, Numba reference (the speed yardstick): Y[i, :] is the sum over row i's stored
+entries (i, j, a) of a·X[j, :], added in entry order. X is C-ordered, so X[j, :] and Y[i, :]
+are contiguous.
+
+Each row is summed 8 columns at a time, the 8 sums in one vector register for the whole row
+(harness.simd.row_block8), and stored once; the last k % 8 columns get one running sum each.
+The plain loop, `Y[i, c] += a * X[j, c]` over c, is what LLVM would vectorise, but on an
+AVX-512 host its vector body covers 32 columns (8 doubles x 4 interleaved), so at k = 16 every
+column ran in its scalar remainder. On the 3D Laplacian at k = 16 (`sparsebench yardstick table
+--problems spmm`, AMD EPYC, 2026-12-02, results/bench/yardstick/runs/): the plain loop 0.92x
+scipy, a k-long buffer stored once 1.08x (three runs), the vector blocks 1.46-1.55x (three
+runs). The order of the additions is the plain loop's, so all three give the same bits.
 
 Scattered columns (random, power-law) make each X[j, :] a miss the core cannot see coming:
-the loop then prefetches the row of X that entry p + AHEAD will read, so that many misses
-overlap. A banded matrix (a stencil) streams X, which the hardware prefetchers follow; there
-the plain loop runs (harness.prefetch.scattered_columns decides from a sample of rows).
-
-Each row is summed in a k-long buffer and stored to Y once, in entry order (so the result is
-bitwise the plain `Y[i, c] += a * X[j, c]` loop's). On a stencil at k = 16 that measured 1.08x
-scipy in three runs (intervals within 1.06-1.09), against 0.92x [0.90, 0.94] for the plain
-loop in the same hour (`sparsebench yardstick table --problems spmm`, AMD EPYC, 2026-12-02;
-results/bench/yardstick/runs/2026-12-02-spmm). Neither loop is vectorised at
-k = 16 there: the compiled k loop's vector body covers 32 columns (8 doubles x 4
-interleaved), so 16 columns fall to its scalar remainder (the editorial says more). The
-prefetching loop below keeps the plain update: on power-law rows the buffer gained nothing
-there (plain time over buffered time 0.99 [0.93, 1.06], 25 interleaved rounds). The
-first touch of Y's fresh pages (128 MB at k = 16, 10⁶ rows) is part of every call, the
-library's too.
+that loop keeps the plain update and prefetches the row of X that entry p + AHEAD will read,
+so that many misses overlap. Prefetching a row's entries first and then summing it in vector
+blocks was 1.18x [1.05, 1.32] faster on the uniform matrix but 0.90x [0.81, 0.96] on
+power-law rows (15-21 interleaved rounds), so it did not land. A banded matrix (a stencil)
+streams X, which the hardware prefetchers follow (harness.prefetch.scattered_columns decides
+from a sample of rows). The first touch of Y's fresh pages (128 MB at k = 16, 10⁶ rows) is part of
+every call, the library's too.
 
 Index arrays are read through unsigned views (no negative-index wraparound code).
 """
@@ -25,7 +26,7 @@ import numba
 import numpy as np
 
 from harness.prefetch import prefetch, scattered_columns
-from harness.simd import WIDTH, row_block8
+from harness.simd import row_times_dense
 from harness.types import CSR
 
 AHEAD = 16  # entries: the row of X for entry p + AHEAD is requested while entry p is added
@@ -33,17 +34,9 @@ AHEAD = 16  # entries: the row of X for entry p + AHEAD is requested while entry
 
 @numba.njit(cache=True)
 def _spmm(indptr, indices, data, X, Y):
-    k = X.shape[1]
-    blocked = k - k % WIDTH
     for i in range(Y.shape[0]):
         lo, hi = indptr[i], indptr[i + 1]
-        for c in range(0, blocked, WIDTH):  # 8 columns at a time, their sums in one vector register
-            row_block8(indices, data, X, lo, hi, c, Y, i * k + c)
-        for c in range(blocked, k):  # the last k % 8 columns, one running sum each
-            s = 0.0
-            for p in range(lo, hi):
-                s += data[p] * X[indices[p], c]
-            Y[i, c] = s
+        row_times_dense(indices, data, X, lo, hi, Y, i)
 
 
 @numba.njit(cache=True)

@@ -6,7 +6,7 @@ import numba
 import numpy as np
 
 from harness.prefetch import prefetch, scattered_columns
-from harness.simd import WIDTH, row_block8
+from harness.simd import row_times_dense
 from harness.types import CSR
 
 CHUNKS_PER_THREAD = 4
@@ -15,18 +15,10 @@ AHEAD = 16  # entries (see spmm's numba.py: software prefetch of X's rows for sc
 
 @numba.njit(cache=True, parallel=True)
 def _spmm(indptr, indices, data, X, Y, bounds):
-    k = X.shape[1]
-    blocked = k - k % WIDTH
     for b in numba.prange(bounds.size - 1):
         for i in range(bounds[b], bounds[b + 1]):  # the serial reference's loop
             lo, hi = indptr[i], indptr[i + 1]
-            for c in range(0, blocked, WIDTH):
-                row_block8(indices, data, X, lo, hi, c, Y, i * k + c)
-            for c in range(blocked, k):
-                s = 0.0
-                for p in range(lo, hi):
-                    s += data[p] * X[indices[p], c]
-                Y[i, c] = s
+            row_times_dense(indices, data, X, lo, hi, Y, i)
 
 
 @numba.njit(cache=True, parallel=True)
