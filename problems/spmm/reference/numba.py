@@ -8,8 +8,8 @@ The plain loop, `Y[i, c] += a * X[j, c]` over c, is what LLVM would vectorise, b
 AVX-512 host its vector body covers 32 columns (8 doubles x 4 interleaved), so at k = 16 every
 column ran in its scalar remainder. On the 3D Laplacian at k = 16 (`sparsebench yardstick table
 --problems spmm`, AMD EPYC, 2026-12-02, results/bench/yardstick/runs/): the plain loop 0.92x
-scipy, a k-long buffer stored once 1.08x (three runs), the vector blocks 1.46-1.55x (three
-runs). The order of the additions is the plain loop's, so all three give the same bits.
+scipy, a k-long buffer stored once 1.08x (three runs), the vector blocks 1.49-1.51x (three
+runs, runs/2026-12-02-spmm-simd). The order of the additions is the plain loop's, so all three give the same bits.
 
 Scattered columns (random, power-law) make each X[j, :] a miss the core cannot see coming:
 that loop keeps the plain update and prefetches the row of X that entry p + AHEAD will read,
