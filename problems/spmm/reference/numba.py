@@ -9,7 +9,8 @@ AVX-512 host its vector body covers 32 columns (8 doubles x 4 interleaved), so a
 column ran in its scalar remainder. On the 3D Laplacian at k = 16 (`sparsebench yardstick table
 --problems spmm`, AMD EPYC, 2026-12-02, results/bench/yardstick/runs/): the plain loop 0.92x
 scipy, a k-long buffer stored once 1.08x (three runs), the vector blocks 1.49-1.51x (three
-runs, runs/2026-12-02-spmm-simd). The order of the additions is the plain loop's, so all three give the same bits.
+runs, runs/2026-12-02-spmm-simd). The order of the additions is the plain loop's, so all
+three give the same bits.
 
 Scattered columns (random, power-law) make each X[j, :] a miss the core cannot see coming:
 that loop keeps the plain update and prefetches the row of X that entry p + AHEAD will read,
@@ -17,8 +18,8 @@ so that many misses overlap. Prefetching a row's entries first and then summing 
 blocks was 1.18x [1.05, 1.32] faster on the uniform matrix but 0.90x [0.81, 0.96] on
 power-law rows (15-21 interleaved rounds), so it did not land. A banded matrix (a stencil)
 streams X, which the hardware prefetchers follow (harness.prefetch.scattered_columns decides
-from a sample of rows). The first touch of Y's fresh pages (128 MB at k = 16, 10⁶ rows) is part of
-every call, the library's too.
+from a sample of rows). The first touch of Y's fresh pages (128 MB at k = 16, 10⁶ rows) is
+part of every call, the library's too.
 
 Index arrays are read through unsigned views (no negative-index wraparound code).
 """
