@@ -29,6 +29,19 @@ def csr_from_dense(D: np.ndarray, idx_dtype=None, explicit_zeros: np.ndarray | N
     return CSR(indptr, cols.astype(dt), D[rows, cols].astype(np.float64), D.shape)
 
 
+def in_entry_order(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Y[i, :] = ((0 + a_0·X[j_0]) + a_1·X[j_1]) + ...: each CSR row's products added in the
+    order its entries are stored (a NumPy oracle for kernels that promise that order, bitwise)."""
+    indptr = np.asarray(indptr, dtype=np.int64)
+    lengths = np.diff(indptr)
+    Y = np.zeros((lengths.size, X.shape[1]))
+    for t in range(int(lengths.max(initial=0))):
+        rows = np.flatnonzero(lengths > t)
+        p = indptr[rows] + t
+        Y[rows] += data[p, None] * X[np.asarray(indices, dtype=np.int64)[p]]
+    return Y
+
+
 def dense(A: CSR) -> np.ndarray:
     D = np.zeros(A.shape)
     rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr.astype(np.int64)))

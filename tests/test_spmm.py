@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from harness import codec, problems
 from harness.prefetch import scattered_columns
 from problems._common import generators as gen
-from tests.sparse_helpers import csr_from_dense, csr_matrices, dense, load_solution
+from tests.sparse_helpers import csr_from_dense, csr_matrices, dense, in_entry_order, load_solution
 
 PROBLEM = problems.get("spmm")
 SOLUTIONS = [*PROBLEM.references.values(), *PROBLEM.baselines.values()]
@@ -60,19 +60,6 @@ BOTH_LOOPS = {
 }
 
 
-def in_entry_order(A, X: np.ndarray) -> np.ndarray:
-    """Y[i, :] = ((0 + a_0·X[j_0]) + a_1·X[j_1]) + ...: each row's products added in the order
-    its entries are stored, the order the Numba loops promise (a pure NumPy oracle, bitwise)."""
-    indptr = np.asarray(A.indptr, dtype=np.int64)
-    lengths = np.diff(indptr)
-    Y = np.zeros((A.shape[0], X.shape[1]))
-    for t in range(int(lengths.max(initial=0))):
-        rows = np.flatnonzero(lengths > t)
-        p = indptr[rows] + t
-        Y[rows] += A.data[p, None] * X[A.indices[p]]
-    return Y
-
-
 @pytest.mark.parametrize("k", [7, 16, 21])  # under one 8-column block, two blocks, two and a tail
 @pytest.mark.parametrize("structure", BOTH_LOOPS)
 def test_numba_references_add_each_row_in_entry_order(structure, k):
@@ -80,7 +67,7 @@ def test_numba_references_add_each_row_in_entry_order(structure, k):
     A = build(np.random.default_rng(2))
     X = np.random.default_rng(3).standard_normal((A.shape[1], k))
     assert scattered_columns(A.indptr, A.indices, A.shape, k * 8) == scattered
-    expected = in_entry_order(A, X)
+    expected = in_entry_order(A.indptr, A.indices, A.data, X)
     serial = load_solution("problems/spmm/reference/numba.py").spmm(A, X)
     before = numba.get_num_threads()
     try:
