@@ -63,12 +63,29 @@ def paired_ratios(num: Sequence[float], den: Sequence[float]) -> np.ndarray:
         return a / b
 
 
-def bootstrap_paired_ratios(num: Sequence[float], den: Sequence[float], rng: np.random.Generator,
-                            replicates: int = BOOTSTRAP) -> np.ndarray:
-    """`replicates` medians of the per-round ratios num[i] / den[i] over resampled rounds. The
-    ratio is taken within a round first, so what a round shares (a slow moment hits both sides)
-    cancels; a ratio of the two sides' medians keeps it and, over a few rounds, swings widely."""
+def turn_ratios(num: Sequence[float], den: Sequence[float], period: int = 1) -> np.ndarray:
+    """The per-round ratios num[i] / den[i], combined over each turn of `period` rounds: their
+    geometric mean. Rounds that rotate the order of the sides (A B, B A, ...) put each side in
+    each place once per turn, so whatever the place does cancels: the second side can find the
+    input the first one just read still in cache (20% faster at spmv's 3·10⁶ size, two children on
+    a Xeon with a 480 MiB L3), and one ratio per round would then swing between two values by
+    who went first. An incomplete last turn is left out; with fewer rounds than a turn, the
+    rounds are the values (period 1)."""
     r = paired_ratios(num, den)
+    turns = r.size // period if period > 1 else 0
+    if not turns:
+        return r
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.exp(np.log(r[: turns * period]).reshape(turns, period).mean(axis=1))
+
+
+def bootstrap_paired_ratios(num: Sequence[float], den: Sequence[float], rng: np.random.Generator,
+                            replicates: int = BOOTSTRAP, period: int = 1) -> np.ndarray:
+    """`replicates` medians of the per-round ratios num[i] / den[i] over resampled rounds (turns
+    of `period` rounds, turn_ratios, resampled whole). The ratio is taken within a round first,
+    so what a round shares (a slow moment hits both sides) cancels; a ratio of the two sides'
+    medians keeps it and, over a few rounds, swings widely."""
+    r = turn_ratios(num, den, period)
     if r.size == 0:
         return np.full(replicates, math.nan)
     return np.median(r[_resamples(r.size, rng, replicates)], axis=1)

@@ -2,8 +2,10 @@
 
 Per bench size, both children get the same inputs, built from fresh randomness every grade (never
 from the public case seeds: an input known in advance could be answered from a table), in
-alternating order so neither side always runs on a warmer machine. The first pair of calls is a
-warm-up (JIT compilation, caches) and never timed.
+alternating order so neither side always runs on a warmer machine. A speedup is taken over turns
+of two pairs, one in each order, so what going first or second does to a call cancels within a
+turn (stats.turn_ratios); a size stops only on a whole turn. The first pair of calls is a warm-up
+(JIT compilation, caches) and never timed.
 
 What is ranked is the grader's own clock: from the `go` it sends to the reply line it reads
 (harness/sandbox.py). That round trip costs tens of µs, which would flatten the ratio at small
@@ -42,6 +44,9 @@ from harness.yardstick import gemm_key
 TARGET_BATCH_S = 0.005  # a timed command of the reference lasts at least this long
 MAX_BATCH = 128
 MAX_INPUTS_PER_SIZE = 1024  # bounds the inputs the grader builds for one size (each command has R)
+# the children alternate who goes first, so a speedup is taken over turns of two pairs, one of each
+# order (stats.turn_ratios): what going first or second does to a call cancels within a turn
+TURN = 2
 
 
 @dataclass(frozen=True)
@@ -74,11 +79,11 @@ class TimingPlan:
 
 
 PLANS = {
-    "full": TimingPlan("full", min_reps=5, max_reps=200, budget_s=1.5, precision=0.03, score_precision=0.04,
+    "full": TimingPlan("full", min_reps=6, max_reps=200, budget_s=1.5, precision=0.03, score_precision=0.04,
                        last_extra=2.0),
     # every size, as "full" does, so the quick score estimates the same geometric mean (two small
-    # sizes alone were 33% off it); fewer pairs, a looser interval
-    "quick": TimingPlan("quick", min_reps=3, max_reps=40, budget_s=0.25, precision=0.10, phase_budget_s=20.0),
+    # sizes alone were 33% off it); fewer pairs (two turns: the least that has an interval), a looser interval
+    "quick": TimingPlan("quick", min_reps=4, max_reps=40, budget_s=0.25, precision=0.10, phase_budget_s=20.0),
     "off": TimingPlan("off", min_reps=0, max_reps=0, budget_s=0.0, max_sizes=0, replays=0),
 }
 
@@ -254,7 +259,7 @@ def _measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secr
                 commands_s += clock() - began
             rep += 1
             spent = clock() - started
-            if rep >= plan.max_reps + more or (rep >= plan.min_reps + more and (
+            if rep >= plan.max_reps + more or (rep >= plan.min_reps + more and rep % TURN == 0 and (
                     inputs >= MAX_INPUTS_PER_SIZE or check.met(calls) or (spent >= plan.budget_s and (
                         spent >= plan.budget_s * plan.last_extra or whole.met(calls))))):
                 break
@@ -336,22 +341,23 @@ class ScorePrecision:
 
 
 def pair_speedup(sub_t: list[float], ref_t: list[float]) -> float | None:
-    """The median over pairs of reference time / submission time (the two timed back to back on
-    one input, so a slow moment cancels); None when it is not a positive finite number."""
+    """The median over turns of reference time / submission time (the two timed back to back on
+    one input, so a slow moment cancels; a turn is two pairs, one of each order, so what going
+    first does cancels too: stats.turn_ratios); None when it is not a positive finite number."""
     if not sub_t or len(sub_t) != len(ref_t):
         return None
-    ratio = stats.median(stats.paired_ratios(ref_t, sub_t))
+    ratio = stats.median(stats.turn_ratios(ref_t, sub_t, TURN))
     return ratio if math.isfinite(ratio) and ratio > 0 else None
 
 
 def speedup_interval(sub_t: list[float], ref_t: list[float], *, replicates: int = stats.BOOTSTRAP,
                      seed: int = 0) -> tuple[float, float] | None:
-    """The 95% bootstrap interval of one size's speedup, the median of the pairs' ratios
-    ref_t[i] / sub_t[i] (pair i timed one input, back to back), pairs resampled. None with
-    fewer than two pairs or a resample without a finite positive speedup."""
-    if len(sub_t) < 2 or len(sub_t) != len(ref_t):
+    """The 95% bootstrap interval of one size's speedup, the median of the turns' ratios
+    (pair_speedup), turns resampled. None with fewer than two turns or a resample without a
+    finite positive speedup."""
+    if len(sub_t) < 2 * TURN or len(sub_t) != len(ref_t):
         return None
-    ratios = stats.bootstrap_paired_ratios(ref_t, sub_t, np.random.default_rng(seed), replicates)
+    ratios = stats.bootstrap_paired_ratios(ref_t, sub_t, np.random.default_rng(seed), replicates, TURN)
     if not (np.isfinite(ratios).all() and (ratios > 0).all()):
         return None
     return stats.percentile_interval(ratios)
@@ -360,8 +366,8 @@ def speedup_interval(sub_t: list[float], ref_t: list[float], *, replicates: int 
 def score_interval(rows: list[TimingRow], *, replicates: int = stats.BOOTSTRAP,
                    seed: int = 0) -> tuple[float, float] | None:
     """The 95% bootstrap interval of the score (geometric mean of the sizes' speedups): each
-    size's pairs resampled on their own (sizes are timed apart), the geometric mean taken per
-    replicate. None when a size has fewer than two pairs or no finite positive speedup."""
+    size's turns resampled on their own (sizes are timed apart), the geometric mean taken per
+    replicate. None when a size has fewer than two turns or no finite positive speedup."""
     return _score_interval([(t.sub_times_s, t.ref_times_s) for t in rows], replicates, seed)
 
 
@@ -371,9 +377,10 @@ def _score_interval(rows: list[tuple[list[float], list[float]]], replicates: int
         return None
     per_size = []
     for i, (sub_t, ref_t) in enumerate(rows):
-        if len(sub_t) < 2 or len(sub_t) != len(ref_t):
+        if len(sub_t) < 2 * TURN or len(sub_t) != len(ref_t):
             return None
-        per_size.append(stats.bootstrap_paired_ratios(ref_t, sub_t, np.random.default_rng([seed, i]), replicates))
+        per_size.append(stats.bootstrap_paired_ratios(ref_t, sub_t, np.random.default_rng([seed, i]), replicates,
+                                                      TURN))
     ratios = np.vstack(per_size)
     if not (np.isfinite(ratios).all() and (ratios > 0).all()):
         return None

@@ -47,7 +47,7 @@ def _pair(seconds_sub, seconds_ref):
     return clock, Timed(clock, seconds_sub, "sub"), Timed(clock, seconds_ref, "ref")
 
 
-PLAN = TimingPlan("adaptive", min_reps=5, max_reps=500, budget_s=1.0, max_sizes=1, replays=0, precision=0.03)
+PLAN = TimingPlan("adaptive", min_reps=6, max_reps=500, budget_s=1.0, max_sizes=1, replays=0, precision=0.03)
 
 
 def test_tight_ratios_stop_at_the_minimum():
@@ -62,7 +62,8 @@ def test_tight_ratios_stop_at_the_minimum():
 def test_the_minimum_holds_even_when_tight():
     clock, sub, ref = _pair(lambda: 0.001, lambda: 0.001)
     plan = TimingPlan("adaptive", min_reps=9, max_reps=500, budget_s=1.0, max_sizes=1, replays=0, precision=0.03)
-    assert timing.measure(TOY, plan, sub, ref, secret="", clock=clock).rows[0].reps == 9
+    assert timing.measure(TOY, plan, sub, ref, secret="", clock=clock).rows[0].reps == 10, \
+        "the minimum, then on to a whole turn (two pairs, one of each order)"
 
 
 def test_noisy_ratios_run_to_the_budget():
@@ -73,8 +74,9 @@ def test_noisy_ratios_run_to_the_budget():
     assert row.reps > PLAN.min_reps
     # the budget counts timed commands only (the warm-up pair before them does not)
     timed_s = sum(row.sub_times_s) + sum(row.ref_times_s)
-    last = row.sub_times_s[-1] + row.ref_times_s[-1]
-    assert timed_s >= PLAN.budget_s and timed_s - last < PLAN.budget_s, "the first pair past the budget"
+    last_turn = sum(row.sub_times_s[-2:]) + sum(row.ref_times_s[-2:])
+    assert row.reps % timing.TURN == 0, "a size stops on a whole turn"
+    assert timed_s >= PLAN.budget_s and timed_s - last_turn < PLAN.budget_s, "the first whole turn past the budget"
     lo, hi = row.speedup_lo, row.speedup_hi
     assert stats.relative_half_width(lo, hi, row.speedup) > PLAN.precision, "still wider than the target"
 
@@ -93,11 +95,37 @@ def test_moderate_noise_stops_once_the_interval_is_tight():
                                      / stats.median(row.sub_times_s[:plan.min_reps])) > plan.precision
 
 
+class FirstIsSlower(Timed):
+    """A stand-in whose call is 25% slower when it opens a pair (the other side then finds the
+    input in cache): the two share a counter of calls, and pairs are two calls each."""
+
+    def __init__(self, clock: Clock, seconds: float, name: str, calls: list[int]):
+        super().__init__(clock, lambda: seconds * (1.25 if calls[0] % 2 == 0 else 1.0), name)
+        self.shared = calls
+
+    def call(self, args, **how):
+        try:
+            return super().call(args, **how)
+        finally:
+            self.shared[0] += 1
+
+
+@pytest.mark.parametrize("true", [1.0, 2.0])
+def test_what_going_first_does_cancels_within_a_turn(true):
+    clock, calls = Clock(), [0]
+    sub, ref = FirstIsSlower(clock, 0.001, "sub", calls), FirstIsSlower(clock, 0.001 * true, "ref", calls)
+    row = timing.measure(TOY, PLAN, sub, ref, secret="", clock=clock).rows[0]
+    per_pair = np.array(row.ref_times_s) / np.array(row.sub_times_s)
+    assert set(np.round(per_pair / true, 6)) == {0.8, 1.25}, "one ratio per pair swings with the order"
+    assert row.reps == PLAN.min_reps and row.reps % timing.TURN == 0
+    assert (row.speedup_lo, row.speedup, row.speedup_hi) == (pytest.approx(true),) * 3
+
+
 def test_without_a_precision_a_size_runs_to_its_budget():
     clock, sub, ref = _pair(lambda: 0.01, lambda: 0.01)
     plan = TimingPlan("fixed", min_reps=2, max_reps=500, budget_s=0.5, max_sizes=1, replays=0)
     row = timing.measure(TOY, plan, sub, ref, secret="", clock=clock).rows[0]
-    assert row.reps == 25, "0.02 s a pair on the stand-in clock, 0.5 s of budget"
+    assert row.reps == 26, "0.02 s a pair on the stand-in clock, 0.5 s of budget: 25 pairs, then the turn's end"
 
 
 def test_the_plans_are_adaptive_and_quick_times_every_size():

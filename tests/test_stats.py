@@ -67,3 +67,21 @@ def test_paired_ratios_cancel_what_a_round_shares():
 def test_paired_ratios_refuse_unpaired_rounds():
     with pytest.raises(ValueError, match="paired rounds"):
         stats.paired_ratios([1.0, 2.0], [1.0])
+
+
+def test_turn_ratios_cancel_what_going_first_does():
+    # rounds alternate who goes first (A B, B A, ...) and the first call is 25% slower: one ratio
+    # per round swings between 0.8 and 1.25 by the order, a turn of both orders gives the true 1.5
+    first = 1.25
+    a = np.array([1.0 * (first if r % 2 == 0 else 1.0) for r in range(9)])
+    b = np.array([1.5 * (1.0 if r % 2 == 0 else first) for r in range(9)])
+    per_round = stats.paired_ratios(b, a)
+    assert set(np.round(per_round, 6)) == {1.2, 1.875}
+    turns = stats.turn_ratios(b, a, 2)
+    assert turns.shape == (4,), "nine rounds: four whole turns, the ninth round left out"
+    assert np.allclose(turns, 1.5)
+    assert np.allclose(stats.bootstrap_paired_ratios(b, a, np.random.default_rng(0), 200, period=2), 1.5)
+    assert np.array_equal(stats.turn_ratios(b, a, 1), per_round), "period 1: the rounds themselves"
+    assert np.array_equal(stats.turn_ratios(b[:1], a[:1], 2), per_round[:1]), "under a turn: the rounds"
+    three = stats.turn_ratios(np.r_[b, 2.0, 2.0, 2.0], np.r_[a, 1.0, 1.0, 1.0], 3)
+    assert three.shape == (4,), "twelve rounds of a three-side rotation: four turns"
