@@ -46,6 +46,19 @@ def test_uniform_rows_have_at_most_per_row_entries_and_about_that_many():
     assert lengths.max() <= 10 and lengths.mean() > 9.9
 
 
+@pytest.mark.parametrize("rows, cols, per_row", [(2000, 1000, 10), (300, 40, 30), (3000, 20, 20), (5, 1, 4)])
+def test_uniform_keeps_each_rows_distinct_draws(rows, cols, per_row):
+    """Against a row-by-row transcription: the draws of each row, sorted, repeats merged (few
+    repeats are cut out run by run, many by one mask: both paths run here)."""
+    A = gen.uniform(np.random.default_rng(1), rows, cols, per_row)
+    draws = np.random.default_rng(1).integers(0, cols, size=(rows, min(per_row, cols)),
+                                              dtype=np.int32)
+    want = [np.unique(r) for r in draws]
+    assert np.array_equal(np.diff(A.indptr), [w.size for w in want])
+    assert np.array_equal(A.indices, np.concatenate(want))
+    assert canonical_problems(A) is None and ((-1 <= A.data) & (A.data < 1)).all()
+
+
 def test_power_law_concentrates_entries_in_few_rows():
     A = gen.power_law(np.random.default_rng(0), 10_000, 10_000, nnz=100_000)
     lengths = np.sort(np.diff(A.indptr))[::-1]
