@@ -11,7 +11,8 @@ GEMM) and torch_time / impl_time cancel slow drifts of a shared machine. Reporte
 of the per-round ratios and a bootstrap 95% interval (rounds resampled), the median time and
 its spread (interquartile range / median): harness.pairs and harness.stats, the code
 benchmarks/yardstick_table.py times with. The dense GEMM is (rows, D) @ (D, N)
-with N chosen so that 2·rows·D·N equals the implementation's FLOP model.
+with N chosen so that 2·rows·D·N equals the implementation's FLOP model, written into one output
+allocated once (harness.yardstick.gemm_pass: the BLAS's rate, not the allocator's).
 
     python benchmarks/grouped_gemm_vs_dense.py                          # all four, balanced and skewed
     python benchmarks/grouped_gemm_vs_dense.py --problem grouped-gemm --mix skewed --rounds 41
@@ -42,7 +43,7 @@ if str(ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from harness import pairs, problems, stats  # noqa: E402
+from harness import pairs, problems, stats, yardstick  # noqa: E402
 from harness.problems import load_module  # noqa: E402
 from problems._common import dropless, moe  # noqa: E402
 
@@ -89,7 +90,7 @@ def measure(slug: str, mix: str, *, rows: int, D: int, H: int, E: int, k: int, r
     rng = np.random.default_rng(seed + 1)
     a = rng.standard_normal((rows, D)).astype(np.float32)
     b = rng.standard_normal((D, n_cols)).astype(np.float32)
-    fns = {"dense": lambda: np.matmul(a, b)}
+    fns = {"dense": yardstick.gemm_pass(a, b)}
     oracle = getattr(load_module(problem.reference_path(problem.oracle)), problem.entry)
     expected = oracle(*args)
     for name, fn in implementations(problem, impls).items():

@@ -11,7 +11,8 @@ the sides its rows need (an implementation at a thread count) are timed in one p
 round, the order rotating each round (harness.pairs.interleave: the grader's rule), every side's answer
 first checked against the problem's oracle. A row's ratio is the median over rounds of
 peer time / impl time, with a bootstrap 95% interval (harness.stats); its target is met only when the
-interval's lower end clears it. `dense` is one GEMM of the same FLOPs; `triad` the share of this
+interval's lower end clears it. `dense` is one GEMM of the same FLOPs, into an output allocated once
+(harness.yardstick.gemm_pass); `triad` the share of this
 machine's STREAM-triad bandwidth (`sparsebench yardstick`).
 
 Writes OUT/table.md (markdown: the table, then the targets met and missed), OUT/table.csv (one line a
@@ -347,8 +348,7 @@ def measure_input(problem, case: str, rows: list[Row], *, scale: float, min_roun
         if name in skipped:
             continue
         if key == "dense":
-            a, b = dense_operands(problem, inp)
-            call = partial(np.matmul, a, b)
+            call = yardstick.gemm_pass(*dense_operands(problem, inp))
         elif key == "triad":
             call = yardstick.triad_pass(triad_n, n)
         else:

@@ -120,6 +120,20 @@ def gemm_key(dtype: str) -> str:
     return "gemm_gflops" if dtype == "float64" else f"gemm_gflops_{dtype}"
 
 
+def gemm_pass(a: np.ndarray, b: np.ndarray):
+    """A function doing one GEMM a @ b into one output allocated here, once: a peer at the BLAS's
+    rate. A fresh output each call times the allocator too, and its page faults: moe-backward's
+    equal-FLOP GEMM writes 336 MB, and with a fresh output it took 0.5 s or 1.2 s a call (one
+    thread, the same inputs, a 2-vCPU VM), which made every ratio against it bimodal."""
+    out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
+    out.fill(0)  # written once: pages are mapped
+
+    def one_pass() -> np.ndarray:
+        return np.matmul(a, b, out=out)
+
+    return one_pass
+
+
 def gemm_gflops(n: int, reps: int = 3, dtype: str = "float64") -> float:
     """Best-of-`reps` rate of C = A @ B for n x n matrices of `dtype` (2·n³ flops), BLAS threads as set."""
     rng = np.random.default_rng(0)

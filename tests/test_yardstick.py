@@ -2,6 +2,7 @@
 grader into a '% of bandwidth' for problems with a bytes model."""
 import json
 
+import numpy as np
 import pytest
 
 from harness import cli, problems, yardstick
@@ -95,3 +96,15 @@ def test_cli_prints_the_yardsticks(fake_lookup, capsys):
     assert cli.main(["yardstick", "--threads", "1", "2"]) == 0
     out = capsys.readouterr().out
     assert "4.0 GB/s" in out and "threads=2" in out and fake_lookup == [1, 2]
+
+
+def test_the_gemm_peer_multiplies_into_one_output():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((5, 3)).astype(np.float32), rng.standard_normal((3, 4)).astype(np.float32)
+    one_pass = yardstick.gemm_pass(a, b)
+    out = one_pass()
+    np.testing.assert_allclose(out, a @ b, rtol=1e-6)
+    a *= 2.0
+    assert one_pass() is out, "the same output every call: no allocation in the timed call"
+    np.testing.assert_allclose(out, a @ b, rtol=1e-6)
+    assert out.dtype == np.float32
