@@ -132,7 +132,8 @@ def test_the_plans_are_adaptive_and_quick_times_every_size():
     full, quick = timing.PLANS["full"], timing.PLANS["quick"]
     assert full.precision == 0.03 and quick.precision == 0.10
     assert quick.max_sizes is None and quick.budget_s < full.budget_s
-    assert quick.min_reps >= 2, "an interval needs two pairs"
+    assert quick.min_reps >= 2 * timing.TURN and full.min_reps >= 2 * timing.TURN, "an interval needs two turns"
+    assert quick.min_reps % timing.TURN == 0 and full.min_reps % timing.TURN == 0, "the minimum is whole turns"
 
 
 def _row(sub_t, ref_t) -> TimingRow:

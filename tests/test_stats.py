@@ -71,7 +71,7 @@ def test_paired_ratios_refuse_unpaired_rounds():
 
 def test_turn_ratios_cancel_what_going_first_does():
     # rounds alternate who goes first (A B, B A, ...) and the first call is 25% slower: one ratio
-    # per round swings between 0.8 and 1.25 by the order, a turn of both orders gives the true 1.5
+    # per round is 1.5/1.25 or 1.5·1.25 by the order, a turn of both orders gives the true 1.5
     first = 1.25
     a = np.array([1.0 * (first if r % 2 == 0 else 1.0) for r in range(9)])
     b = np.array([1.5 * (1.0 if r % 2 == 0 else first) for r in range(9)])
