@@ -17,7 +17,7 @@ CHILD = {"network": "isolated", "filesystem": "read-only", "processes": "own PID
 
 
 def timed(**changes) -> Record:
-    row = size_row(1000, [1000.0] * 3, [TimedCall(0.001, 0.0012, 0.002, 0.0022)] * 3)
+    row = size_row(1000, [1000.0] * 4, [TimedCall(0.001, 0.0012, 0.002, 0.0022)] * 4)  # two turns: an interval
     base = Record(problem="coo-to-csr", file="solutions/ada/coo_to_csr.py", sha256="ab" * 32, threads=1, plan="quick",
                   baseline=False, limits=Limits(), seeds=Seeds.of(""), size_unit="nnz", machine={"cores": 2},
                   yardstick=None, sandbox=SandboxReport.merge([CHILD, CHILD]), verdict="AC", reason="all passed",
@@ -40,7 +40,7 @@ def test_a_timed_record_has_the_schema_fields():
     assert list(d["timings"][0]) == ["size", "measure", "reps", "sub_median_s", "sub_spread", "ref_median_s",
                                      "ref_spread", "speedup", "sub_overhead_s", "ref_overhead_s", "sub_times_s",
                                      "ref_times_s", "speedup_lo", "speedup_hi"], \
-        "no rate fields without a bytes or flops model; the speedup's interval (three pairs) last"
+        "no rate fields without a bytes or flops model; the speedup's interval (two turns of pairs) last"
     row = d["timings"][0]
     assert row["speedup_lo"] == row["speedup_hi"] == row["speedup"], "identical pairs: no width"
     assert d["timer_check"]["calls"] == 3 and d["timer_check"]["unexplained_s"] == 0.0
