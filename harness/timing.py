@@ -223,6 +223,9 @@ def _measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secr
                 _replay(problem, sub, cases[i], out)
             command += 1
             began = clock()
+            # the last command's inputs and results go first: a 10^7 input is 120 MB, and memory
+            # touched for the first time costs the most in building one
+            group = args = replies = r_got = s_got = None
             group = [problem.bench_args(fresh_rng(entropy, si, command, i), n) for i in range(1 if rep < 0 else batch)]
             args = group[-1]
             first_ref = (rep + schedule.start[si]) % 2 == 0
