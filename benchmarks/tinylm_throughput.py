@@ -2,7 +2,8 @@
 the time goes, measured interleaved so that a shared machine's drift cancels.
 
 Each round runs one full training step (batch, forward, backward, clipping, AdamW: what
-train.py times) of each model on a real corpus batch, in alternating order. Reported: each
+train.py times) of each model on a real corpus batch, in alternating order (tinylm/throughput.py,
+which `lm compare --calibrate` uses to set each model's steps). Reported: each
 model's median step time and tokens/s, and the median over rounds of the per-round ratio
 MoE tokens/s / dense tokens/s with a bootstrap 95% interval (rounds resampled). The issue's
 target is a ratio >= 0.9 (MoE within 10% of dense), met when the interval's lower end clears it.
@@ -21,7 +22,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import math
 import os
 import sys
 import time
@@ -40,55 +40,17 @@ if str(ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
+from harness import stats  # noqa: E402
 from tinylm import model as M, train as TR  # noqa: E402
 from tinylm.data import load_corpus  # noqa: E402
+from tinylm.throughput import Runner, interleaved  # noqa: E402
 
-BOOTSTRAP = 4000
 CLOCK = [time.perf_counter]  # --clock cpu: time.thread_time, this thread's CPU time (1 BLAS thread)
 # the parts of a step: tinylm.model functions (exclusive time) and the optimiser
 PARTS = ("layer_norm", "attention", "top_k", "capacity_mask", "gates_and_losses",
          "router_backward", "dispatch", "experts_forward", "combine", "moe", "dense_ffn", "forward",
          "layer_norm_backward", "attention_backward", "uncombine", "experts_backward", "moe_backward",
          "dense_ffn_backward", "backward", "log_softmax")
-
-
-def bootstrap_median(x: np.ndarray, seed: int = 0) -> tuple[float, float]:
-    rng = np.random.default_rng(seed)
-    if x.size < 2:
-        return (math.nan, math.nan)
-    lo, hi = np.percentile(np.median(x[rng.integers(0, x.size, (BOOTSTRAP, x.size))], axis=1), [2.5, 97.5])
-    return float(lo), float(hi)
-
-
-class Runner:
-    """One model training on the corpus: `step()` is one timed training step."""
-
-    def __init__(self, cfg: M.Config, tc: TR.TrainConfig, corpus, seed: int = 0):
-        self.cfg, self.tc, self.corpus = cfg, tc, corpus
-        init, self.rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
-        self.params = M.init_params(cfg, init)
-        self.opt = TR.AdamW(self.params, tc)
-        self.n = 0
-
-    def step(self) -> float:
-        t0 = CLOCK[0]()
-        idx, targets = TR.random_batch(self.corpus.train, self.tc.batch_size, self.cfg.block_size, self.rng)
-        lr = TR.learning_rate(self.tc, self.n, 0.0)
-        TR.train_step(self.params, self.cfg, self.tc, self.opt, idx, targets, lr)
-        self.n += 1
-        return CLOCK[0]() - t0
-
-
-def interleaved(runners: dict[str, Runner], rounds: int, warmup: int = 3) -> dict[str, np.ndarray]:
-    names = list(runners)
-    for _ in range(warmup):
-        for r in runners.values():
-            r.step()
-    times: dict[str, list[float]] = {n: [] for n in names}
-    for i in range(rounds):
-        for n in names[i % len(names):] + names[:i % len(names)]:  # rotate who goes first
-            times[n].append(runners[n].step())
-    return {n: np.asarray(v) for n, v in times.items()}
 
 
 class Profiler:
@@ -195,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
                    block_size=args.block)
     dense = replace(moe, dense=True)
     tc = TR.TrainConfig(batch_size=args.batch, minutes=None, max_steps=10**9)
-    runners = {"moe": Runner(moe, tc, corpus), "dense": Runner(dense, tc, corpus)}
+    runners = {"moe": Runner(moe, tc, corpus, clock=CLOCK[0]), "dense": Runner(dense, tc, corpus, clock=CLOCK[0])}
     tokens = args.batch * args.block
     counts = M.param_counts(moe)
     print(f"{corpus.name}: MoE E={moe.n_expert} k={moe.top_k} H={moe.expert_hidden} vs dense Hd={moe.dense_hidden}, "
@@ -205,8 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     result: dict = {"config": {"moe": vars(moe) if hasattr(moe, "__dict__") else str(moe)}, "rounds": args.rounds}
     with threadpool_limits(limits=args.threads, user_api="blas"):
         t = interleaved(runners, args.rounds)
-        ratio = t["dense"] / t["moe"]  # = MoE tokens/s over dense tokens/s, per round
-        lo, hi = bootstrap_median(ratio)
+        ratio = stats.paired_ratios(t["dense"], t["moe"])  # = MoE tokens/s over dense tokens/s, per round
+        lo, hi = stats.percentile_interval(stats.bootstrap_paired_ratios(t["dense"], t["moe"],
+                                                                         np.random.default_rng(0)))
         for n, v in t.items():
             print(f"  {n:6s} step {np.median(v) * 1e3:8.2f} ms  {tokens / np.median(v):9,.0f} tokens/s")
         met = "met" if lo >= 0.9 else "not met"

@@ -365,3 +365,58 @@ def test_the_throughput_profile_wraps_only_functions_the_model_has():
 
     missing = [name for name in tinylm_throughput.PARTS if not callable(getattr(M, name, None))]
     assert not missing, f"PARTS names functions tinylm.model does not have: {missing}"
+
+
+# -- equal time by calibration ----------------------------------------------------------------
+def test_calibrate_times_both_models_side_by_side():
+    from tinylm.throughput import calibrate
+
+    corpus = data.load_corpus("synthetic")
+    cfg = M.Config(**{**TINY, "vocab_size": corpus.vocab_size})
+    tc = TR.TrainConfig(minutes=1.0, batch_size=2, numba=False)
+    cal = calibrate(cfg, tc, corpus, rounds=4)
+    assert cal.moe_step_s > 0 and cal.dense_step_s > 0 and cal.rounds == 4 and cal.clock == "wall"
+    assert cal.low <= cal.ratio <= cal.high
+    steps = cal.steps(1.0)
+    assert steps == {"moe": round(60 / cal.moe_step_s), "dense": round(60 / cal.dense_step_s)}
+
+
+def test_a_calibrated_compare_gives_each_model_the_steps_of_its_rate(tmp_path):
+    """The budget becomes steps per model (the slower model fewer), the runs keep them, the
+    tables say so, and a compare by the clock afterwards drops the stale calibration."""
+    from tinylm.compare import CALIBRATION, compare, stored_calibration
+    from tinylm.throughput import Calibration
+
+    corpus = data.load_corpus("synthetic")
+    cfg = M.Config(**{**TINY, "vocab_size": corpus.vocab_size})
+    cal = Calibration(moe_step_s=20.0, dense_step_s=15.0, ratio=0.75, low=0.7, high=0.8, rounds=20, clock="cpu")
+    assert cal.steps(1.0) == {"moe": 3, "dense": 4}
+    tc = TR.TrainConfig(minutes=1.0, batch_size=2, numba=False, final_eval_windows=4)
+    out = compare(corpus, "syn", cfg, tc, 2, tmp_path, calibration=cal)
+    rows = out["rows"].set_index(["model", "seed"])
+    assert [rows.loc[("moe-e4k2", s), "steps"] for s in (0, 1)] == [3, 3]
+    assert [rows.loc[("dense", s), "steps"] for s in (0, 1)] == [4, 4]
+    folder = tmp_path / "syn"
+    assert stored_calibration(folder) == (cal, 1.0)
+    assert out["verdict"]["calibration"]["moe_step_s"] == 20.0
+    md = (folder / "compare.md").read_text()
+    assert "each model's steps in 1 min at its calibrated rate" in md
+    assert "MoE 2e+04 ms a step, 3 steps; dense 1.5e+04 ms, 4 steps" in md
+    compare(corpus, "syn", cfg, replace(tc, minutes=None, max_steps=2), 1, tmp_path)
+    assert not (folder / CALIBRATION).exists()
+
+
+def test_cli_compare_calibrates_and_resume_keeps_the_calibration(tmp_path, capsys):
+    args = ["lm", "compare", "--corpus", "synthetic", "--seeds", "1", "--out", str(tmp_path), "--numba", "off",
+            *TINY_CLI]
+    assert cli.main([*args, "--calibrate", "--steps", "3"]) == 2
+    assert "--calibrate turns --minutes into steps" in capsys.readouterr().err
+    assert cli.main([*args, "--calibrate", "--minutes", "0.01"]) == 0
+    first = json.loads((tmp_path / "synthetic" / "calibration.json").read_text())
+    steps = json.loads((tmp_path / "synthetic" / "dense-s0" / "result.json").read_text())["steps"]
+    assert steps == round(0.6 / first["dense_step_s"])
+    capsys.readouterr()
+    assert cli.main([*args, "--resume"]) == 0  # no training, no new calibration: the stored one
+    assert "the runs' calibration" in capsys.readouterr().err
+    assert json.loads((tmp_path / "synthetic" / "calibration.json").read_text()) == first
+    assert "Equal training time by calibration" in (tmp_path / "synthetic" / "compare.md").read_text()

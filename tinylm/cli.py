@@ -79,6 +79,11 @@ def add_parser(sub, parents: list) -> None:
     p.add_argument("--jobs", type=int, default=1,
                    help="runs trained at once, one process each; 2 trains each seed's MoE and dense runs side by "
                         "side (give each a free core; default: 1)")
+    p.add_argument("--calibrate", action="store_true",
+                   help="first time both models' training steps side by side (20 alternating rounds), then give "
+                        "each run the steps its model's measured rate does in --minutes: equal training time "
+                        "without a host's drift between runs, and runs a seed reproduces (default: off, the "
+                        "clock stops each run)")
     p.add_argument("--out", type=Path, default=None,
                    help="folder for the runs and tables (default: RESULTS/lm, RESULTS from --results)")
     p.set_defaults(func=cmd_compare)
@@ -180,6 +185,9 @@ def cmd_compare(args) -> int:
     if args.jobs < 1:
         console.print(f"[bold red]error:[/] --jobs must be at least 1, not {args.jobs}")
         return 2
+    if args.calibrate and args.steps is not None:
+        console.print("[bold red]error:[/] --calibrate turns --minutes into steps; give --minutes, not --steps")
+        return 2
     try:
         corpus, cfg, tc = _configs(args)
     except (OSError, ValueError) as exc:
@@ -200,18 +208,41 @@ def cmd_compare(args) -> int:
         _print_result(console, result)
         return result
 
+    calibration, found = None, _calibration(args, cfg, tc, corpus, root, console)
+    if found is not None:
+        calibration, minutes = found
+        tc = replace(tc, minutes=minutes)
     if args.jobs > 1:
         todo = [p for p in planned if not (args.resume and has_result(p))]
         console.print(f"training {len(todo)} of {len(planned)} runs, {args.jobs} at a time (no progress bars: "
                       "each run's line appears when it ends)")
     out = compare(corpus, corpus_label(args.corpus), cfg, tc, args.seeds, args.out or Path(args.results) / "lm",
-                  resume=args.resume, run=run, jobs=args.jobs, finished=lambda r: _print_result(console, r))
+                  resume=args.resume, run=run, jobs=args.jobs, finished=lambda r: _print_result(console, r),
+                  calibration=calibration)
     from rich.markdown import Markdown
 
     Console().print(Markdown((out["folder"] / "compare.md").read_text()))
     console.print(f"wrote {_rel(out['folder'] / 'compare.csv')}, compare.md, verdict.json and loss.png")
     console.print(f"[bold]{out['verdict']['text']}[/]")
     return 0
+
+
+def _calibration(args, cfg, tc, corpus, root: Path, console):
+    """(calibration, minutes) for this compare, or None: with --resume, the one its runs were
+    given (calibration.json: a resumed run keeps its steps); with --calibrate, measured now."""
+    from .compare import stored_calibration
+    from .throughput import ROUNDS, calibrate
+
+    stored = stored_calibration(root) if args.resume else None
+    if stored is not None:
+        console.print(f"the runs' calibration: {_rel(root / 'calibration.json')} ({stored[1]:g} min)")
+        return stored
+    if not args.calibrate:
+        return None
+    console.print(f"calibrating: {ROUNDS} rounds of one training step of each model, side by side")
+    found = calibrate(cfg, tc, corpus)
+    console.print(found.text(tc.minutes))
+    return found, tc.minutes
 
 
 RUN_FILES = ("ckpt.npz", "ckpt.json", "result.json")  # what a run folder holds once a run has written to it

@@ -12,26 +12,36 @@ import numpy as np
 
 from . import model as M
 from .data import Corpus
+from .throughput import Calibration
 from .train import TrainConfig, run_name, train
 
 RunFn = Callable[[M.Config, TrainConfig, Path], dict]
+CALIBRATION = "calibration.json"  # the step rates a calibrated compare gave its runs (kept for --resume)
 
 
 def compare(corpus: Corpus, label: str, moe_cfg: M.Config, tc: TrainConfig, seeds: int, out_root: Path, *,
             resume: bool = False, run: RunFn | None = None, jobs: int = 1,
-            finished: Callable[[dict], None] | None = None) -> dict:
+            finished: Callable[[dict], None] | None = None, calibration: Calibration | None = None) -> dict:
     """Train MoE and dense for each seed; write compare.csv/.md and loss.png under out_root/label.
     `run(cfg, tc, out_dir)` trains one model (default: `train` with no progress display).
     With `resume`, a finished run (its result.json exists) is reused and a killed one resumed.
     With `jobs` > 1, the runs train that many at a time in their own processes (`run` is not
-    used; `finished(result)` hears of each as it ends)."""
+    used; `finished(result)` hears of each as it ends). With a `calibration`, tc.minutes becomes
+    each model's steps at its measured rate (tinylm/throughput.py), kept in calibration.json."""
     import pandas as pd
 
     run = run or (lambda cfg, t, out: train(cfg, t, corpus, out, resume=resume))
     folder = Path(out_root) / label
     folder.mkdir(parents=True, exist_ok=True)
     dense_cfg = replace(moe_cfg, dense=True)
-    plan = [(cfg, replace(tc, seed=seed), folder / run_name(cfg, seed))
+    budget = {"moe": {}, "dense": {}}
+    if calibration is not None:
+        steps = calibration.steps(tc.minutes)
+        budget = {m: {"minutes": None, "max_steps": steps[m]} for m in steps}
+        (folder / CALIBRATION).write_text(json.dumps({**calibration.to_dict(), "minutes": tc.minutes}, indent=1))
+    else:
+        (folder / CALIBRATION).unlink(missing_ok=True)  # an earlier compare's: these runs are timed by the clock
+    plan = [(cfg, replace(tc, seed=seed, **budget["dense" if cfg.dense else "moe"]), folder / run_name(cfg, seed))
             for seed in range(seeds) for cfg in (moe_cfg, dense_cfg)]
     if jobs > 1:
         todo = [p for p in plan if not (resume and has_result(p[2]))]
@@ -49,10 +59,22 @@ def compare(corpus: Corpus, label: str, moe_cfg: M.Config, tc: TrainConfig, seed
     summary = summarise(rows)
     rows.to_csv(folder / "compare.csv", index=False)
     judged = verdict(rows)
+    if calibration is not None:
+        judged = {**judged, "calibration": {**calibration.to_dict(), "minutes": tc.minutes},
+                  "text": judged["text"] + " " + calibration.text(tc.minutes)}
     (folder / "verdict.json").write_text(json.dumps(judged, indent=1))
     (folder / "compare.md").write_text(_markdown(label, rows, summary, results, judged))
     plot(results, folder / "loss.png", title=f"{label}: val loss vs training time")
     return {"rows": rows, "summary": summary, "verdict": judged, "folder": folder}
+
+
+def stored_calibration(folder: Path) -> tuple[Calibration, float] | None:
+    """The calibration a compare folder's runs were given, and its minutes (None without one)."""
+    path = Path(folder) / CALIBRATION
+    if not path.is_file():
+        return None
+    d = json.loads(path.read_text())
+    return Calibration.from_dict(d), float(d["minutes"])
 
 
 def has_result(run_folder: Path) -> bool:
@@ -190,12 +212,17 @@ def summarise(rows):
 
 def _markdown(label: str, rows, summary, results, judged: dict) -> str:
     lines = [f"# tiny LM: MoE vs dense on {label}", ""]
-    tcs = {json.dumps({k: v for k, v in r["train_config"].items() if k != "seed"}, sort_keys=True) for r in results}
+    calibrated = "calibration" in judged
+    per_run = ("seed", "max_steps") if calibrated else ("seed",)  # calibrated: each model has its steps
+    tcs = {json.dumps({k: v for k, v in r["train_config"].items() if k not in per_run}, sort_keys=True)
+           for r in results}
     jobs = {r.get("jobs", 1) for r in results}
     if len(tcs) == 1:
         tc = results[0]["train_config"]
         clock = "CPU time" if tc.get("clock") == "cpu" else "wall-clock time"
-        lines += [f"Training time per run: {tc['minutes']} min ({clock}) of training steps, batch "
+        budget = (f"each model's steps in {judged['calibration']['minutes']:g} min at its calibrated rate (below)"
+                  if calibrated else f"{tc['minutes']} min ({clock}) of training steps")
+        lines += [f"Training time per run: {budget}, batch "
                   f"{tc['batch_size']}, lr {tc['lr']}, {tc['threads']} BLAS thread(s). Val loss in nats/char "
                   f"on {tc['final_eval_windows']} fixed val windows."
                   + (f" The runs trained {min(jobs)} at a time, one process each (each seed's MoE run beside "
