@@ -109,6 +109,8 @@ def calibrate(moe_cfg: M.Config, tc: TR.TrainConfig, corpus: Corpus, rounds: int
     try:
         runners = {name: Runner(cfg, budgeted, corpus, seed=tc.seed, clock=clock)
                    for name, cfg in (("moe", moe_cfg), ("dense", replace(moe_cfg, dense=True)))}
+        for r in runners.values():  # compiled and every BLAS loaded before the limit, as in train():
+            TR.warm_up(r.params, r.cfg)  # a BLAS first loaded inside it keeps all its threads
         with threadpool_limits(limits=tc.threads, user_api="blas"):
             t = interleaved(runners, rounds)
     finally:
