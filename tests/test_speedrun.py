@@ -326,3 +326,15 @@ def test_the_peeking_attacks_gain_nothing(name):
     assert rec["score"] > floor + 0.3  # bigram-level or worse: nowhere near what a peek would give
     if name == "peeks_ahead":  # nothing found on any channel: the uniform distribution exactly
         assert rec["score"] == pytest.approx(math.log2(20), abs=1e-6)
+
+
+def test_the_reference_is_bounded_by_its_table_not_its_time():
+    """The statement's reason for a NumPy-only reference: its score comes from its context length
+    (the largest order whose dense count table stays under 4M entries), and the time it is given
+    changes nothing it learns, so a compiled version would score the same."""
+    ref = load_module(SPEEDRUN.reference_path("ngram"))
+    data = spec.corpus("reference-bound", 50_000, 2, 64)
+    short, long = ref.train(data.train, 1.0, 0), ref.train(data.train, 600.0, 0)
+    assert short.order == long.order and all(np.array_equal(a, b) for a, b in zip(short.counts, long.counts))
+    V = short.V
+    assert V ** short.order * V <= 4_000_000 < V ** (short.order + 1) * V
