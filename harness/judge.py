@@ -113,12 +113,14 @@ class Loaded:
             self.child.close()
             raise
         ready = self.child.ready
-        try:
-            check_violations(ready, None)
+        failed = ready.get("status") == "load_error"
+        try:  # a child that failed to load exits at once, and its exit races the grader's count of
+            # its processes (a worker seen going counted as started): the load error is the reason
+            check_violations({**ready, "processes": 0} if failed else ready, None)
         except Verdict:
             self.child.close()
             raise
-        if ready.get("status") == "load_error":
+        if failed:
             self.child.close()
             verdict = "MLE" if "MemoryError" in ready.get("mro", []) else "CE"
             raise Verdict(verdict, f"{ready['type']}: {ready['message']}", traceback=ready.get("traceback"))

@@ -94,6 +94,39 @@ def test_violations_while_loading_and_processes():
         check_violations({"processes": 2}, "c")
 
 
+class _Started:
+    """A child stand-in that has started and replied `ready` (no process behind it)."""
+
+    def __init__(self, ready: dict):
+        self.ready, self.closed = ready, False
+
+    def __enter__(self):
+        return self
+
+    def close(self):
+        self.closed = True
+
+
+def test_a_load_error_is_named_whatever_the_process_count_says():
+    """A child that fails to load exits at once, racing the grader's count of its processes: the
+    load error is the reason (a CE either way); a child that loaded and started one is still caught."""
+    from harness.judge import Loaded
+
+    error = {"status": "load_error", "type": "WrongSignature", "message": "f(A, B) cannot take 1 argument",
+             "mro": [], "processes": 1}
+    child = _Started(error)
+    with pytest.raises(Verdict, match="WrongSignature: f\\(A, B\\) cannot take 1 argument") as caught:
+        with Loaded(child):
+            pass
+    assert caught.value.verdict == "CE" and child.closed
+    with pytest.raises(Verdict, match="forbidden import"):  # the audit hook's refusals still come first
+        with Loaded(_Started({**error, "violations": ["import scipy.sparse (forbidden: scipy.sparse)"]})):
+            pass
+    with pytest.raises(Verdict, match="while loading: started 1 process"):
+        with Loaded(_Started({"status": "ready", "processes": 1})):
+            pass
+
+
 def test_correctness_runs_smallest_first_and_keeps_the_failing_case():
     cases = correctness_cases(TOY, "")
     assert [n for n, _ in cases] == ["empty", "nan", "three", "random n=10", "random n=100"]
