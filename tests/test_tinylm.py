@@ -377,7 +377,7 @@ def test_calibrate_times_both_models_side_by_side():
     cal = calibrate(cfg, tc, corpus, rounds=4)
     assert cal.moe_step_s > 0 and cal.dense_step_s > 0 and cal.rounds == 4 and cal.clock == "wall"
     assert cal.low <= cal.ratio <= cal.high
-    steps = cal.steps(1.0)
+    steps = cal.steps()
     assert steps == {"moe": round(60 / cal.moe_step_s), "dense": round(60 / cal.dense_step_s)}
 
 
@@ -389,15 +389,16 @@ def test_a_calibrated_compare_gives_each_model_the_steps_of_its_rate(tmp_path):
 
     corpus = data.load_corpus("synthetic")
     cfg = M.Config(**{**TINY, "vocab_size": corpus.vocab_size})
-    cal = Calibration(moe_step_s=20.0, dense_step_s=15.0, ratio=0.75, low=0.7, high=0.8, rounds=20, clock="cpu")
-    assert cal.steps(1.0) == {"moe": 3, "dense": 4}
+    cal = Calibration(moe_step_s=20.0, dense_step_s=15.0, ratio=0.75, low=0.7, high=0.8, rounds=20, clock="cpu",
+                      minutes=1.0)
+    assert cal.steps() == {"moe": 3, "dense": 4}
     tc = TR.TrainConfig(minutes=1.0, batch_size=2, numba=False, final_eval_windows=4)
     out = compare(corpus, "syn", cfg, tc, 2, tmp_path, calibration=cal)
     rows = out["rows"].set_index(["model", "seed"])
     assert [rows.loc[("moe-e4k2", s), "steps"] for s in (0, 1)] == [3, 3]
     assert [rows.loc[("dense", s), "steps"] for s in (0, 1)] == [4, 4]
     folder = tmp_path / "syn"
-    assert stored_calibration(folder) == (cal, 1.0)
+    assert stored_calibration(folder) == cal
     assert out["verdict"]["calibration"]["moe_step_s"] == 20.0
     md = (folder / "compare.md").read_text()
     assert "each model's steps in 1 min at its calibrated rate" in md

@@ -208,10 +208,7 @@ def cmd_compare(args) -> int:
         _print_result(console, result)
         return result
 
-    calibration, found = None, _calibration(args, cfg, tc, corpus, root, console)
-    if found is not None:
-        calibration, minutes = found
-        tc = replace(tc, minutes=minutes)
+    calibration = _calibration(args, cfg, tc, corpus, root, console)
     if args.jobs > 1:
         todo = [p for p in planned if not (args.resume and has_result(p))]
         console.print(f"training {len(todo)} of {len(planned)} runs, {args.jobs} at a time (no progress bars: "
@@ -228,21 +225,21 @@ def cmd_compare(args) -> int:
 
 
 def _calibration(args, cfg, tc, corpus, root: Path, console):
-    """(calibration, minutes) for this compare, or None: with --resume, the one its runs were
-    given (calibration.json: a resumed run keeps its steps); with --calibrate, measured now."""
+    """The calibration of this compare, or None: with --resume, the one its runs were given
+    (calibration.json: a resumed run keeps its steps); with --calibrate, measured now."""
     from .compare import stored_calibration
     from .throughput import ROUNDS, calibrate
 
     stored = stored_calibration(root) if args.resume else None
     if stored is not None:
-        console.print(f"the runs' calibration: {_rel(root / 'calibration.json')} ({stored[1]:g} min)")
+        console.print(f"the runs' calibration: {_rel(root / 'calibration.json')} ({stored.minutes:g} min)")
         return stored
     if not args.calibrate:
         return None
     console.print(f"calibrating: {ROUNDS} rounds of one training step of each model, side by side")
     found = calibrate(cfg, tc, corpus)
-    console.print(found.text(tc.minutes))
-    return found, tc.minutes
+    console.print(found.text())
+    return found
 
 
 RUN_FILES = ("ckpt.npz", "ckpt.json", "result.json")  # what a run folder holds once a run has written to it

@@ -26,7 +26,7 @@ def compare(corpus: Corpus, label: str, moe_cfg: M.Config, tc: TrainConfig, seed
     `run(cfg, tc, out_dir)` trains one model (default: `train` with no progress display).
     With `resume`, a finished run (its result.json exists) is reused and a killed one resumed.
     With `jobs` > 1, the runs train that many at a time in their own processes (`run` is not
-    used; `finished(result)` hears of each as it ends). With a `calibration`, tc.minutes becomes
+    used; `finished(result)` hears of each as it ends). With a `calibration`, its minutes become
     each model's steps at its measured rate (tinylm/throughput.py), kept in calibration.json."""
     import pandas as pd
 
@@ -36,9 +36,8 @@ def compare(corpus: Corpus, label: str, moe_cfg: M.Config, tc: TrainConfig, seed
     dense_cfg = replace(moe_cfg, dense=True)
     budget = {"moe": {}, "dense": {}}
     if calibration is not None:
-        steps = calibration.steps(tc.minutes)
-        budget = {m: {"minutes": None, "max_steps": steps[m]} for m in steps}
-        (folder / CALIBRATION).write_text(json.dumps({**calibration.to_dict(), "minutes": tc.minutes}, indent=1))
+        budget = {m: {"minutes": None, "max_steps": n} for m, n in calibration.steps().items()}
+        (folder / CALIBRATION).write_text(json.dumps(calibration.to_dict(), indent=1))
     else:
         (folder / CALIBRATION).unlink(missing_ok=True)  # an earlier compare's: these runs are timed by the clock
     plan = [(cfg, replace(tc, seed=seed, **budget["dense" if cfg.dense else "moe"]), folder / run_name(cfg, seed))
@@ -60,21 +59,17 @@ def compare(corpus: Corpus, label: str, moe_cfg: M.Config, tc: TrainConfig, seed
     rows.to_csv(folder / "compare.csv", index=False)
     judged = verdict(rows)
     if calibration is not None:
-        judged = {**judged, "calibration": {**calibration.to_dict(), "minutes": tc.minutes},
-                  "text": judged["text"] + " " + calibration.text(tc.minutes)}
+        judged = {**judged, "calibration": calibration.to_dict(), "text": judged["text"] + " " + calibration.text()}
     (folder / "verdict.json").write_text(json.dumps(judged, indent=1))
     (folder / "compare.md").write_text(_markdown(label, rows, summary, results, judged))
     plot(results, folder / "loss.png", title=f"{label}: val loss vs training time")
     return {"rows": rows, "summary": summary, "verdict": judged, "folder": folder}
 
 
-def stored_calibration(folder: Path) -> tuple[Calibration, float] | None:
-    """The calibration a compare folder's runs were given, and its minutes (None without one)."""
+def stored_calibration(folder: Path) -> Calibration | None:
+    """The calibration a compare folder's runs were given (None without one)."""
     path = Path(folder) / CALIBRATION
-    if not path.is_file():
-        return None
-    d = json.loads(path.read_text())
-    return Calibration.from_dict(d), float(d["minutes"])
+    return Calibration.from_dict(json.loads(path.read_text())) if path.is_file() else None
 
 
 def has_result(run_folder: Path) -> bool:

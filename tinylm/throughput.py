@@ -65,7 +65,8 @@ def interleaved(runners: dict[str, Runner], rounds: int, warmup: int = WARMUP) -
 @dataclass(frozen=True)
 class Calibration:
     """What the side-by-side rounds measured: each model's median seconds per step, and MoE's
-    tokens/s over dense's (the median of the per-round ratios) with a bootstrap 95% interval."""
+    tokens/s over dense's (the median of the per-round ratios) with a bootstrap 95% interval;
+    `minutes` is the budget that the rates turn into steps."""
 
     moe_step_s: float
     dense_step_s: float
@@ -74,11 +75,12 @@ class Calibration:
     high: float
     rounds: int
     clock: str
+    minutes: float
 
-    def steps(self, minutes: float) -> dict[str, int]:
-        """Each model's steps in `minutes` at its measured rate."""
-        return {"moe": max(1, round(minutes * 60 / self.moe_step_s)),
-                "dense": max(1, round(minutes * 60 / self.dense_step_s))}
+    def steps(self) -> dict[str, int]:
+        """Each model's steps in the budget at its measured rate."""
+        return {"moe": max(1, round(self.minutes * 60 / self.moe_step_s)),
+                "dense": max(1, round(self.minutes * 60 / self.dense_step_s))}
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -87,9 +89,9 @@ class Calibration:
     def from_dict(cls, d: dict) -> Calibration:
         return cls(**{k: d[k] for k in cls.__dataclass_fields__})
 
-    def text(self, minutes: float) -> str:
-        s = self.steps(minutes)
-        return (f"Equal training time by calibration: {minutes:g} min at each model's step rate, measured in "
+    def text(self) -> str:
+        s = self.steps()
+        return (f"Equal training time by calibration: {self.minutes:g} min at each model's step rate, measured in "
                 f"{self.rounds} alternating rounds ({self.clock} clock) before training: MoE "
                 f"{self.moe_step_s * 1e3:.3g} ms a step, {s['moe']:,} steps; dense {self.dense_step_s * 1e3:.3g} "
                 f"ms, {s['dense']:,} steps. MoE's tokens/s over dense's: {self.ratio:.3f} "
@@ -98,10 +100,12 @@ class Calibration:
 
 def calibrate(moe_cfg: M.Config, tc: TR.TrainConfig, corpus: Corpus, rounds: int = ROUNDS) -> Calibration:
     """Time MoE's and dense's training steps side by side as train() would run them (its kernels,
-    its BLAS threads, its clock, its allocator setting) and return the rates."""
+    its BLAS threads, its clock, its allocator setting) and return the rates for tc.minutes."""
     from threadpoolctl import threadpool_limits
 
-    budgeted = replace(tc, minutes=tc.minutes or 5.0, max_steps=None)  # what picks Numba's kernels in train()
+    if tc.minutes is None:
+        raise ValueError("a calibration turns a time budget into steps: give minutes, not max_steps")
+    budgeted = replace(tc, max_steps=None)  # a time budget, as train() sees it (it picks Numba's kernels)
     clock = TR.CLOCKS[tc.clock]
     TR.keep_freed_memory()
     numba_before = M.numba_kernels() is not None
@@ -120,4 +124,5 @@ def calibrate(moe_cfg: M.Config, tc: TR.TrainConfig, corpus: Corpus, rounds: int
                                                                         np.random.default_rng(0)))
     if not math.isfinite(ratio):
         raise RuntimeError("calibration measured a step of no time: is the clock working?")
-    return Calibration(float(np.median(t["moe"])), float(np.median(t["dense"])), ratio, low, high, rounds, tc.clock)
+    return Calibration(float(np.median(t["moe"])), float(np.median(t["dense"])), ratio, low, high, rounds, tc.clock,
+                       tc.minutes)
