@@ -34,7 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from harness import sandbox, stats
+from harness import heap, sandbox, stats
 from harness.judge import Call, Expected, Progress, Verdict, call, judge_reply, no_progress, run_batch
 from harness.schema import TimingRow
 from harness.sandbox import Child, Seen
@@ -178,7 +178,8 @@ def measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secre
     or a wrong replayed case. `into` collects what was measured, so a stopped phase still has its
     rows and calls; `on_pair(size, calls)` sees each size's timed pairs as they come (a live display).
     `clock` is the grader's clock for the plan's budgets (injectable: tests need no wall clock)."""
-    with tempfile.TemporaryDirectory(prefix="sparsebench-staged-") as folder:  # each command's inputs, once
+    # each command's inputs, staged once; built in the memory the last command's left (harness/heap.py)
+    with tempfile.TemporaryDirectory(prefix="sparsebench-staged-") as folder, heap.kept():
         return _measure(problem, plan, sub, ref, secret=secret, yardstick=yardstick, progress=progress, into=into,
                         replays=replays, on_pair=on_pair, clock=clock, folder=Path(folder))
 
