@@ -214,7 +214,7 @@ _batch: list = []  # the prepared inputs: a list of argument tuples
 
 def _prepare(command: dict, bounds) -> dict:
     """Map the next inputs read-only and fault their pages in, before any clock runs."""
-    _batch.clear()  # the previous inputs go first: two batches never need to fit in memory at once
+    _batch.clear()  # inputs left by a prepare without a go: two batches never need to fit in memory at once
     values, _ = transport.map_file(command["input"], bounds)
     _batch[:] = values
     return {"status": "prepared", "n": len(values)}
@@ -233,6 +233,9 @@ def _go(fn, command: dict, fd_out: int, bounds) -> dict | None:
     """Run the prepared calls back to back; the results are plain data before the clock stops.
     Replies itself when there is data to send (the line, then the data) and returns None."""
     batch, keep = list(_batch), command.get("keep")
+    # the inputs go with this command: unmapped once answered, their pages are free for the
+    # grader's next input (held until the next prepare, each new input needed new memory)
+    _batch.clear()
     results = []
     try:
         if command.get("on"):

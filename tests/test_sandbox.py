@@ -339,3 +339,21 @@ def test_what_the_submission_prints_is_flushed_and_counted(tmp_path):
     rec = _grade(path, first_failure=True)  # one call prints (every case would)
     assert rec["verdict"] == "RE"
     assert rec["sandbox"]["output"]["bytes"] == len("hello from import\nhello from the call\n")
+
+
+def test_a_child_unmaps_its_inputs_once_it_has_answered(tmp_path):
+    """The next input's pages can then reuse this one's: held until the next command, every
+    timed input of 120 MB needed memory never touched before (harness/heap.py says what that costs)."""
+    from harness.sandbox import Child
+    from harness.spec import Limits
+
+    path = tmp_path / "total.py"
+    path.write_text("def total(x):\n    return float(x.sum())\n")
+    with Child(path, "total", 1, Limits(), guard=False) as child:
+        reply, results, _ = child.run([(np.ones(1 << 20),)])
+        assert reply["status"] == "ok" and results == [float(1 << 20)]
+        maps = Path(f"/proc/{child._main}/maps")
+        deadline = time.monotonic() + 5.0
+        while "in1.sbx" in maps.read_text() and time.monotonic() < deadline:
+            time.sleep(0.02)  # the reply is sent just before the call's frame goes
+        assert "in1.sbx" not in maps.read_text()
