@@ -10,7 +10,7 @@ turn (stats.turn_ratios); a size stops only on a whole turn. The first pair of c
 What is ranked is the grader's own clock: from the `go` it sends to the reply line it reads
 (harness/sandbox.py). That round trip costs tens of µs, which would flatten the ratio at small
 sizes, so a timed command is a batch of R back-to-back calls on R distinct inputs, R chosen per
-size so that the reference's batch lasts about TARGET_BATCH_S (both children get the same R), and
+size so that the reference's batch lasts about the plan's `batch_s` (both children get the same R), and
 the time per call is the batch's time over R (docs/sandbox.md has the numbers).
 
 Every timed answer is judged against the reference's answer, and correctness cases are replayed
@@ -41,7 +41,7 @@ from harness.sandbox import Child, Seen
 from harness.spec import Args, Problem
 from harness.yardstick import gemm_key
 
-TARGET_BATCH_S = 0.005  # a timed command of the reference lasts at least this long
+TARGET_BATCH_S = 0.005  # a timed command of the reference lasts at least this long (TimingPlan.batch_s)
 MAX_BATCH = 128
 MAX_INPUTS_PER_SIZE = 1024  # bounds the inputs the grader builds for one size (each command has R)
 # the children alternate who goes first, so a speedup is taken over turns of two pairs, one of each
@@ -72,6 +72,7 @@ class TimingPlan:
     # budget while the score's interval, over every size, is wider than ±score_precision
     score_precision: float | None = None
     last_extra: float = 1.0
+    batch_s: float = TARGET_BATCH_S  # a timed command of the reference lasts at least this long
 
     def sizes(self, problem: Problem) -> list[int]:
         sizes = list(problem.bench_sizes)
@@ -82,8 +83,11 @@ PLANS = {
     "full": TimingPlan("full", min_reps=6, max_reps=200, budget_s=1.5, precision=0.03, score_precision=0.04,
                        last_extra=2.0),
     # every size, as "full" does, so the quick score estimates the same geometric mean (two small
-    # sizes alone were 33% off it); fewer pairs (two turns: the least that has an interval), a looser interval
-    "quick": TimingPlan("quick", min_reps=4, max_reps=40, budget_s=0.25, precision=0.10, phase_budget_s=20.0),
+    # sizes alone were 33% off it); fewer pairs (two turns: the least that has an interval), a looser
+    # interval, and half the batch: the round trip (tens of µs) is still about 2% of it, and a quick spmv grade
+    # went 3.63 -> 3.23 s (medians of eight random-order rounds, paired -0.33 s)
+    "quick": TimingPlan("quick", min_reps=4, max_reps=40, budget_s=0.25, precision=0.10, phase_budget_s=20.0,
+                        batch_s=TARGET_BATCH_S / 2),
     "off": TimingPlan("off", min_reps=0, max_reps=0, budget_s=0.0, max_sizes=0, replays=0),
 }
 
@@ -159,12 +163,12 @@ def fresh_rng(entropy: int, *where: int) -> np.random.Generator:
     return np.random.default_rng([entropy, *where])
 
 
-def batch_size(reference_s: float, input_bytes: int, mem_mb: int) -> int:
-    """Calls per timed command: enough that the reference's batch lasts TARGET_BATCH_S, within
+def batch_size(reference_s: float, input_bytes: int, mem_mb: int, target_s: float = TARGET_BATCH_S) -> int:
+    """Calls per timed command: enough that the reference's batch lasts `target_s`, within
     MAX_BATCH and a quarter of the memory limit for the batch's inputs."""
     if reference_s <= 0 or not math.isfinite(reference_s):
         return 1
-    want = math.ceil(TARGET_BATCH_S / reference_s)
+    want = math.ceil(target_s / reference_s)
     room = max(1, (mem_mb << 20) // 4 // max(1, input_bytes))
     return max(1, min(want, MAX_BATCH, room))
 
@@ -245,12 +249,12 @@ def _measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secr
             if rep < 0:
                 if out.first_reference_s is None:
                     out.first_reference_s = r_reply["seconds"]
-                if rep == -1 and real_children and not single(last, n):
+                if rep == -1 and real_children and not single(last, n, plan.batch_s):
                     # one more reference call, warm now, sets the batch (a stand-in child keeps 1)
                     # (its own clock: trusted code, and the gap around a command is not what needs amortising)
                     again, _, seen = run_batch(ref, [args], name)
                     per_call = min(seen.wall_s, again.get("seconds") or seen.wall_s)
-                    batch = batch_size(per_call, _input_bytes(args), sub.limits.mem_mb)
+                    batch = batch_size(per_call, _input_bytes(args), sub.limits.mem_mb, plan.batch_s)
             else:
                 timed = TimedCall(s_reply["seconds"] / k, s_seen.wall_s / k, r_reply["seconds"] / k, r_seen.wall_s / k,
                                   k, s_seen if real_children else None, r_seen if real_children else None)
@@ -283,11 +287,11 @@ def _measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secr
     return out
 
 
-def single(last: tuple[int, float, float] | None, n: int) -> bool:
+def single(last: tuple[int, float, float] | None, n: int, target_s: float = TARGET_BATCH_S) -> bool:
     """Whether size `n`'s batch is one call: the last size's reference call, scaled linearly to
     `n`, already lasts two batches (the batch-setting call is then not needed). Sure for code at
     least linear in the size; a sublinear reference would be given a batch of one a size early."""
-    return last is not None and last[2] * n / max(1, last[0]) >= 2 * TARGET_BATCH_S
+    return last is not None and last[2] * n / max(1, last[0]) >= 2 * target_s
 
 
 def predicted_s(plan: TimingPlan, warmups: int, n_last: int, per_input_s: float, ref_call_s: float,
@@ -296,7 +300,7 @@ def predicted_s(plan: TimingPlan, warmups: int, n_last: int, per_input_s: float,
     (built, both sides run and judged), scaled linearly with the size (superlinear code costs
     more still), times the warm-ups, the batch-setting call and the minimum of batched pairs."""
     scale = n / max(1, n_last)
-    batch = batch_size(ref_call_s * scale, 1, 1 << 20)  # the batch the reference's call would set there
+    batch = batch_size(ref_call_s * scale, 1, 1 << 20, plan.batch_s)  # the batch the reference's call would set there
     return per_input_s * scale * (warmups + 1 + plan.min_reps * batch)
 
 

@@ -264,3 +264,11 @@ def test_the_batch_setting_call_is_left_out_only_where_the_batch_is_surely_one()
     assert timing.single((1_000, 0.0, 0.004), 10_000), "40 ms a call, scaled: one call fills a batch"
     assert not timing.single((1_000, 0.0, 1e-4), 2_000), "0.2 ms a call: the batch is measured"
     assert not timing.single((1_000, 0.0, 2 * timing.TARGET_BATCH_S), 999)
+    half = timing.TARGET_BATCH_S / 2
+    assert timing.single((1_000, 0.0, 2 * half), 1_000, target_s=half), "a shorter batch is one call sooner"
+
+
+def test_a_plan_sets_how_long_a_batch_lasts():
+    assert timing.batch_size(1e-4, 1, 4096) == 50, "5 ms of 0.1 ms calls"
+    assert timing.batch_size(1e-4, 1, 4096, timing.PLANS["quick"].batch_s) == 25, "quick: half as long"
+    assert timing.PLANS["full"].batch_s == timing.TARGET_BATCH_S
