@@ -1,21 +1,26 @@
-"""moe-dropless, Numba reference (the speed yardstick): the whole layer in one compiled function.
+"""moe-dropless, Numba reference (the speed yardstick): the whole layer in one compiled function,
+one block of an expert's rows at a time.
 
-The expert GEMMs (4·D·H FLOPs per assignment) are BLAS calls on contiguous slices (`np.dot`
-with `out=` inside njit). Everything between them is one pass each, with no (T·k, E)
-temporaries and no sort:
+The expert GEMMs (4·D·H FLOPs per assignment) are BLAS calls (`np.dot` with `out=` inside
+njit). Around them, nothing the size of the T·k assignments is ever built, only their routing:
 
-1. count the assignments per expert and prefix-sum them into offsets (moe-dispatch's
-   counting sort);
-2. place every assignment t·k + j at the next free row of its expert, copying x[t] into that
-   row of the grouped buffer as it goes (dispatch and gather fused) and remembering the row;
-3. per expert, in blocks of up to BLOCK rows: h = xs @ w1[e] into one (BLOCK, H) buffer,
-   relu in place, out = h @ w2[e] into a slice of one (T·k, D) buffer. The hidden
-   activations are never all in memory at once: at the benchmark's T·k = 16,384 and H = 1,024
-   a full buffer is 64 MB of fresh pages a call, the block 8 MB. Measured against the full
-   buffer, interleaved: 4-5% faster alone, and within the noise to 4% faster in the yardstick
-   table beside its peers. Smaller blocks lose more to BLAS's per-call packing than they
-   save: 512 rows took 6% longer than the full buffer, 256 rows 26%, 128 rows 59%;
-4. combine: y[t] = Σ_j float32(gate[t, j]) · out[row of (t, j)], each y row written once.
+1. route: count the assignments per expert, prefix-sum the counts into offsets, and give every
+   grouped row p its token src[p] and slot j (moe-dispatch's counting sort: stable, token
+   order within an expert);
+2. per expert, BLOCK rows at a time, through three block buffers allocated once a call:
+   gather the block's token rows of x, h = xb @ w1[e], relu in place, o = h @ w2[e], and add
+   gate · o into each token's row of y (a scatter-add: each token's k terms arrive in expert
+   order, not slot order; for k = 2 the sum is the same bits, 0 + a + b = 0 + b + a).
+
+Why blocks of rows and not the grouped copy of every assignment: at the benchmark's
+T·k = 16,384 and D = 512 the grouped x and the grouped output are 32 MiB each, fresh pages
+every call (glibc maps a block that large anew each time), and building them then reading
+them back was the rest of the time. The earlier version (the grouped copies, then a gathering
+combine) ran at 0.86x a dense GEMM of equal FLOPs, this one at 0.91x, balanced mix
+(`python benchmarks/grouped_gemm_vs_dense.py --problem moe-dropless`, one process, the
+versions interleaved). BLOCK = 2048 was the best of 512, 1024, 2048, 4096 and 16,384 rows:
+smaller blocks lose more to BLAS's per-call packing than they save (512 rows: 0.80x), larger
+ones leave the buffers of the next steps out of the caches.
 """
 from __future__ import annotations
 
@@ -24,10 +29,9 @@ import numpy as np
 
 
 @numba.njit(cache=True)
-def _dispatch_gather(x, expert, E):
-    """Grouped copy of the token rows, the row of every assignment, and the group offsets."""
+def _route(expert, E):
+    """Group offsets, and each grouped row's token and slot (stable counting sort by expert)."""
     T, k = expert.shape
-    D = x.shape[1]
     offsets = np.zeros(E + 1, dtype=np.int64)
     for t in range(T):
         for j in range(k):
@@ -35,64 +39,57 @@ def _dispatch_gather(x, expert, E):
     for e in range(E):
         offsets[e + 1] += offsets[e]
     cursor = offsets[:-1].copy()
-    row = np.empty((T, k), dtype=np.int64)
-    xs = np.empty((T * k, D), dtype=x.dtype)
+    src = np.empty(T * k, dtype=np.int64)
+    slot = np.empty(T * k, dtype=np.int64)
     for t in range(T):
         for j in range(k):
             e = expert[t, j]
             p = cursor[e]
             cursor[e] = p + 1
-            row[t, j] = p
-            for d in range(D):
-                xs[p, d] = x[t, d]
-    return xs, row, offsets
+            src[p] = t
+            slot[p] = j
+    return src, slot, offsets
 
 
-BLOCK = 2048  # rows of one expert's GEMM pair at a time: the hidden block is BLOCK x H
+BLOCK = 2048  # rows of one expert at a time: the hidden block is BLOCK x H
 
 
 @numba.njit(cache=True)
-def _experts(xs, offsets, w1, w2, hs, out):
-    """out[rows of e] = relu(xs[rows of e] @ w1[e]) @ w2[e] for every expert e with rows,
-    hs.shape[0] rows at a time through the one hidden buffer hs."""
-    zero = hs.dtype.type(0)
+def _layer(x, gate, src, slot, offsets, w1, w2, xb, hb, ob, y):
+    """y += gate · relu(x[rows] @ w1[e]) @ w2[e] for every expert e, xb.shape[0] rows at a time."""
+    D = x.shape[1]
+    zero = hb.dtype.type(0)
     for e in range(w1.shape[0]):
-        for lo in range(offsets[e], offsets[e + 1], hs.shape[0]):
-            hi = min(lo + hs.shape[0], offsets[e + 1])
-            h = hs[:hi - lo]
-            np.dot(xs[lo:hi], w1[e], h)
-            for i in range(hi - lo):
-                for c in range(h.shape[1]):
-                    h[i, c] = max(h[i, c], zero)
-            np.dot(h, w2[e], out[lo:hi])
-
-
-@numba.njit(cache=True)
-def _combine(out, row, gate, y):
-    """y[t] = sum_j gate[t, j] * out[row[t, j]], the gate cast to y's dtype first."""
-    T, k = row.shape
-    D = y.shape[1]
-    for t in range(T):
-        for d in range(D):
-            y[t, d] = 0
-        for j in range(k):
-            g = y.dtype.type(gate[t, j])
-            p = row[t, j]
-            for d in range(D):
-                y[t, d] += g * out[p, d]
+        for lo in range(offsets[e], offsets[e + 1], xb.shape[0]):
+            n = min(lo + xb.shape[0], offsets[e + 1]) - lo
+            xe, he, oe = xb[:n], hb[:n], ob[:n]
+            for i in range(n):  # gather: the block's token rows, contiguous for the GEMM
+                t = src[lo + i]
+                for d in range(D):
+                    xe[i, d] = x[t, d]
+            np.dot(xe, w1[e], he)
+            for i in range(n):
+                for c in range(he.shape[1]):
+                    he[i, c] = max(he[i, c], zero)
+            np.dot(he, w2[e], oe)
+            for i in range(n):  # combine: each row back to its token, scaled by its gate
+                t = src[lo + i]
+                g = y.dtype.type(gate[t, slot[lo + i]])  # the gate in y's dtype first
+                for d in range(D):
+                    y[t, d] += g * oe[i, d]
 
 
 def moe_dropless(x: np.ndarray, expert: np.ndarray, gate: np.ndarray, w1: np.ndarray,
                  w2: np.ndarray) -> np.ndarray:
     T, D = x.shape
     E, _, H = w1.shape
-    xs, row, offsets = _dispatch_gather(np.ascontiguousarray(x), np.ascontiguousarray(expert), E)
-    hs = np.empty((min(BLOCK, xs.shape[0]), H), dtype=x.dtype)
-    out = np.empty_like(xs)
-    if xs.shape[0] and D and H:
-        _experts(xs, offsets, np.ascontiguousarray(w1), np.ascontiguousarray(w2), hs, out)
-    else:
-        out[:] = 0
-    y = np.empty((T, D), dtype=x.dtype)
-    _combine(out, row, np.ascontiguousarray(gate), y)
+    x = np.ascontiguousarray(x)
+    src, slot, offsets = _route(np.ascontiguousarray(expert), E)
+    y = np.zeros((T, D), dtype=x.dtype)
+    if src.size and D and H:  # otherwise every sum is empty: y stays 0
+        b = min(BLOCK, src.size)
+        xb, hb, ob = (np.empty((b, D), dtype=x.dtype), np.empty((b, H), dtype=x.dtype),
+                      np.empty((b, D), dtype=x.dtype))
+        _layer(x, np.ascontiguousarray(gate), src, slot, offsets, np.ascontiguousarray(w1),
+               np.ascontiguousarray(w2), xb, hb, ob, y)
     return y
