@@ -14,13 +14,14 @@ njit). Around them, nothing the size of the T·k assignments is ever built, only
 
 Why blocks of rows and not the grouped copy of every assignment: at the benchmark's
 T·k = 16,384 and D = 512 the grouped x and the grouped output are 32 MiB each, fresh pages
-every call (glibc maps a block that large anew each time), and building them then reading
-them back was the rest of the time. The earlier version (the grouped copies, then a gathering
-combine) ran at 0.86x a dense GEMM of equal FLOPs, this one at 0.91x, balanced mix
-(`python benchmarks/grouped_gemm_vs_dense.py --problem moe-dropless`, one process, the
-versions interleaved). BLOCK = 2048 was the best of 512, 1024, 2048, 4096 and 16,384 rows:
-smaller blocks lose more to BLAS's per-call packing than they save (512 rows: 0.80x), larger
-ones leave the buffers of the next steps out of the caches.
+every call (glibc maps a block that large anew each time), each written once and read once
+more. Against one dense GEMM of equal FLOPs, balanced mix
+(`python benchmarks/grouped_gemm_vs_dense.py --problem moe-dropless --rounds 41`, one thread,
+the versions interleaved in one process): the earlier version (the grouped copies, then a
+gathering combine) 0.874x [0.858, 0.882], this one 0.908x [0.901, 0.915]. Of blocks of 512,
+2,048, 4,096 and 16,384 rows (two runs of 21 rounds), 2,048 was the fastest, but not by more than the
+intervals from the larger ones (0.911x against 0.895x and 0.891x); 512 rows lost to BLAS's
+per-call packing (0.80x).
 """
 from __future__ import annotations
 
