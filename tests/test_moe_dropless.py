@@ -171,6 +171,29 @@ def test_backward_matches_finite_differences(name, layer):
         np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-6 * max(1.0, np.abs(w).max(initial=0.0)), err_msg=label)
 
 
+@pytest.mark.parametrize("block", [1, 2, 3, 5])
+@settings(max_examples=20, deadline=None)
+@given(layer=small_layers())
+def test_numba_backward_in_blocks_matches_finite_differences(block, layer):
+    """The Numba reference runs each expert's rows BLOCK at a time and adds an expert's later
+    blocks into dw1 and dw2; the problem's cases never give an expert more than BLOCK rows, so a
+    tiny BLOCK here makes every expert span several blocks, with a short last one."""
+    module = load_module(BACKWARD.references["numba"])
+    x, expert, gate, w1, w2, dy = layer
+
+    def loss(x_, gate_, w1_, w2_):
+        return float(np.sum(dense_oracle(x_, expert, gate_, w1_, w2_) * dy))
+
+    want = finite_differences(loss, [x.copy(), gate.copy(), w1.copy(), w2.copy()])
+    kept, module.BLOCK = module.BLOCK, block
+    try:
+        got = module.moe_dropless_backward(x, expert, gate, w1, w2, dy)
+    finally:
+        module.BLOCK = kept
+    for label, g, w in zip(("dx", "dgate", "dw1", "dw2"), got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-6 * max(1.0, np.abs(w).max(initial=0.0)), err_msg=label)
+
+
 def router_backward(x, w_router, expert, gate, dgate):
     """dlogits from dL/dgate through the gate formula and the softmax (moe-router's rules, written
     from the statement): top-1 gate = p_e; top-k gate_j = p_j / S."""
