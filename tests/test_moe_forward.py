@@ -38,6 +38,22 @@ def test_random_cases_match_the_dense_oracle(name, T):
     assert_close(REFS[name](*args), forward_dense(*args))
 
 
+@pytest.mark.parametrize("block", [1, 2, 3, 5])
+@pytest.mark.parametrize("capacity_factor", [None, 1.0])
+def test_numba_reference_in_row_blocks_matches_the_dense_oracle(block, capacity_factor):
+    """The Numba reference runs each expert's kept rows BLOCK at a time (the last block up to
+    BLOCK // 2 more); the problem's cases never give an expert more than BLOCK rows, so a tiny
+    BLOCK here makes every expert span several blocks, with and without drops."""
+    module = reference("moe_forward_numba")
+    x, w_router, w1, w2, k, _ = moe.forward_args(np.random.default_rng(block), 40, 8, 8, 4, 2, None)
+    kept, module.BLOCK = module.BLOCK, block
+    try:
+        y = module.moe_forward(x, w_router, w1, w2, k, capacity_factor)
+    finally:
+        module.BLOCK = kept
+    assert_close(y, forward_dense(x, w_router, w1, w2, k, capacity_factor))
+
+
 @pytest.mark.parametrize("name", REFS)
 def test_worked_example(name):
     y = REFS[name](*edge_case("worked example"))

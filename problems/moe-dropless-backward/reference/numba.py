@@ -1,9 +1,9 @@
 """moe-dropless-backward, Numba reference (the speed yardstick): one block of an expert's rows
 at a time, the five GEMMs through NumPy's matmul, everything between them compiled.
 
-Per expert, BLOCK rows at a time, through block buffers allocated once a call (no (T·k, ·)
-grouped copy is ever built, only the routing: each grouped row's token and slot, from
-moe-dispatch's counting sort):
+Per expert, BLOCK rows at a time (the last block up to BLOCK // 2 more: no short tail block),
+through block buffers allocated once a call (no (T·k, ·) grouped copy is ever built, only the
+routing: each grouped row's token and slot, from moe-dispatch's counting sort):
 
     gather x and dy rows              (compiled: one pass, both arrays)
     h = xb @ w1[e], da = dyb @ w2[e].T
@@ -97,15 +97,17 @@ def _scatter(dx, src, lo, dxe):
 
 
 def _experts(x, dy, gate, src, slot, offsets, w1, w2, dx, dgate, dw1, dw2):
-    """Every expert's rows, BLOCK at a time, through buffers allocated once."""
-    b, (D, H), f = min(BLOCK, src.size), w1.shape[1:], x.dtype
+    """Every expert's rows, BLOCK at a time (the last block up to 1.5x), through buffers
+    allocated once."""
+    b, (D, H), f = min(BLOCK + BLOCK // 2, src.size), w1.shape[1:], x.dtype  # the last block up to 1.5x
     xb, dyb, dxb, hb, dab = (np.empty((b, D), f), np.empty((b, D), f), np.empty((b, D), f),
                              np.empty((b, H), f), np.empty((b, H), f))
     dw1_part, dw2_part = np.empty((D, H), f), np.empty((H, D), f)  # an expert's later blocks
     for e in range(w1.shape[0]):
         start, end = int(offsets[e]), int(offsets[e + 1])
-        for lo in range(start, end, b):
-            n = min(lo + b, end) - lo
+        lo = start
+        while lo < end:
+            n = end - lo if end - lo <= b else BLOCK  # no short tail block: the last takes up to BLOCK // 2 more
             xe, dye, dxe, h, da = xb[:n], dyb[:n], dxb[:n], hb[:n], dab[:n]
             _gather(x, dy, src, lo, xe, dye)
             np.matmul(xe, w1[e], out=h)
@@ -119,6 +121,7 @@ def _experts(x, dy, gate, src, slot, offsets, w1, w2, dx, dgate, dw1, dw2):
                 dw1[e] += np.matmul(xe.T, da, out=dw1_part)
             np.matmul(da, w1[e].T, out=dxe)
             _scatter(dx, src, lo, dxe)
+            lo += n
 
 
 def moe_dropless_backward(x: np.ndarray, expert: np.ndarray, gate: np.ndarray, w1: np.ndarray,

@@ -1,10 +1,17 @@
 """moe-forward, Numba reference (the speed yardstick).
 
-The expert GEMMs are the work (4·D·H per kept assignment) and stay in BLAS through NumPy.
+The expert GEMMs are the work (4·D·H per kept assignment), BLAS calls from compiled code.
 Numba does the parts between them in single passes, with no (T, E) temporaries and no
 sort: the router (softmax and top-k per token, then capacity in priority order), the
-dispatch (a counting sort of the kept assignments by expert), and the combine (a
-scatter-add of each expert's gated outputs into y).
+dispatch (a counting sort of the kept assignments by expert), and then, per expert, BLOCK of
+its kept rows at a time through three block buffers allocated once a call: the gather of the
+token rows, the two GEMMs (`np.dot` with `out=` inside njit) with relu in between, and the
+combine (a scatter-add of the gated outputs into y). As in moe-dropless's Numba reference, no
+(kept rows, D) copy is ever built, and the last block of an expert takes up to BLOCK // 2 more
+rows, so a load of 2,100 is one block, not 2,048 and a tail of 52. Against one dense GEMM of
+equal FLOPs (T = 8,192, D = 512, H = 1,024, E = 8, k = 2, one thread, 31 interleaved rounds,
+Intel Xeon, 2026-12-03): 0.857x [0.852, 0.865], where the earlier version (a gather, two fresh
+GEMM outputs and a scatter-add per expert, from Python) had 0.840x [0.838, 0.845].
 """
 from __future__ import annotations
 
@@ -78,15 +85,35 @@ def _dispatch(expert, gate, kept, E, dtype_probe):
     return rows, g, bounds
 
 
+BLOCK = 2048  # rows of one expert at a time (the last block up to 1.5x): the hidden block is BLOCK x H
+
+
 @numba.njit(cache=True)
-def _combine(y, rows, g, out):
-    """y[rows[i]] += g[i] * out[i]."""
-    D = y.shape[1]
-    for i in range(rows.size):
-        t = rows[i]
-        gi = g[i]
-        for d in range(D):
-            y[t, d] += gi * out[i, d]
+def _experts(x, rows, g, bounds, w1, w2, block, xb, hb, ob, y):
+    """y[rows[i]] += g[i] · relu(x[rows[i]] @ w1[e]) @ w2[e] over every expert's kept rows,
+    `block` rows at a time through block buffers allocated once (the last block of an expert
+    takes up to xb.shape[0] rows, so no short tail block is left)."""
+    D = x.shape[1]
+    zero = hb.dtype.type(0)
+    for e in range(w1.shape[0]):
+        lo, end = bounds[e], bounds[e + 1]
+        while lo < end:
+            n = end - lo if end - lo <= xb.shape[0] else block
+            xe, he, oe = xb[:n], hb[:n], ob[:n]
+            for i in range(n):  # gather: the block's token rows, contiguous for the GEMM
+                t = rows[lo + i]
+                for d in range(D):
+                    xe[i, d] = x[t, d]
+            np.dot(xe, w1[e], he)
+            for i in range(n):
+                for c in range(he.shape[1]):
+                    he[i, c] = max(he[i, c], zero)
+            np.dot(he, w2[e], oe)
+            for i in range(n):  # combine: a scatter-add of the gated rows into y
+                t = rows[lo + i]
+                for d in range(D):
+                    y[t, d] += g[lo + i] * oe[i, d]
+            lo += n
 
 
 def moe_forward(x: np.ndarray, w_router: np.ndarray, w1: np.ndarray, w2: np.ndarray, k: int,
@@ -100,11 +127,11 @@ def moe_forward(x: np.ndarray, w_router: np.ndarray, w1: np.ndarray, w2: np.ndar
     _route(np.ascontiguousarray(x @ w_router, dtype=np.float64), k, C, expert, gate, kept)
     rows, g, bounds = _dispatch(expert, gate, kept, E, np.zeros(0, dtype=x.dtype))
     y = np.zeros((T, D), dtype=x.dtype)
-    for e in range(E):
-        lo, hi = bounds[e], bounds[e + 1]
-        if lo == hi:
-            continue
-        h = np.take(x, rows[lo:hi], axis=0) @ w1[e]
-        np.maximum(h, 0, out=h)
-        _combine(y, rows[lo:hi], g[lo:hi], h @ w2[e])
+    H = w1.shape[2]
+    if rows.size and D and H:  # otherwise every sum is empty: y stays 0
+        b = min(BLOCK + BLOCK // 2, rows.size)
+        xb, hb, ob = (np.empty((b, D), dtype=x.dtype), np.empty((b, H), dtype=x.dtype),
+                      np.empty((b, D), dtype=x.dtype))
+        _experts(np.ascontiguousarray(x), rows, g, bounds, np.ascontiguousarray(w1), np.ascontiguousarray(w2),
+                 BLOCK, xb, hb, ob, y)
     return y
