@@ -10,9 +10,10 @@ after each other; the per-round ratio dense_time / impl_time (> 1: faster than t
 GEMM) and torch_time / impl_time cancel slow drifts of a shared machine. Reported: the median
 of the per-round ratios and a bootstrap 95% interval (rounds resampled), the median time and
 its spread (interquartile range / median): harness.pairs and harness.stats, the code
-benchmarks/yardstick_table.py times with. The dense GEMM is (rows, D) @ (D, N)
-with N chosen so that 2·rows·D·N equals the implementation's FLOP model, written into one output
-allocated once (harness.yardstick.gemm_pass: the BLAS's rate, not the allocator's).
+benchmarks/yardstick_table.py times with. The dense GEMM is (M, D) @ (D, N) with
+2·M·D·N equal to the implementation's FLOP model (M = rows unless N is moved off a multiple
+of 256 columns, whose cache aliasing slowed the peer: harness.yardstick.equal_flop_shape), written
+into one output allocated once (harness.yardstick.gemm_pass: the BLAS's rate, not the allocator's).
 
     python benchmarks/grouped_gemm_vs_dense.py                          # all four, balanced and skewed
     python benchmarks/grouped_gemm_vs_dense.py --problem grouped-gemm --mix skewed --rounds 41
@@ -86,9 +87,9 @@ def measure(slug: str, mix: str, *, rows: int, D: int, H: int, E: int, k: int, r
     problem = problems.get(slug)
     args = case_args(slug, mix, rows, D, H, E, k, seed)
     flops = float(problem.flops_of(args))
-    n_cols = max(1, round(flops / (2.0 * rows * D)))
+    m, _, n_cols = yardstick.equal_flop_shape(flops, rows, D)  # the width off a multiple of 256
     rng = np.random.default_rng(seed + 1)
-    a = rng.standard_normal((rows, D)).astype(np.float32)
+    a = rng.standard_normal((m, D)).astype(np.float32)
     b = rng.standard_normal((D, n_cols)).astype(np.float32)
     fns = {"dense": yardstick.gemm_pass(a, b)}
     oracle = getattr(load_module(problem.reference_path(problem.oracle)), problem.entry)
@@ -105,7 +106,7 @@ def measure(slug: str, mix: str, *, rows: int, D: int, H: int, E: int, k: int, r
         # round r calls everyone once, the order rotated by r (harness.pairs: the table's timing too)
         t = pairs.interleave([pairs.Side(name, fn) for name, fn in fns.items()], min_rounds=rounds, warmup=False)
     out = {"problem": slug, "mix": mix, "rows": rows, "D": D, "H": H, "E": E, "k": k, "rounds": rounds,
-           "flops": flops, "dense_shape": [rows, D, n_cols], "impls": {}}
+           "flops": flops, "dense_shape": [m, D, n_cols], "impls": {}}
     if slug.startswith("grouped-gemm"):
         out["group_sizes"] = [int(s) for s in args[1]]
     else:

@@ -26,6 +26,7 @@ if str(ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from harness import yardstick  # noqa: E402
 from harness.problems import load_module  # noqa: E402
 from problems._common import moe  # noqa: E402
 
@@ -76,9 +77,9 @@ def case_flops(case: str) -> float:
 def dense_operands(case: str) -> tuple[np.ndarray, np.ndarray]:
     """x (T, D) @ W (D, N) with 2·T·D·N = the case's FLOPs: the rate to beat."""
     _, T, _ = CASES[case]
-    N = max(1, round(case_flops(case) / (2 * T * D)))
+    M, _, N = yardstick.equal_flop_shape(case_flops(case), T, D)
     rng = np.random.default_rng(0)
-    return (rng.standard_normal((T, D)).astype(np.float32), rng.standard_normal((D, N)).astype(np.float32))
+    return (rng.standard_normal((M, D)).astype(np.float32), rng.standard_normal((D, N)).astype(np.float32))
 
 
 def _record(benchmark, case: str, impl: str, flops: float) -> None:

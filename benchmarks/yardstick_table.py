@@ -292,11 +292,14 @@ def implementation(problem, key: str) -> Callable:
 
 
 def dense_operands(problem, inp: Input) -> tuple[np.ndarray, np.ndarray]:
-    """a (m, k) @ b (k, n), n chosen so that 2·m·k·n equals the problem's FLOP model of the input."""
+    """a (m, k) @ b (k, n) with 2·m·k·n the problem's FLOP model of the input (harness.yardstick.
+    equal_flop_shape: the width off a multiple of 256 columns, m adjusted)."""
+    from harness import yardstick
+
     if inp.dense is None or problem.flops_of is None:
         raise SystemExit(f"{problem.slug}: the input has no dense GEMM shape or the problem no FLOP model")
     m, k, dtype = inp.dense
-    n = max(1, round(float(problem.flops_of(inp.args)) / (2.0 * m * k)))
+    m, k, n = yardstick.equal_flop_shape(float(problem.flops_of(inp.args)), m, k)
     rng = np.random.default_rng(1)
     return rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
 

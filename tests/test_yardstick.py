@@ -108,3 +108,15 @@ def test_the_gemm_peer_multiplies_into_one_output():
     assert one_pass() is out, "the same output every call: no allocation in the timed call"
     np.testing.assert_allclose(out, a @ b, rtol=1e-6)
     assert out.dtype == np.float32
+
+
+@pytest.mark.parametrize("flops,m,k", [(2.0 * 8192 * 512 * 4096, 8192, 512), (2.0 * 8192 * 512 * 1024, 8192, 512),
+                                       (2.0 * 8192 * 512 * 4104, 8192, 512), (2.0 * 100 * 16 * 7, 100, 16),
+                                       (2.0 * 512 * 256 * 256, 512, 256)])
+def test_the_dense_peer_keeps_its_flops_off_a_power_of_two_width(flops, m, k):
+    m2, k2, n = yardstick.equal_flop_shape(flops, m, k)
+    assert k2 == k
+    assert n < yardstick.ALIASED_COLUMNS or n % yardstick.ALIASED_COLUMNS, "an aliasing width"
+    assert abs(2.0 * m2 * k * n - flops) <= flops * 0.5 / m + 2.0 * k * n, "the FLOPs kept"
+    if round(flops / (2.0 * m * k)) % yardstick.ALIASED_COLUMNS:
+        assert (m2, n) == (m, round(flops / (2.0 * m * k))), "a harmless width is left alone"
