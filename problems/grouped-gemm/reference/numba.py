@@ -8,7 +8,8 @@ trip per group (slicing, checks, dispatch: a few microseconds) that a compiled l
 Measured with `python benchmarks/grouped_gemm_vs_dense.py --problem grouped-gemm --mix balanced
 --E 64 --rows R --impl ...` (and E = 8, rows 8,192), D = 512, H = 1,024, one thread, Intel Xeon,
 2026-12-03, SciPy 1.17's OpenBLAS 0.3.30 against NumPy 2.4's 0.3.31; medians of 21-31
-interleaved rounds, the whole grouped GEMM:
+interleaved rounds, the whole grouped GEMM (the compiled loop is this file as it was before,
+in git history, beside the NumPy reference):
 
 | rows per group | compiled loop (np.dot in njit) | Python loop (np.matmul) |
 |--:|--:|--:|

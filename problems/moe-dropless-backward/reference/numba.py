@@ -14,18 +14,21 @@ routing: each grouped row's token and slot, from moe-dispatch's counting sort):
 
 Why this shape, measured with `python benchmarks/grouped_gemm_vs_dense.py --problem
 moe-dropless-backward --rounds 21` (one thread, Intel Xeon, 2026-12-03, against one dense GEMM
-of equal FLOPs, 95% intervals):
+of equal FLOPs, 95% intervals; the first three figures against the 10,240-column peer of that
+morning, which ran a few percent slower than the peer now):
 
 - The earlier version built grouped copies of x, dy, dx and both hidden blocks for all T·k
   rows: 224 MB of fresh pages a call at the benchmark's size. Its ratio moved with the host's
   page-fault cost: 0.83x [0.79, 0.85] in one run, 0.61x [0.57, 0.85] in the next. Blocks of
   2,048 rows: 0.85x [0.84, 0.86] with the GEMMs still inside njit.
 - The GEMMs from Python (NumPy's copy of OpenBLAS instead of SciPy's, which `np.dot` in njit
-  calls): 0.87x [0.86, 0.87] balanced, 0.86x [0.855, 0.865] skewed. SciPy's copy ran the two
-  transposed-A GEMMs of dw1 and dw2 at 129-131 GFLOP/s against NumPy's 139.
+  calls): 0.87x [0.86, 0.87] balanced. SciPy's copy ran the two transposed-A GEMMs of dw1 and
+  dw2 at 129-131 GFLOP/s against NumPy's 139.
+- Against the peer now (its width moved off a multiple of 256 columns): 0.840x [0.837, 0.847]
+  balanced, 0.843x [0.833, 0.849] skewed, and 1.318x [1.299, 1.379] the torch baseline.
 
-The GEMMs alone ran at 0.92x the dense rate in the layer; the gathers of x and dy (16 ms of
-about 630), the hidden pass (7 ms) and the scatter of dx (5 ms) are the rest.
+The GEMMs alone ran at 0.92x the aliased peer's rate in the layer; the gathers of x and dy
+(16 ms of about 630), the hidden pass (7 ms) and the scatter of dx (5 ms) are the rest.
 """
 from __future__ import annotations
 

@@ -26,7 +26,9 @@ intervals from the larger ones (0.911x against 0.895x and 0.891x); 512 rows lost
 per-call packing (0.80x). With moe-router's routing instead of the balanced mix (loads of
 1,940-2,169 rows an expert), a 2,048-row block left tails of 8-121 rows: 0.884x
 [0.878, 0.900]; letting the last block take them, 0.905x [0.898, 0.907] (15 interleaved
-rounds, the balanced mix unchanged at 0.91x).
+rounds, the balanced mix unchanged at 0.91x). All of these against the dense peer of 4,096
+columns used that day, which ran 2-3% slower than the peer now (harness.yardstick.
+equal_flop_shape); against the peer now this reference reads 0.890x [0.882, 0.899], balanced.
 """
 from __future__ import annotations
 
