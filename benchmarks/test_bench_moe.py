@@ -75,7 +75,8 @@ def case_flops(case: str) -> float:
 
 @cache
 def dense_operands(case: str) -> tuple[np.ndarray, np.ndarray]:
-    """x (T, D) @ W (D, N) with 2·T·D·N = the case's FLOPs: the rate to beat."""
+    """x (M, D) @ W (D, N) with 2·M·D·N = the case's FLOPs (harness.yardstick.equal_flop_shape;
+    M = T unless N is moved off a multiple of 256): the rate to beat."""
     _, T, _ = CASES[case]
     M, _, N = yardstick.equal_flop_shape(case_flops(case), T, D)
     rng = np.random.default_rng(0)

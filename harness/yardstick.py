@@ -124,14 +124,16 @@ ALIASED_COLUMNS = 256  # a GEMM whose width is a multiple of this ran slower (se
 
 
 def equal_flop_shape(flops: float, m: int, k: int) -> tuple[int, int, int]:
-    """(m', k, n): a dense (m', k) @ (k, n) GEMM of `flops` FLOPs (2·m'·k·n, within a relative
-    0.5/m once the width moves: 0.006% at m = 8,192), the shape of the `dense` peer. n is flops / (2·m·k), moved off a
-    multiple of 256 columns, and m' adjusted to keep the FLOPs: a power-of-two width (1,024,
-    2,048, 4,096 float32 columns) puts the rows of B and C at strides that alias in the caches,
-    and (8192 x 512) @ (512 x 4096) ran at 154.7 GFLOP/s against 158.3 at 4,104 columns (1,024:
-    146.5 against 150.2 at 1,032; one thread, nine interleaved rounds, Intel Xeon, 2026-12-03). The
-    peer is the machine's GEMM rate, not that pathology: the problems whose FLOPs make such a
-    width (grouped-gemm, moe-dropless) were measured against a slower peer than the others."""
+    """(m', k, n): the shape of the `dense` peer, a (m', k) @ (k, n) GEMM of `flops` FLOPs
+    (2·m'·k·n, within a relative 0.5/m once the width moves: 0.006% at m = 8,192).
+
+    n is flops / (2·m·k), moved off a multiple of 256 columns, and m' adjusted to keep the FLOPs:
+    a power-of-two width (1,024, 2,048, 4,096 float32 columns) puts the rows of B and C at
+    strides that alias in the caches. (8192 x 512) @ (512 x 4096) ran at 154.7 GFLOP/s against
+    158.3 at 4,104 columns, 1,024 columns at 146.5 against 150.2 at 1,032 (one thread, nine
+    interleaved rounds, Intel Xeon, 2026-12-03). The peer is the machine's GEMM rate, not that
+    pathology: before, a problem whose FLOPs made such a width was measured against a slower
+    peer than the others."""
     n = max(1, round(flops / (2.0 * m * k)))
     if n >= ALIASED_COLUMNS and n % ALIASED_COLUMNS == 0:
         wide = n + 8

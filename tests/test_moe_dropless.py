@@ -76,10 +76,10 @@ def test_forward_matches_the_dense_oracle_in_float64(name, layer):
 @pytest.mark.parametrize("block", [1, 2, 3, 5])
 @settings(max_examples=25, deadline=None)
 @given(layer=small_layers())
-def test_numba_reference_in_hidden_blocks_matches_the_oracle(block, layer):
-    """The Numba reference runs each expert's rows through one (BLOCK, H) hidden buffer; the
-    problem's cases never give an expert more than BLOCK rows, so a tiny BLOCK here makes every
-    expert span several blocks, with a short last one."""
+def test_numba_reference_in_row_blocks_matches_the_oracle(block, layer):
+    """The Numba reference runs each expert's rows BLOCK at a time through block buffers (the
+    last block up to BLOCK // 2 longer); the problem's cases never give an expert more than BLOCK
+    rows, so a tiny BLOCK here makes every expert span several blocks."""
     module = load_module(FORWARD.references["numba"])
     x, expert, gate, w1, w2, _ = layer
     kept, module.BLOCK = module.BLOCK, block
@@ -176,8 +176,8 @@ def test_backward_matches_finite_differences(name, layer):
 @given(layer=small_layers())
 def test_numba_backward_in_blocks_matches_finite_differences(block, layer):
     """The Numba reference runs each expert's rows BLOCK at a time and adds an expert's later
-    blocks into dw1 and dw2; the problem's cases never give an expert more than BLOCK rows, so a
-    tiny BLOCK here makes every expert span several blocks, with a short last one."""
+    blocks into dw1 and dw2 (the last block up to BLOCK // 2 longer); the problem's cases never
+    give an expert more than BLOCK rows, so a tiny BLOCK here makes every expert span several."""
     module = load_module(BACKWARD.references["numba"])
     x, expert, gate, w1, w2, dy = layer
 
