@@ -65,6 +65,48 @@ def test_csr_transpose_matches_scipy(name, A):
     assert np.array_equal(got.data, want.data)
 
 
+@settings(max_examples=150, deadline=None)
+@given(A=coos(), ahead=st.sampled_from([0, 1, 2, 5, 32]), shift=st.sampled_from([None, 0, 1, 2, 3]))
+def test_numba_transpose_large_input_paths_match_scipy(A, ahead, shift):
+    """The loops the reference takes on large inputs only (a prefetch `ahead` entries on, and
+    the two-pass bucketed scatter with buckets of 2**shift columns), on small ones against
+    scipy: a prefetch changes no value, near the end of the entries too, and both passes of
+    the bucketed scatter are stable."""
+    module = load_module(ROOT / "problems/csr-transpose/reference/numba.py")
+    C = sparse.csr_from_coo_trusted(A)
+    nnz, n_cols = C.indices.size, C.shape[1]
+    t_indptr, t_indices, t_data = np.empty(n_cols + 1, np.int64), np.empty(nnz, np.int64), np.empty(nnz)
+    module._count(C.indices, n_cols, t_indptr)
+    if shift is None:
+        module._scatter(C.indptr, C.indices, C.data, C.shape[0], t_indptr, t_indices, t_data, ahead)
+    elif n_cols:
+        module._scatter_bucketed(C.indptr, C.indices, C.data, C.shape[0], t_indptr, t_indices, t_data, shift,
+                                 np.empty(nnz, np.int64), np.empty(nnz, np.int64), np.empty(nnz))
+    module._shift_back(t_indptr)
+    got = CSR(t_indptr, t_indices, t_data, C.shape[::-1])
+    want = sp.csr_array((C.data, C.indices, C.indptr), shape=C.shape).T.tocsr()
+    want.sort_indices()
+    assert np.array_equal(got.indptr, want.indptr) and np.array_equal(got.indices, want.indices)
+    assert np.array_equal(got.data, want.data)
+
+
+def test_numba_transpose_takes_every_path_by_size():
+    """Large inputs through the reference itself, at thresholds lowered so each path runs: the
+    same arrays as scipy's csr_tocsc, whichever path (direct, prefetching, bucketed)."""
+    module = load_module(ROOT / "problems/csr-transpose/reference/numba.py")
+    C = sparse.random_csr(np.random.default_rng(3), 20_000, (2_000, 3_000))
+    want = sp.csr_array((C.data, C.indices, C.indptr), shape=C.shape).tocsc()
+    saved = module.PREFETCH_NNZ, module.BUCKET_NNZ, module.BUCKET_ENTRIES
+    try:
+        for prefetch_nnz, bucket_nnz, entries in [(1 << 30, 1 << 30, 1), (0, 1 << 30, 1), (0, 0, 512), (0, 0, 1)]:
+            module.PREFETCH_NNZ, module.BUCKET_NNZ, module.BUCKET_ENTRIES = prefetch_nnz, bucket_nnz, entries
+            got = module.csr_transpose(C)
+            assert np.array_equal(got.indptr, want.indptr) and np.array_equal(got.indices, want.indices)
+            assert np.array_equal(got.data, want.data) and got.shape == (3_000, 2_000)
+    finally:
+        module.PREFETCH_NNZ, module.BUCKET_NNZ, module.BUCKET_ENTRIES = saved
+
+
 @pytest.mark.parametrize("name", COO_REFS)
 @pytest.mark.parametrize("row,col", [(-1, 0), (0, -1), (3, 0), (0, 4)])
 def test_bad_indices_raise_value_error(name, row, col):
