@@ -18,8 +18,8 @@ sorted by column and its duplicates summed in place. O(nnz + rows) plus the per-
    Both scatters are stable, so repeats are summed in input order. Rank placement replaced
    an insertion sort, whose branches mispredict on random columns: against it, interleaved
    in one run (AMD EPYC, one thread, 2026-12-04), 1.06x [1.05, 1.08] at nnz 10^5, 1.11x
-   [1.10, 1.12] at 10^6 and 1.10x [0.76, 1.14] at 10^7; against scipy 0.97x at 10^6 and 10^7,
-   where it had 0.89x.
+   [1.10, 1.12] at 10^6 and 1.10x [0.76, 1.14] at 10^7 (within the noise there); against
+   scipy 0.93-1.03x at 10^6 in three runs, where it had 0.89-0.91x.
 
 Two things were tried and left out: software write-combining buffers for the bucket pass
 (8 entries per bucket staged in L1, flushed a line at a time) gave 3-10%, inside the noise;
