@@ -16,7 +16,7 @@ things make it faster than a plain transcription, each measured (editorial.md ha
 - Past the last-level cache (BUCKET_NNZ entries) the misses go to DRAM: two random lines
   read and written back per entry. There the scatter is split in two, an MSD radix pass as in
   coo-to-csr's reference: first into buckets of 2**shift consecutive columns (a hundred or so
-  write streams), then each bucket, whose output (BUCKET_ENTRIES entries or fewer) fits in L2,
+  write streams), then each bucket, whose output (BUCKET_ENTRIES entries or fewer on average) fits in L2,
   into its columns. Both passes are stable, so rows stay in order within each column. The
   buckets cost 16 bytes an entry of scratch.
 """
@@ -29,7 +29,7 @@ from harness.types import CSR, index_dtype
 AHEAD = 32  # entries between a prefetch and the write it is for
 PREFETCH_NNZ = 1 << 18  # from here the output (12 or 16 bytes an entry) is past a core's L2
 BUCKET_NNZ = 1 << 22  # from here (48 MB of output or more) it is past the last-level cache too
-BUCKET_ENTRIES = 1 << 17  # at most this many entries a bucket (about 1 MB of output: a core's L2)
+BUCKET_ENTRIES = 1 << 17  # at most this many entries a bucket on average (about 1 MB of output: a core's L2)
 
 
 @numba.njit(cache=True)
