@@ -122,6 +122,21 @@ def _place_by_rank(indices, values, start, end, tmp_i, tmp_v):
 
 
 @numba.njit(cache=True)
+def _append_row(src_i, src_v, lo, hi, indices, values, w):
+    """A sorted row src_*[lo:hi] to indices/values from w on, repeats summed; returns the new w.
+    The source may be the output itself (w <= lo: the row only moves left)."""
+    row_start = w
+    for p in range(lo, hi):
+        if w > row_start and indices[w - 1] == src_i[p]:
+            values[w - 1] += src_v[p]
+        else:
+            indices[w] = src_i[p]
+            values[w] = src_v[p]
+            w += 1
+    return w
+
+
+@numba.njit(cache=True)
 def _finish_rows(lo_row, hi_row, starts, indices, values, w, indptr):
     """Rows lo_row..hi_row-1 sit unsorted at starts[i]:starts[i + 1]: sort each by column, sum
     its repeats and move it left to w (the next free output slot). Returns the new w."""
@@ -129,25 +144,12 @@ def _finish_rows(lo_row, hi_row, starts, indices, values, w, indptr):
     tmp_v = np.empty(SHORT_ROW, dtype=values.dtype)
     for i in range(lo_row, hi_row):
         start, end = starts[i], starts[i + 1]
-        row_start = w
-        if end - start <= SHORT_ROW:
+        if end - start <= SHORT_ROW:  # sorted into tmp_*[0:m]
             _place_by_rank(indices, values, start, end, tmp_i, tmp_v)
-            for r in range(end - start):  # w <= start: the row moves left, reading from tmp
-                if w > row_start and indices[w - 1] == tmp_i[r]:
-                    values[w - 1] += tmp_v[r]
-                else:
-                    indices[w] = tmp_i[r]
-                    values[w] = tmp_v[r]
-                    w += 1
-        else:
+            w = _append_row(tmp_i, tmp_v, np.int64(0), end - start, indices, values, w)
+        else:  # sorted in place
             _merge_sort(indices, values, start, end)
-            for p in range(start, end):
-                if w > row_start and indices[w - 1] == indices[p]:
-                    values[w - 1] += values[p]
-                else:
-                    indices[w] = indices[p]
-                    values[w] = values[p]
-                    w += 1
+            w = _append_row(indices, values, start, end, indices, values, w)
         indptr[i + 1] = w
     return w
 
