@@ -140,7 +140,7 @@ def call(child: Child, args: Args, case: str, **how: Any) -> Call:
 
 def run_batch(child: Child, batch: list[Args], case: str, staged: Path | None = None) -> tuple[dict, list | None, Any]:
     """One timed command of the child (`batch` calls back to back, `staged`: already written by
-    sandbox.stage); a death is the case's verdict."""
+    sandbox.Staging); a death is the case's verdict."""
     try:
         return child.run(batch, staged=staged)
     except ChildDied as death:

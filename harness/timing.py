@@ -221,6 +221,7 @@ def _measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secr
         commands_s = 0.0  # the timed commands alone (no replays): what predicts the next size
         check = Precision(plan.precision)
         whole = ScorePrecision(plan.score_precision if si == len(sizes) - 1 and out.rows else None, out.rows)
+        staging = sandbox.Staging(folder) if real_children else None  # one file for both children, per size
         while True:
             if rep == 0:
                 started = clock()  # the first timed command: the budget holds timed commands only
@@ -235,12 +236,8 @@ def _measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secr
             args = group[-1]
             first_ref = (rep + schedule.start[si]) % 2 == 0
             order = [("ref", ref), ("sub", sub)] if first_ref else [("sub", sub), ("ref", ref)]
-            staged = sandbox.stage(group, folder) if real_children else None  # one file for both children
-            try:
-                replies = {role: _run(child, group, name, staged) for role, child in order}
-            finally:
-                if staged is not None:
-                    staged.unlink(missing_ok=True)
+            staged = staging.write(group) if staging is not None else None
+            replies = {role: _run(child, group, name, staged) for role, child in order}
             (r_reply, r_got, r_seen), (s_reply, s_got, s_seen) = replies["ref"], replies["sub"]
             if r_reply["status"] != "ok":
                 raise RuntimeError(f"the timing reference failed on {name}: {r_reply}")
@@ -271,6 +268,8 @@ def _measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secr
                     inputs >= MAX_INPUTS_PER_SIZE or check.met(calls) or (spent >= plan.budget_s and (
                         spent >= plan.budget_s * plan.last_extra or whole.met(calls))))):
                 break
+        if staging is not None:  # its pages are free for the next size's (a phase stopped early: the folder goes)
+            staging.close()
         out.rows.append(size_row(n, measures, calls, yardstick=yardstick,
                                  bytes_moved=problem.bytes_of(args) if problem.bytes_of else None,
                                  flops=problem.flops_of(args) if problem.flops_of else None,

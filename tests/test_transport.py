@@ -157,3 +157,24 @@ def test_input_files_map_read_only_even_through_numpy_tricks():
         assert np.array_equal(A.data, np.ones(3))
     finally:
         os.unlink(path)
+
+
+def test_a_staged_file_is_rewritten_in_place_and_holds_only_the_latest_batch(tmp_path):
+    """The timing phase stages command after command in one file (harness/sandbox.py Staging):
+    the same file each time, so its pages are reused, and after a smaller batch only that batch
+    is in it (the file is cut to the new length: a map of it reads exactly the new values)."""
+    from harness.sandbox import Staging
+
+    staging = Staging(tmp_path)
+    big = [(np.arange(100_000, dtype=np.int64), np.ones(5))]
+    small = [(np.arange(3, dtype=np.int32), np.full(2, 7.0)), (np.zeros(0), np.ones(1))]
+    path = staging.write(big)
+    inode, size = os.stat(path).st_ino, os.stat(path).st_size
+    assert staging.write(small) == path and os.stat(path).st_ino == inode and os.stat(path).st_size < size
+    values, mm = transport.map_file(str(path), BOUNDS)
+    assert len(values) == 2 and values[0][0].dtype == np.int32
+    assert np.array_equal(values[0][0], [0, 1, 2]) and np.array_equal(values[0][1], [7.0, 7.0])
+    assert values[1][0].size == 0 and np.array_equal(values[1][1], [1.0])
+    del values, mm
+    staging.close()
+    assert not path.exists() and not list(tmp_path.iterdir())
