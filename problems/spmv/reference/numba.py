@@ -6,10 +6,10 @@ A stencil's rows are short (7 entries in 3D), so one running sum would make each
 chain of 7 dependent adds: two sums (even and odd entries) halve it (1.06x scipy on the
 10^6-row Laplacian, against 0.97x with one). Scattered columns (a random or power-law
 matrix) make every x[j] a cache miss the core cannot see coming: the loop then prefetches
-x[indices[p + AHEAD]] while it works on entry p of a short row, so AHEAD misses are in
-flight at once. A banded matrix (a stencil) reads x in streams the hardware prefetchers
-already follow; there the extra instructions would only cost, so
-harness.prefetch.scattered_columns decides from a sample of rows which loop runs.
+x[indices[p + AHEAD]] while it works on entry p, so AHEAD misses are in flight at once.
+A banded matrix (a stencil) reads x in streams the hardware prefetchers already follow;
+there the extra instructions would only cost, so harness.prefetch.scattered_columns
+decides from a sample of rows which loop runs.
 
 Index arrays are read through unsigned views: a canonical CSR has no negative index, and
 an unsigned one spares Numba its negative-index wraparound code in the inner loop.
@@ -23,7 +23,6 @@ from harness.types import CSR
 AHEAD = 64  # entries: x[indices[p + AHEAD]] is requested while entry p is summed
 # unsigned steps: Numba types uint64 + an int literal as float64, which cannot index
 ONE, TWO = np.uint64(1), np.uint64(2)
-LONG_ROW = 16  # entries: a row this long is summed without prefetches (measured: see _spmv_prefetching)
 
 
 @numba.njit(cache=True)
@@ -46,22 +45,19 @@ def _spmv(indptr, indices, data, x, y):
 
 @numba.njit(cache=True)
 def _spmv_prefetching(indptr, indices, data, x, y):
-    """_spmv, requesting x[indices[p + AHEAD]] while entry p of a short row is summed. A long
-    row needs less help: its loads are independent, and the out-of-order core issues many
-    ahead by itself. Short rows end in branches it cannot predict, and each miss of one
-    throws that run-ahead away; the prefetches keep the misses in flight across them.
-    LONG_ROW = 16 is measured, one thread, `sparsebench yardstick table --problems spmv`:
-    power-law rows 1.02x scipy (1.00x with 64, 0.86x prefetching every row; 0.95-1.08x in
-    three later runs), and the uniform matrix's rows of 10 keep their prefetches (1.5-1.6x;
-    0.98x without)."""
+    """_spmv, requesting x[indices[p + AHEAD]] while entry p is summed, so AHEAD misses are in
+    flight across the rows' ends (branches the core mispredicts, which throw away the loads it
+    had started ahead). Every row: on the AMD EPYC (Zen 4 class) this was measured on, a split
+    that left rows of 16 entries or more to the out-of-order core was 1.04-1.13x slower on
+    power-law rows (seven interleaved runs of `sparsebench yardstick table`, one thread; splits
+    at 512 and 4,096 entries fell between), and the uniform matrix's rows of 10 are alike.
+    The Intel Xeon of earlier sessions measured the opposite (the split at 16: 1.02x scipy;
+    every row: 0.86x); it has not been measured again."""
     last = indices.size - AHEAD  # entries with one AHEAD of them
     for i in range(y.size):
         lo, hi = indptr[i], indptr[i + 1]
         s = 0.0
-        if hi - lo >= LONG_ROW:
-            for p in range(lo, hi):
-                s += data[p] * x[indices[p]]
-        elif hi <= last:  # the common case, without a test per entry
+        if hi <= last:  # the common case, without a test per entry
             for p in range(lo, hi):
                 prefetch(x, indices[p + AHEAD])
                 s += data[p] * x[indices[p]]

@@ -13,7 +13,7 @@ from harness.types import CSR
 
 CHUNKS_PER_THREAD = 4  # a little slack for rows that straddle chunk boundaries
 AHEAD = 64  # entries: x[indices[p + AHEAD]] is requested while entry p is summed (see spmv's numba.py)
-LONG_ROW = 16  # entries: a row this long is summed without prefetches (see spmv's numba.py)
+LONG_ROW = 16  # entries: a row this long is summed without prefetches (see _spmv_prefetching)
 ONE, TWO = np.uint64(1), np.uint64(2)  # unsigned steps (an int literal would make a uint64 index float)
 
 
@@ -37,8 +37,11 @@ def _spmv(indptr, indices, data, x, y, bounds):
 
 @numba.njit(cache=True, parallel=True)
 def _spmv_prefetching(indptr, indices, data, x, y, bounds):
-    """The serial _spmv_prefetching (scattered columns): rows shorter than LONG_ROW request
-    x[indices[p + AHEAD]] while entry p is summed."""
+    """The serial _spmv_prefetching (scattered columns), but only rows shorter than LONG_ROW
+    request x[indices[p + AHEAD]] while entry p is summed. With two threads sharing the memory
+    bus the extra requests in long rows cost more than they hide: prefetching every row, as
+    the serial kernel does, was 0.95-0.97x this at 2 threads on power-law rows (two runs of
+    `sparsebench yardstick table`, AMD EPYC), where it is 1.06x at one thread."""
     last = indices.size - AHEAD
     for c in numba.prange(bounds.size - 1):
         for i in range(bounds[c], bounds[c + 1]):
