@@ -567,7 +567,9 @@ class Staging:
     freed memory back to its host each new page costs a host page fault (harness/heap.py): a
     10^7-entry spmv input took 41-92 ms to stage as a new file, 21 ms rewritten. The children let
     go of a command's mapping once they answer it (child.py), before the next is written; the
-    folder is the grader's own."""
+    folder is the grader's own. A submission that keeps an earlier command's arrays sees them
+    change to the next input (and past a shortened end, its reads fault): a command's inputs are
+    its own, so that can only turn a memo of answers into wrong answers, never a faster time."""
 
     def __init__(self, folder: Path):
         self.path = folder / f"staged-{secrets.token_hex(6)}.sbx"
