@@ -47,12 +47,13 @@ def _spmv(indptr, indices, data, x, y):
 def _spmv_prefetching(indptr, indices, data, x, y):
     """_spmv, requesting x[indices[p + AHEAD]] while entry p is summed, so AHEAD misses are in
     flight across the rows' ends (branches the core mispredicts, which throw away the loads it
-    had started ahead). Every row: on the AMD EPYC (Zen 4 class) this was measured on, a split
+    had started ahead). Every row: on the AMD EPYC VM of 2026-12-04 (Zen 4 class, AVX2), a split
     that left rows of 16 entries or more to the out-of-order core was 1.04-1.13x slower on
     power-law rows (seven interleaved runs of `sparsebench yardstick table`, one thread; splits
     at 512 and 4,096 entries fell between), and the uniform matrix's rows of 10 are alike.
-    The Intel Xeon of earlier sessions measured the opposite (the split at 16: 1.02x scipy;
-    every row: 0.86x); it has not been measured again."""
+    The AMD EPYC VM of 2026-12-02 (AVX-512 exposed) measured the opposite (the split at 16:
+    1.02x scipy; every row: 0.86x), and an Intel Xeon had 1.11x with the split; neither has
+    measured prefetching every row since."""
     last = indices.size - AHEAD  # entries with one AHEAD of them
     for i in range(y.size):
         lo, hi = indptr[i], indptr[i + 1]
