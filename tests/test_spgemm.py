@@ -93,6 +93,28 @@ def test_hypersparse_wide_B_needs_int64_and_no_dense_accumulator(path):
     np.testing.assert_array_equal(C.data, [2.0, 3.0, 1.0, 6.0, 9.0])
 
 
+@settings(max_examples=40, deadline=None)
+@given(pair=factor_pairs(), structure=st.sampled_from(sorted(gen.STRUCTURES)))
+def test_numba_reference_allocates_at_the_bound_or_counts_first_with_the_same_result(pair, structure):
+    """C allocated at the products bound (one pass, cut to nnz(C) after) and C counted first
+    (the symbolic pass, taken past ONE_PASS_BYTES) give the same arrays, and the one-pass
+    arrays hold exactly nnz(C) entries."""
+    module = load_solution("problems/spgemm/reference/numba.py")
+    A, B, _, _ = pair
+    S = gen.make(structure, np.random.default_rng(len(structure)), 300)
+    for X, Y in ((A, B), (S, S)):
+        one_pass = module.spgemm(X, Y)
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(module, "ONE_PASS_BYTES", 0)
+            counted = module.spgemm(X, Y)
+        for got, want in zip(one_pass[:3], counted[:3]):
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
+        assert one_pass.indices.size == one_pass.data.size == int(one_pass.indptr[-1])
+        assert PROBLEM.check((X, Y), load_solution(PROBLEM.reference_path(PROBLEM.oracle)).spgemm(X, Y),
+                             counted) is None
+
+
 def test_parallel_reference_is_bitwise_serial_at_two_threads():
     A = gen.make("power-law", np.random.default_rng(2), 5000)
     serial = load_solution("problems/spgemm/reference/numba.py").spgemm(A, A)
