@@ -208,7 +208,7 @@ def _numeric(a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, slot, c_ptr, c_idx, c_val
             _rank_sort(row_cols, row_vals, m, start, c_idx, c_val)
         else:
             _emit_row(row_cols, row_keys, row_vals, m, slot, start, c_idx, c_val, spare, counts)
-        c_ptr[i + 1] = start + m  # what the symbolic pass counted, or (one pass) the first count of it
+        c_ptr[i + 1] = start + m  # the row's end: as the symbolic pass counted it, or (one pass) first found here
 
 
 def unsigned(a: np.ndarray) -> np.ndarray:
