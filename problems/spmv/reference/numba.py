@@ -9,7 +9,8 @@ matrix) make every x[j] a cache miss the core cannot see coming: the loop then p
 x[indices[p + AHEAD]] while it works on entry p, so AHEAD misses are in flight at once.
 A banded matrix (a stencil) reads x in streams the hardware prefetchers already follow;
 there the extra instructions would only cost, so harness.prefetch.scattered_columns
-decides from a sample of rows which loop runs.
+decides from a sample of rows which loop runs. The banded loop instead requests the matrix's
+own streams (data and indices) STREAM entries ahead, once a row (see _spmv).
 
 Index arrays are read through unsigned views: a canonical CSR has no negative index, and
 an unsigned one spares Numba its negative-index wraparound code in the inner loop.
@@ -21,16 +22,25 @@ from harness.prefetch import prefetch, scattered_columns
 from harness.types import CSR
 
 AHEAD = 64  # entries: x[indices[p + AHEAD]] is requested while entry p is summed
+STREAM = np.uint64(1024)  # entries: data and indices requested this far ahead of each row (banded loop)
 # unsigned steps: Numba types uint64 + an int literal as float64, which cannot index
-ONE, TWO = np.uint64(1), np.uint64(2)
+ZERO, ONE, TWO = np.uint64(0), np.uint64(1), np.uint64(2)
 
 
 @numba.njit(cache=True)
 def _spmv(indptr, indices, data, x, y):
     """Each row in two running sums (even and odd entries): two chains of dependent adds
-    instead of one, so a 7-entry stencil row waits half as long on the adder."""
+    instead of one, so a 7-entry stencil row waits half as long on the adder. Each row also
+    requests data and indices STREAM entries ahead: on the AMD EPYC Zen 5 VM of 2026-12-04 the
+    3D Laplacian ran 1.87x [1.86, 1.89] as fast with it (1.60x at 256 entries ahead, 1.91x at
+    4,096; one interleaved run each), from 58% to 103% of the STREAM triad. The hardware
+    prefetchers alone did not keep these two streams ahead there."""
+    top = ZERO if indices.size == 0 else np.uint64(indices.size - 1)  # prefetch inside the arrays
     for i in range(y.size):
         lo, hi = indptr[i], indptr[i + 1]
+        ahead = min(lo + STREAM, top)
+        prefetch(data, ahead)
+        prefetch(indices, ahead)
         s0 = 0.0
         s1 = 0.0
         p = lo
