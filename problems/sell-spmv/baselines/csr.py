@@ -9,19 +9,29 @@ cache entries that name this module, and the spmv grader's reference child could
 import numba
 import numpy as np
 
+from harness.prefetch import prefetch
 from harness.types import CSR, SELL
 
 
+STREAM = np.uint64(1024)  # entries: data and indices requested this far ahead of each row
 # unsigned steps: Numba types uint64 + an int literal as float64, which cannot index
-ONE, TWO = np.uint64(1), np.uint64(2)
+ZERO, ONE, TWO = np.uint64(0), np.uint64(1), np.uint64(2)
 
 
 @numba.njit(cache=True)
 def _spmv(indptr, indices, data, x, y):
     """Each row in two running sums (even and odd entries): two chains of dependent adds
-    instead of one, so a 7-entry stencil row waits half as long on the adder."""
+    instead of one, so a 7-entry stencil row waits half as long on the adder. Each row also
+    requests data and indices STREAM entries ahead: on the AMD EPYC Zen 5 VM of 2026-12-04 the
+    3D Laplacian ran 1.87x [1.86, 1.89] as fast with it (1.60x at 256 entries ahead, 1.91x at
+    4,096; one interleaved run each), from 58% to 103% of the STREAM triad. The hardware
+    prefetchers alone did not keep these two streams ahead there."""
+    top = ZERO if indices.size == 0 else np.uint64(indices.size - 1)  # prefetch inside the arrays
     for i in range(y.size):
         lo, hi = indptr[i], indptr[i + 1]
+        ahead = min(lo + STREAM, top)
+        prefetch(data, ahead)
+        prefetch(indices, ahead)
         s0 = 0.0
         s1 = 0.0
         p = lo
