@@ -32,9 +32,10 @@ def _spmv(indptr, indices, data, x, y):
     """Each row in two running sums (even and odd entries): two chains of dependent adds
     instead of one, so a 7-entry stencil row waits half as long on the adder. Each row also
     requests data and indices STREAM entries ahead: on the AMD EPYC Zen 5 VM of 2026-12-04 the
-    3D Laplacian ran 1.87x [1.86, 1.89] as fast with it (1.60x at 256 entries ahead, 1.91x at
-    4,096; one interleaved run each), from 58% to 103% of the STREAM triad. The hardware
-    prefetchers alone did not keep these two streams ahead there."""
+    3D Laplacian ran 1.74x [1.68, 1.78] as fast with it, from 58% to 98% of the STREAM triad
+    (one interleaved run against the kernel without; in an earlier run 256 entries ahead gave
+    1.60x and 4,096 gave 1.91x). The hardware prefetchers alone did not keep these two
+    streams ahead there."""
     top = ZERO if indices.size == 0 else np.uint64(indices.size - 1)  # prefetch inside the arrays
     for i in range(y.size):
         lo, hi = indptr[i], indptr[i + 1]
