@@ -573,15 +573,48 @@ class Staging:
 
     def __init__(self, folder: Path):
         self.path = folder / f"staged-{secrets.token_hex(6)}.sbx"
+        self._reserving: threading.Thread | None = None
+
+    def reserve(self, nbytes: int) -> None:
+        """Start giving the file `nbytes` of zeros in a background thread, while the first input
+        it will hold is built (no child runs then); `write` waits for it. The page cache's pages
+        for a size's file are then found while the grader builds, not after: on a VM that hands
+        freed memory back to its host each new page costs a host page fault (harness/heap.py),
+        and a 10^7-entry spmv input's 120 MB took 0.33 s to stage the first time, 13 ms after."""
+        if nbytes <= 0 or self._reserving is not None:
+            return
+        self._reserving = threading.Thread(target=_zeros, args=(self.path, nbytes), daemon=True,
+                                           name="sparsebench-staging")
+        self._reserving.start()
 
     def write(self, batch: list) -> Path:
         """The file, holding `batch` now (and only it: the file is cut to its new length)."""
+        if self._reserving is not None:
+            self._reserving.join()
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         transport.write_file(fd, [tuple(a) for a in batch], transport.Bounds(max_bytes=1 << 62))
         return self.path
 
     def close(self) -> None:
+        if self._reserving is not None:
+            self._reserving.join()
         self.path.unlink(missing_ok=True)
+
+
+def _zeros(path: Path, nbytes: int, chunk: int = 4 << 20) -> None:
+    """`nbytes` of zeros at the start of the file at `path` (made if missing; never a link)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError:
+        return  # write() reports what is wrong with the folder
+    try:
+        zeros = bytes(chunk)
+        for offset in range(0, nbytes, chunk):
+            os.pwrite(fd, zeros[:min(chunk, nbytes - offset)], offset)
+    except OSError:
+        pass  # a full disk: write() says so
+    finally:
+        os.close(fd)
 
 
 def _write_new(path: Path, batch: list) -> None:

@@ -203,6 +203,7 @@ def _measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secr
     same = replace(problem, check=_same_as_reference) if problem.check else problem
     phase_start = clock()
     last: tuple[int, float, float] | None = None  # the last size, its cost per input, its reference's call
+    seen_bytes: list[tuple[int, int]] = []  # (size, the bytes of one of its inputs) for the sizes timed so far
     for si, n in enumerate(sizes):
         if plan.phase_budget_s is not None and last is not None:
             left = plan.phase_budget_s - (clock() - phase_start)
@@ -222,6 +223,8 @@ def _measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secr
         check = Precision(plan.precision)
         whole = ScorePrecision(plan.score_precision if si == len(sizes) - 1 and out.rows else None, out.rows)
         staging = sandbox.Staging(folder) if real_children else None  # one file for both children, per size
+        if staging is not None and seen_bytes:  # the file's pages are found while the first input is built
+            staging.reserve(predicted_bytes(seen_bytes, n))
         while True:
             if rep == 0:
                 started = clock()  # the first timed command: the budget holds timed commands only
@@ -278,6 +281,8 @@ def _measure(problem: Problem, plan: TimingPlan, sub: Child, ref: Child, *, secr
         out.wall_s = clock() - phase_start
         if inputs:
             last = (n, commands_s / inputs, stats.median(ranked(calls)[1]))
+        if args is not None:
+            seen_bytes.append((n, _input_bytes(args)))
     if sizes:  # every case once more, after the last timed command, in a fresh order
         for i in [*(j for places in schedule.replays.values() for j in places), *rng.sample(range(len(cases)),
                                                                                             len(cases))]:
@@ -291,6 +296,19 @@ def single(last: tuple[int, float, float] | None, n: int, target_s: float = TARG
     `n`, already lasts two batches (the batch-setting call is then not needed). Sure for code at
     least linear in the size; a sublinear reference would be given a batch of one a size early."""
     return last is not None and last[2] * n / max(1, last[0]) >= 2 * target_s
+
+
+def predicted_bytes(seen: list[tuple[int, int]], n: int) -> int:
+    """The bytes of one input at size `n`, from (size, bytes) of the sizes before it: the line
+    through the last two (inputs hold fixed parts too, such as an MoE layer's weights), or
+    proportional to the one; never less than the last size's."""
+    (n1, b1) = seen[-1]
+    if len(seen) >= 2 and seen[-2][0] != n1:
+        n0, b0 = seen[-2]
+        guess = b1 + (b1 - b0) * (n - n1) / (n1 - n0)
+    else:
+        guess = b1 * n / max(1, n1)
+    return int(max(b1, guess))
 
 
 def predicted_s(plan: TimingPlan, warmups: int, n_last: int, per_input_s: float, ref_call_s: float,

@@ -178,3 +178,39 @@ def test_a_staged_file_is_rewritten_in_place_and_holds_only_the_latest_batch(tmp
     del values, mm
     staging.close()
     assert not path.exists() and not list(tmp_path.iterdir())
+
+
+def test_a_reserved_staged_file_still_holds_only_its_batch(tmp_path):
+    """A size's file can be given its pages while the first input is built (Staging.reserve,
+    a background thread): the write waits for it, the file is cut to the batch's length, and a
+    map of it reads exactly the batch. A reservation past the batch, one short of it, and none
+    (0 bytes) all end the same way; close waits for a reservation never written over."""
+    from harness.sandbox import Staging
+
+    batch = [(np.arange(50_000, dtype=np.int64), np.linspace(0, 1, 7))]
+    sizes = set()
+    for reserve in (0, 64 << 20, 1000):
+        staging = Staging(tmp_path)
+        staging.reserve(reserve)
+        path = staging.write(batch)
+        sizes.add(os.stat(path).st_size)
+        values, mm = transport.map_file(str(path), BOUNDS)
+        assert np.array_equal(values[0][0], batch[0][0]) and np.array_equal(values[0][1], batch[0][1])
+        del values, mm
+        staging.close()
+    assert len(sizes) == 1 and sizes.pop() < 1 << 20
+    unused = Staging(tmp_path)
+    unused.reserve(8 << 20)
+    unused.close()
+    assert not list(tmp_path.iterdir())
+
+
+def test_the_staged_file_reserved_for_a_size_follows_the_sizes_before_it():
+    """timing.predicted_bytes: the line through the last two sizes (an input with a fixed part,
+    such as an MoE layer's weights, grows by less than its size), proportional to a single one,
+    and never below the last size's bytes."""
+    from harness.timing import predicted_bytes
+
+    assert predicted_bytes([(1000, 12_000)], 10_000) == 120_000
+    assert predicted_bytes([(512, 8_500_000), (2048, 10_000_000)], 8192) == 16_000_000
+    assert predicted_bytes([(10, 500), (20, 400)], 40) == 400
