@@ -12,7 +12,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -68,6 +67,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     p = problems.get(args.problem)
     if args.examples or args.example:
         return _show_examples(p, args.example)
+    from rich.markdown import Markdown  # local: 25 ms of import that only show and hint need
+
     from harness import statement
 
     if args.editorial:
@@ -80,6 +81,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_hint(args: argparse.Namespace) -> int:
     """One hint of a statement, never the editorial: a nudge without the worked solution."""
+    from rich.markdown import Markdown
     from rich.panel import Panel
 
     from harness import statement
