@@ -237,6 +237,15 @@ def test_identical_means_bit_for_bit():
     assert not timing.identical((np.zeros(2),), [np.zeros(2)]), "a tuple is not a list"
     assert not timing.identical(np.array([{}], dtype=object), np.array([{}], dtype=object))
     assert timing.identical(2.5, 2.5) and not timing.identical(1, 1.0) and not timing.identical({}, {})
+    quiet, loud = np.array([np.nan]), np.array([np.nan]).view(np.uint64) | np.uint64(1)
+    assert not timing.identical(quiet, loud.view(np.float64)), "NaN payloads count"
+    b = np.arange(1000, dtype=np.float64).reshape(10, 100)
+    assert timing.identical(b, np.asfortranarray(b)), "the same values in another memory order"
+    for where in (0, 511, 999):  # in the first, a middle and the last chunk of 64 bytes
+        c = b.copy()
+        c.flat[where] += 1
+        assert timing.same_bytes(b, b.copy(), chunk=64) and not timing.same_bytes(b, c, chunk=64)
+    assert timing.identical(np.zeros((0, 3)), np.zeros((0, 3)))
 
 
 def _timed_s(row: TimingRow) -> float:
