@@ -25,7 +25,8 @@ def _spmv(indptr, indices, data, x, y, bounds):
     data and indices STREAM entries ahead once a row, rows in chunks. The requests made this
     kernel 1.23x [1.18, 1.27] as fast at two threads on the 10^6-row 3D Laplacian, and 1.33x
     [1.31, 1.37] at one (AMD EPYC Zen 5 VM, 2026-12-04, one interleaved run of `sparsebench
-    yardstick table` against the kernel without them): 31.7 GB/s by the bytes model."""
+    yardstick table` against the kernel without them); 31.7 GB/s at two threads by the bytes
+    model, where the triad reaches 30.9."""
     top = ZERO if indices.size == 0 else np.uint64(indices.size - 1)
     for c in numba.prange(bounds.size - 1):
         for i in range(bounds[c], bounds[c + 1]):
